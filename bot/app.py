@@ -1,0 +1,165 @@
+"""Wiring: ``build_application(settings, ...)`` builds the whole bot; ``python -m bot`` and the
+tests both use it. Services are created here (no I/O), storage is opened in ``post_init`` and
+closed in ``post_shutdown``; handlers reach services as typed attributes of the context."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    ContextTypes,
+    ExtBot,
+)
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.i18n import Catalogs
+from bot.services.base import Calendars, Defaults
+from bot.services.delivery import DeliveryService
+from bot.services.filing import FilingService
+from bot.services.queries import QueryService
+from bot.services.registry import RegistryService
+from bot.services.sweeper import Sweeper
+from bot.services.workflow import WorkflowService
+from storage.db import Database
+from storage.migrate import migrate
+
+if TYPE_CHECKING:
+    from handlers.delivery import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    catalogs: Catalogs
+    registry: RegistryService
+    filing: FilingService
+    workflow: WorkflowService
+    queries: QueryService
+    sweeper: Sweeper
+    delivery: DeliveryService
+
+    @classmethod
+    def create(cls, settings: Settings, clock: Clock) -> Services:
+        db = Database(settings.database_path())
+        defaults = Defaults(
+            timezone=settings.timezone,
+            country=settings.country,
+            language=settings.language,
+            work_start=settings.work_start,
+            work_end=settings.work_end,
+        )
+        calendars = Calendars(defaults)
+        registry = RegistryService(db, clock, calendars)
+        registry.defaults = defaults
+        workflow = WorkflowService(db, clock, calendars)
+        return cls(
+            settings=settings,
+            clock=clock,
+            db=db,
+            catalogs=Catalogs(),
+            registry=registry,
+            filing=FilingService(db, clock, calendars),
+            workflow=workflow,
+            queries=QueryService(db, clock, calendars),
+            sweeper=Sweeper(workflow),
+            delivery=DeliveryService(workflow),
+        )
+
+
+class BotData:
+    """``application.bot_data``: the services, typed."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.dispatcher: Dispatcher | None = None  # set by build_application
+        self.run_jobs = True  # the periodic sweep and outbox jobs (tests drive them by hand)
+
+    def outbox(self) -> Dispatcher:
+        assert self.dispatcher is not None
+        return self.dispatcher
+
+
+class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+
+UnitApp = Application[ExtBot[None], AppContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+    start_jobs: bool = True,
+) -> UnitApp:
+    """Build the application. Tests pass a recording ``request`` and a fake ``clock``."""
+    from handlers import register
+    from handlers.delivery import Dispatcher
+
+    services = Services.create(settings, clock or SystemClock())
+
+    class _BotData(BotData):
+        def __init__(self) -> None:
+            super().__init__(services)
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.api_base_url)
+        .context_types(ContextTypes(context=AppContext, bot_data=_BotData))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    else:
+        builder = builder.request(HTTPXRequest(connection_pool_size=16)).get_updates_request(
+            updates_request or HTTPXRequest(read_timeout=40)
+        )
+    if rate_limiter:
+        # 30 msg/s overall, 20/min per group; retry a 429 a few times before giving up to the outbox
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    app: UnitApp = builder.build()  # type: ignore[assignment]
+    app.bot_data.dispatcher = Dispatcher(app)
+    app.bot_data.run_jobs = start_jobs
+    register(app)
+    return app
+
+
+async def open_storage(app: UnitApp) -> None:
+    services = app.bot_data.services
+    await services.db.connect()
+    applied = await migrate(services.db)
+    if applied:
+        log.info("database migrated to version %s", applied[-1])
+
+
+async def _post_init(app: UnitApp) -> None:
+    from handlers.jobs import schedule_jobs
+    from handlers.menus import publish_commands
+
+    await open_storage(app)
+    if app.bot_data.run_jobs:
+        schedule_jobs(app)
+    await publish_commands(app)
+
+
+async def _post_shutdown(app: UnitApp) -> None:
+    await app.bot_data.services.db.close()

@@ -1,0 +1,76 @@
+"""Settings, validated once at start-up and passed down (never read at import time)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+
+
+class Settings(BaseSettings):
+    """Configuration from environment variables (prefix ``UNITBOT_``) or a ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="UNITBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    token: SecretStr = Field(description="Bot token from @BotFather")
+    database: str = Field(
+        default="unitbot.sqlite3",
+        description="SQLite file path (or ':memory:' for throw-away runs)",
+    )
+    api_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API server URL; the token is appended (self-hosted or test servers)",
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Default timezone of new communities")
+    country: str = Field(default="CN", description="Default holiday calendar of new communities")
+    language: str = Field(default="zh", description="Default language of new communities: zh, en, ru")
+    sweep_interval: float = Field(default=30.0, gt=0, le=3600, description="Seconds between deadline sweeps")
+    work_start: time = Field(default=time(9, 0), description="Start of working hours (local)")
+    work_end: time = Field(default=time(18, 0), description="End of working hours (local)")
+    log_level: str = Field(default="INFO")
+    instance_name: str = Field(default="", description="Name of this process in logs (several may share a DB)")
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_RE.match(value.get_secret_value().strip()):
+            # never echo the value: it is a secret even when malformed
+            raise ValueError("does not look like a bot token (expected digits, a colon and a key from @BotFather)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _lang(cls, value: str) -> str:
+        if value not in ("zh", "en", "ru"):
+            raise ValueError("language must be one of zh, en, ru")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        import holidays
+
+        value = value.upper()
+        if value not in holidays.list_supported_countries():
+            raise ValueError(f"no holiday calendar for country {value!r}")
+        return value
+
+    def database_path(self) -> str:
+        if self.database == ":memory:":
+            return self.database
+        return str(Path(self.database).expanduser())

@@ -1,0 +1,88 @@
+"""Translation catalogs (gettext ``.po`` files read with Babel) and a per-user translator.
+
+Messages are identified by stable keys (``appeal.assigned``); every catalog (zh, en, ru) carries every
+key, which a test enforces. ``str.format`` placeholders; a parameter named ``x_key`` is itself a
+message key, translated and passed as ``x``. Plurals use gettext's ``ngettext`` with each language's
+plural rule from its catalog header.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LANGUAGES = ("zh", "en", "ru")
+FALLBACK = "en"
+DOMAIN = "unitbot"
+
+
+def normalize(code: str | None) -> str | None:
+    """Telegram's ``language_code`` (``zh-hans``, ``ru``, ``en-GB``...) -> one of LANGUAGES."""
+    if not code:
+        return None
+    base = code.lower().replace("_", "-").split("-")[0]
+    return base if base in LANGUAGES else None
+
+
+class Catalogs:
+    """All languages, loaded once at start-up."""
+
+    def __init__(self) -> None:
+        self._translations: dict[str, gettext.GNUTranslations] = {}
+        for lang in LANGUAGES:
+            po = resources.files("bot").joinpath(f"locales/{lang}/LC_MESSAGES/{DOMAIN}.po")
+            with po.open("rb") as fh:
+                catalog = read_po(fh, locale=lang)
+            buf = io.BytesIO()
+            write_mo(buf, catalog)
+            buf.seek(0)
+            self._translations[lang] = gettext.GNUTranslations(buf)
+        fallback = self._translations[FALLBACK]
+        for lang, trans in self._translations.items():
+            if lang != FALLBACK:
+                trans.add_fallback(fallback)
+
+    def keys(self, lang: str) -> set[str]:
+        return {k if isinstance(k, str) else k[0] for k in self._translations[lang]._catalog if k}  # type: ignore[attr-defined]
+
+    def translator(self, lang: str | None) -> Translator:
+        return Translator(normalize(lang) or FALLBACK, self)
+
+    def gettext(self, lang: str, key: str) -> str:
+        return self._translations[lang].gettext(key)
+
+    def ngettext(self, lang: str, key: str, plural: str, n: int) -> str:
+        return self._translations[lang].ngettext(key, plural, n)
+
+
+class _SafeDict(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class Translator:
+    lang: str
+    catalogs: Catalogs
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        return self._format(self.catalogs.gettext(self.lang, key), params)
+
+    def plural(self, key: str, n: int, /, **params: Any) -> str:
+        """``key`` has msgid_plural ``key.plural`` in the catalogs."""
+        return self._format(self.catalogs.ngettext(self.lang, key, key + ".plural", n), {"n": n, **params})
+
+    def _format(self, template: str, params: Mapping[str, Any]) -> str:
+        values: dict[str, Any] = {}
+        for name, value in params.items():
+            if name.endswith("_key") and isinstance(value, str):
+                values[name[: -len("_key")]] = self.catalogs.gettext(self.lang, value)
+            values[name] = value
+        return template.format_map(_SafeDict(values))

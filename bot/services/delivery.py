@@ -1,0 +1,114 @@
+"""The outbox's domain side: claim due messages, record what happened when sending them.
+
+The actual sending is Telegram's business (``handlers.delivery``); this module only decides what a
+result means: sent, retry later (429 / network), chat moved, or a person who cannot be reached —
+then the appeal's next level is told instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from bot.models import Level, Notice, Status
+from bot.services.base import ServiceBase
+from bot.services.workflow import WorkflowService
+from storage.appeals import AppealsRepo
+from storage.outbox import OutboxItem, OutboxRepo
+from storage.registry import RegistryRepo
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+class DeliveryService(ServiceBase):
+    def __init__(self, workflow: WorkflowService) -> None:
+        super().__init__(workflow.db, workflow.clock, workflow.calendars)
+        self.workflow = workflow
+
+    async def claim(self, limit: int = 25) -> list[OutboxItem]:
+        token = secrets.token_hex(8)
+        async with self.db.write() as tx:
+            return await OutboxRepo(tx).claim(self.clock.now(), token, limit, LEASE)
+
+    async def language_for(self, item: OutboxItem) -> str | None:
+        async with self.db.read() as tx:
+            if item.user_id is not None:
+                override, code = await RegistryRepo(tx).user_language(item.user_id)
+                if override or code:
+                    return override or code
+            if item.community_id is not None:
+                community = await RegistryRepo(tx).get_community(item.community_id)
+                if community is not None:
+                    return community.language
+        return None
+
+    async def sent(self, item: OutboxItem, message_id: int | None) -> None:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            await OutboxRepo(tx).mark_sent(item.id, now)
+            if item.appeal_id is not None and message_id is not None:
+                await AppealsRepo(tx).link_message(item.chat_id, message_id, item.appeal_id)
+
+    async def retry(self, item: OutboxItem, after: timedelta, error: str) -> None:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            if item.attempts >= MAX_ATTEMPTS:
+                await OutboxRepo(tx).mark_failed(item.id, now, error)
+            else:
+                await OutboxRepo(tx).retry_at(item.id, now + after, error)
+
+    async def chat_moved(self, item: OutboxItem, new_chat_id: int) -> None:
+        async with self.db.write() as tx:
+            await RegistryRepo(tx).migrate_chat(item.chat_id, new_chat_id)
+            await OutboxRepo(tx).retry_at(item.id, self.clock.now(), "chat migrated")
+
+    async def unreachable(self, item: OutboxItem, error: str) -> None:
+        """403: blocked, never started, or removed from the chat. Record it; if the person was the
+        appeal's handler, the appeal goes up a level at once so the next level is informed."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            await OutboxRepo(tx).mark_failed(item.id, now, error)
+            if item.user_id is None:
+                return
+            await RegistryRepo(tx).mark_unreachable(item.user_id, now)
+            if item.appeal_id is None:
+                return
+            appeals = AppealsRepo(tx)
+            appeal = await appeals.get(item.appeal_id)
+            if appeal is None or not appeal.status.is_open:
+                return
+            community = await RegistryRepo(tx).get_community(appeal.community_id)
+            assert community is not None
+            if appeal.assignee_user_id == item.user_id and appeal.level < Level.COMMUNITY:
+                await self.workflow.escalate(tx, appeal, community, now, actor_id=None, reason="unreachable")
+            elif appeal.resident_id == item.user_id:
+                await appeals.add_event(appeal.id, now, None, "resident_unreachable", appeal.level)
+                if appeal.status != Status.CLOSED:
+                    chat = appeal.assignee_user_id or community.staff_chat_id
+                    await self.queue(
+                        tx,
+                        Notice(
+                            chat,
+                            "appeal.resident_unreachable",
+                            {"id": appeal.id},
+                            user_id=appeal.assignee_user_id,
+                            dedupe_key=f"unreach:{appeal.id}:{appeal.stage}",
+                        ),
+                        community,
+                        now,
+                    )
+
+    async def next_due(self) -> datetime | None:
+        async with self.db.read() as tx:
+            ts = await OutboxRepo(tx).next_due()
+        from bot.clock import from_ts
+
+        return None if ts is None else from_ts(ts)
+
+    async def pending(self) -> int:
+        async with self.db.read() as tx:
+            return await OutboxRepo(tx).pending_count()
+
+    def now(self) -> datetime:
+        return self.clock.now()

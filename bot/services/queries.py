@@ -1,0 +1,130 @@
+"""Read-only views: a resident's appeals, a head's open appeals, a chat's anonymous summary, one
+appeal with its history. Permission checks live here too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.errors import NotConfigured, NotFound, PermissionDenied
+from bot.models import Appeal, AppealEvent, Community, Level, Role, UserInfo
+from bot.services.base import ServiceBase
+from bot.services.routing import can_act, card_params
+from storage.appeals import AppealsRepo
+from storage.db import Tx
+from storage.registry import RegistryRepo
+
+
+@dataclass(frozen=True)
+class AppealLine:
+    appeal: Appeal
+    params: dict[str, object]
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class AppealView:
+    appeal: Appeal
+    params: dict[str, object]
+    history: list[AppealEvent]
+    may_act: bool
+    is_resident: bool
+
+
+class QueryService(ServiceBase):
+    async def _lines(self, appeals: list[Appeal], now: datetime) -> list[AppealLine]:
+        lines = []
+        async with self.db.read() as tx:
+            cache: dict[int, Community] = {}
+            for appeal in appeals:
+                community = cache.get(appeal.community_id) or await RegistryRepo(tx).get_community(appeal.community_id)
+                assert community is not None
+                cache[community.id] = community
+                params = await card_params(tx, appeal, community)
+                overdue = bool(appeal.status.is_open and appeal.due_at and appeal.due_at < now)
+                lines.append(AppealLine(appeal, params, overdue))
+        return lines
+
+    async def mine(self, actor: UserInfo) -> list[AppealLine]:
+        async with self.db.read() as tx:
+            appeals = await AppealsRepo(tx).of_resident(actor.id, limit=15)
+        return await self._lines(appeals, self.clock.now())
+
+    async def supervised(self, actor: UserInfo) -> list[AppealLine]:
+        """Open appeals of the units and buildings the actor heads, and those assigned to them."""
+        async with self.db.read() as tx:
+            reg = RegistryRepo(tx)
+            units = await reg.units_headed_by(actor.id)
+            buildings = await reg.buildings_headed_by(actor.id)
+            if not units and not buildings:
+                assigned = await AppealsRepo(tx).assigned_to(actor.id)
+                if not assigned:
+                    raise PermissionDenied("error.heads_only")
+            repo = AppealsRepo(tx)
+            found: dict[int, Appeal] = {}
+            for appeal in (
+                *await repo.assigned_to(actor.id),
+                *await repo.open_in_units([u.id for u in units]),
+                *await repo.open_in_buildings([b.id for b in buildings]),
+            ):
+                found.setdefault(appeal.id, appeal)
+        ordered = sorted(found.values(), key=lambda a: (a.due_at is None, a.due_at or a.created_at))
+        return await self._lines(ordered[:30], self.clock.now())
+
+    async def chat_open(self, actor: UserInfo, chat_id: int) -> list[AppealLine]:
+        """``/open`` in the staff (street) chat: appeals at that level."""
+        async with self.db.read() as tx:
+            reg = RegistryRepo(tx)
+            community = await reg.community_by_staff_chat(chat_id)
+            level, role = Level.COMMUNITY, Role.STAFF
+            if community is None:
+                community = await reg.community_by_street_chat(chat_id)
+                level, role = Level.STREET, Role.STREET
+            if community is None:
+                raise NotConfigured("error.chat_not_registered")
+            if not await reg.has_role(community.id, actor.id, role):
+                raise PermissionDenied("error.staff_only")
+            appeals = await AppealsRepo(tx).open_at_level(community.id, level)
+        return await self._lines(appeals, self.clock.now())
+
+    async def building_summary(self, chat_id: int) -> tuple[str, dict[str, int]]:
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            building = await RegistryRepo(tx).building_by_chat(chat_id)
+            if building is None:
+                raise NotConfigured("error.chat_not_registered")
+            community = await RegistryRepo(tx).get_community(building.community_id)
+            assert community is not None
+            local = self.local_now(community)
+            month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            summary = await AppealsRepo(tx).building_summary(building.id, now, month_start)
+        return building.title, summary
+
+    async def show(self, actor: UserInfo, appeal_id: int) -> AppealView:
+        async with self.db.read() as tx:
+            appeal = await AppealsRepo(tx).get(appeal_id)
+            if appeal is None:
+                raise NotFound("error.appeal_unknown", id=appeal_id)
+            community = await RegistryRepo(tx).get_community(appeal.community_id)
+            assert community is not None
+            is_resident = appeal.resident_id == actor.id
+            may_act = await can_act(tx, appeal, community, actor.id)
+            supervises = may_act or await self._supervises(tx, appeal, community, actor.id)
+            if not (is_resident or supervises):
+                raise PermissionDenied("error.not_your_appeal", id=appeal_id)
+            params = await card_params(tx, appeal, community)
+            history = await AppealsRepo(tx).events(appeal.id)
+        return AppealView(appeal, params, history, may_act and appeal.status.is_open, is_resident)
+
+    async def _supervises(self, tx: Tx, appeal: Appeal, community: Community, user_id: int) -> bool:
+        reg = RegistryRepo(tx)
+        building = await reg.get_building(appeal.building_id)
+        if building and building.head_user_id == user_id:
+            return True
+        if appeal.unit_id:
+            unit = await reg.get_unit(appeal.unit_id)
+            if unit and unit.head_user_id == user_id:
+                return True
+        return await reg.has_role(community.id, user_id, Role.STAFF) or await reg.has_role(
+            community.id, user_id, Role.STREET
+        )

@@ -1,0 +1,154 @@
+"""The deadline sweep: finds what is due and acts, idempotently.
+
+Each batch is one immediate transaction: due rows are read, acted on and marked done together, so a
+crash loses nothing (the transaction rolls back and the next sweep redoes it) and two processes never
+act on the same row (SQLite serialises writers; PostgreSQL would use ``FOR UPDATE SKIP LOCKED``).
+The query walks the partial index on unfinished deadlines, so its cost grows with what is due, not
+with history. Each row runs inside a SAVEPOINT: a bug on one appeal is logged and marked, it never
+blocks the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.models import DeadlineKind, Level, Notice, Status
+from bot.services.base import ServiceBase
+from bot.services.routing import action_buttons, card_params
+from bot.services.workflow import WorkflowService
+from bot.sla import SlaSettings
+from storage.appeals import AppealsRepo
+from storage.db import Row, Tx
+from storage.registry import RegistryRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepReport:
+    fired: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str) -> None:
+        self.fired[outcome] = self.fired.get(outcome, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.fired.values())
+
+
+class Sweeper(ServiceBase):
+    def __init__(self, workflow: WorkflowService, batch: int = 200) -> None:
+        super().__init__(workflow.db, workflow.clock, workflow.calendars)
+        self.workflow = workflow
+        self.batch = batch
+
+    async def sweep(self) -> SweepReport:
+        report = SweepReport()
+        now = self.clock.now()
+        while True:
+            async with self.db.write() as tx:
+                rows = await AppealsRepo(tx).claim_due(now, self.batch)
+                for row in rows:
+                    await tx.execute("SAVEPOINT deadline")
+                    try:
+                        outcome = await self._fire(tx, row, now)
+                    except Exception:
+                        log.exception("deadline %s of appeal %s failed", row["id"], row["appeal_id"])
+                        await tx.execute("ROLLBACK TO SAVEPOINT deadline")
+                        outcome = "error"
+                    await tx.execute("RELEASE SAVEPOINT deadline")
+                    await AppealsRepo(tx).finish_deadline(row["id"], now, outcome)
+                    report.add(outcome)
+            if len(rows) < self.batch:
+                return report
+
+    async def _fire(self, tx: Tx, row: Row, now: datetime) -> str:
+        repo = AppealsRepo(tx)
+        appeal = await repo.get(row["appeal_id"])
+        if appeal is None:
+            return "gone"
+        community = await RegistryRepo(tx).get_community(appeal.community_id)
+        assert community is not None
+        kind = DeadlineKind(row["kind"])
+
+        if kind == DeadlineKind.AUTOCLOSE:
+            if appeal.status != Status.RESOLVED:
+                return "skipped"
+            await repo.update(appeal, now, status=Status.CLOSED, closed_at=now)
+            await repo.add_event(appeal.id, now, None, "auto_closed", appeal.level)
+            await self.queue(
+                tx,
+                Notice(
+                    appeal.resident_id,
+                    "resident.auto_closed",
+                    {"id": appeal.id},
+                    user_id=appeal.resident_id,
+                    appeal_id=appeal.id,
+                    dedupe_key=f"autoclose:{appeal.id}",
+                ),
+                community,
+                now,
+            )
+            return "auto_closed"
+
+        if not appeal.status.is_open or appeal.status == Status.WAITING:
+            return "skipped"
+
+        if kind == DeadlineKind.REMIND:
+            card = await card_params(tx, appeal, community)
+            chat = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+            await self.queue(
+                tx,
+                Notice(
+                    chat,
+                    "appeal.reminder",
+                    card,
+                    buttons=action_buttons(appeal.id, appeal.status),
+                    user_id=appeal.assignee_user_id,
+                    appeal_id=appeal.id,
+                    dedupe_key=f"remind:{row['id']}",
+                ),
+                community,
+                now,
+            )
+            await repo.add_event(appeal.id, now, None, "reminded", appeal.level)
+            return "reminded"
+
+        if kind == DeadlineKind.FIRST_REPLY and appeal.first_reply_at is not None:
+            return "skipped"
+
+        reason = "no_first_reply" if kind == DeadlineKind.FIRST_REPLY else "deadline"
+        if kind in (DeadlineKind.FIRST_REPLY, DeadlineKind.RESOLVE):
+            moved = await self.workflow.escalate(tx, appeal, community, now, actor_id=None, reason=reason)
+            if moved is not None:
+                return "escalated"
+        # at the top of the chain: ping the top chat again, once per working day
+        sla = SlaSettings.from_settings(community.settings)
+        cal = await self.calendars.for_community(tx, community)
+        card = await card_params(tx, appeal, community)
+        chat = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+        await self.queue(
+            tx,
+            Notice(
+                chat,
+                "appeal.overdue_top",
+                card,
+                buttons=action_buttons(appeal.id, appeal.status),
+                user_id=appeal.assignee_user_id,
+                appeal_id=appeal.id,
+                dedupe_key=f"reping:{row['id']}",
+            ),
+            community,
+            now,
+        )
+        await repo.add_event(appeal.id, now, None, "repinged", appeal.level)
+        await repo.add_deadline(
+            appeal.id,
+            DeadlineKind.REPING,
+            appeal.stage,
+            cal.add_working_seconds(now, cal.working_day_length().total_seconds()),
+        )
+        del sla
+        return "repinged" if appeal.level >= Level.COMMUNITY else "repinged_low"

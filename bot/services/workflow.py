@@ -1,0 +1,532 @@
+"""The appeal after filing: take, reply, ask (pauses the clock), resolve, escalate, confirm, reopen,
+rate. Every change is one transaction with its history row and the notices it causes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.models import (
+    ActionKind,
+    Appeal,
+    Button,
+    Community,
+    Content,
+    DeadlineKind,
+    Level,
+    Notice,
+    Status,
+    UserInfo,
+)
+from bot.services.base import ServiceBase
+from bot.services.filing import schedule_level_deadlines
+from bot.services.routing import action_buttons, can_act, card_params, fmt_local, route
+from bot.sla import SlaSettings
+from storage.appeals import AppealsRepo
+from storage.conversations import ConversationsRepo
+from storage.db import Tx
+from storage.registry import RegistryRepo
+
+NOTE_MAX = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened, for the handler to tell the acting user."""
+
+    key: str
+    appeal: Appeal
+    params: dict[str, object]
+
+
+class WorkflowService(ServiceBase):
+    # --- loading and permissions ----------------------------------------------------------------
+    async def _load(self, tx: Tx, appeal_id: int) -> tuple[Appeal, Community]:
+        appeal = await AppealsRepo(tx).get(appeal_id)
+        if appeal is None:
+            raise NotFound("error.appeal_unknown", id=appeal_id)
+        community = await RegistryRepo(tx).get_community(appeal.community_id)
+        assert community is not None
+        return appeal, community
+
+    async def _as_handler(self, tx: Tx, appeal_id: int, actor: UserInfo) -> tuple[Appeal, Community]:
+        appeal, community = await self._load(tx, appeal_id)
+        if not await can_act(tx, appeal, community, actor.id):
+            raise PermissionDenied("error.not_your_appeal", id=appeal_id)
+        if not appeal.status.is_open:
+            raise Conflict("error.appeal_not_open", id=appeal_id, status_key=f"status.{appeal.status.value}")
+        return appeal, community
+
+    async def _first_reply(self, tx: Tx, appeal: Appeal, now: datetime) -> dict[str, object]:
+        return {} if appeal.first_reply_at else {"first_reply_at": now}
+
+    # --- assignee actions --------------------------------------------------------------------------
+    async def take(self, actor: UserInfo, appeal_id: int) -> Outcome:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, community = await self._as_handler(tx, appeal_id, actor)
+            if appeal.status != Status.NEW:
+                raise Conflict("error.already_taken", id=appeal_id)
+            repo = AppealsRepo(tx)
+            await repo.update(
+                appeal,
+                now,
+                status=Status.IN_PROGRESS,
+                assignee_user_id=actor.id,
+                **await self._first_reply(tx, appeal, now),
+            )
+            await repo.add_event(appeal.id, now, actor.id, "taken", appeal.level)
+            await self._cancel_kind(tx, appeal.id, now, DeadlineKind.FIRST_REPLY)
+            await self.queue(
+                tx,
+                Notice(
+                    appeal.resident_id,
+                    "resident.taken",
+                    {"id": appeal.id},
+                    user_id=appeal.resident_id,
+                    appeal_id=appeal.id,
+                    dedupe_key=f"taken:{appeal.id}:{appeal.stage}",
+                ),
+                community,
+                now,
+            )
+            fresh = await repo.get(appeal.id)
+        assert fresh is not None
+        return Outcome("done.taken", fresh, {"id": appeal.id, "due": fmt_local(fresh.due_at, community)})
+
+    async def begin(self, actor: UserInfo, appeal_id: int, kind: ActionKind) -> Outcome:
+        """Reply / ask / resolve: the actor's next private message completes it."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, _ = await self._as_handler(tx, appeal_id, actor)
+            await RegistryRepo(tx).upsert_user(actor, now, started=True)
+            await ConversationsRepo(tx).put_action(actor.id, kind, appeal.id, now)
+        return Outcome(f"prompt.{kind.value}", appeal, {"id": appeal.id})
+
+    async def pending_action(self, user_id: int) -> ActionKind | None:
+        async with self.db.read() as tx:
+            action = await ConversationsRepo(tx).get_action(user_id)
+        return action.kind if action else None
+
+    async def complete(self, actor: UserInfo, content: Content) -> Outcome | None:
+        """Finish the actor's pending action with ``content``; None when there is none."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            conv = ConversationsRepo(tx)
+            action = await conv.get_action(actor.id)
+            if action is None:
+                return None
+            await conv.drop_action(actor.id)
+            appeal, community = await self._as_handler(tx, action.appeal_id, actor)
+            text = content.text.strip()[:NOTE_MAX]
+            if not text and not content.is_media:
+                raise InvalidInput("error.empty_message")
+            if action.kind == ActionKind.REPLY:
+                return await self._relay_to_resident(tx, appeal, community, actor, content, now, "reply")
+            if action.kind == ActionKind.ASK:
+                return await self._ask(tx, appeal, community, actor, content, now)
+            return await self._resolve(tx, appeal, community, actor, content, now)
+
+    async def _relay_to_resident(
+        self,
+        tx: Tx,
+        appeal: Appeal,
+        community: Community,
+        actor: UserInfo,
+        content: Content,
+        now: datetime,
+        kind: str,
+    ) -> Outcome:
+        repo = AppealsRepo(tx)
+        changes = await self._first_reply(tx, appeal, now)
+        if appeal.status == Status.NEW:
+            changes.update(status=Status.IN_PROGRESS, assignee_user_id=actor.id)
+        if changes:
+            await repo.update(appeal, now, **changes)
+            await self._cancel_kind(tx, appeal.id, now, DeadlineKind.FIRST_REPLY)
+        await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
+        await self._relay(
+            tx,
+            community,
+            appeal,
+            appeal.resident_id,
+            f"resident.{kind}",
+            content,
+            now,
+            {"id": appeal.id, "text": content.text.strip() or "-", "level_key": f"level.{appeal.level.name.lower()}"},
+        )
+        fresh = await repo.get(appeal.id)
+        assert fresh is not None
+        return Outcome(f"done.{kind}", fresh, {"id": appeal.id})
+
+    async def _ask(
+        self, tx: Tx, appeal: Appeal, community: Community, actor: UserInfo, content: Content, now: datetime
+    ) -> Outcome:
+        cal = await self.calendars.for_community(tx, community)
+        remaining = int(cal.working_seconds_between(now, appeal.due_at)) if appeal.due_at else 0
+        repo = AppealsRepo(tx)
+        await repo.update(
+            appeal,
+            now,
+            status=Status.WAITING,
+            remaining_seconds=max(remaining, 0),
+            assignee_user_id=appeal.assignee_user_id or actor.id,
+            **await self._first_reply(tx, appeal, now),
+        )
+        await repo.cancel_deadlines(appeal.id, now, "paused")
+        await repo.add_event(appeal.id, now, actor.id, "asked", appeal.level, {"text": content.text[:500]})
+        await self._relay(
+            tx,
+            community,
+            appeal,
+            appeal.resident_id,
+            "resident.question",
+            content,
+            now,
+            {"id": appeal.id, "text": content.text.strip() or "-"},
+        )
+        fresh = await repo.get(appeal.id)
+        assert fresh is not None
+        return Outcome("done.asked", fresh, {"id": appeal.id})
+
+    async def _resolve(
+        self, tx: Tx, appeal: Appeal, community: Community, actor: UserInfo, content: Content, now: datetime
+    ) -> Outcome:
+        sla = SlaSettings.from_settings(community.settings)
+        cal = await self.calendars.for_community(tx, community)
+        repo = AppealsRepo(tx)
+        on_time = appeal.due_at is None or now <= appeal.due_at
+        await repo.update(
+            appeal,
+            now,
+            status=Status.RESOLVED,
+            resolved_at=now,
+            remaining_seconds=None,
+            assignee_user_id=appeal.assignee_user_id or actor.id,
+            **await self._first_reply(tx, appeal, now),
+        )
+        await repo.cancel_deadlines(appeal.id, now, "resolved")
+        await repo.add_deadline(appeal.id, DeadlineKind.AUTOCLOSE, appeal.stage + 1, sla.confirm_deadline(cal, now))
+        await repo.add_event(
+            appeal.id, now, actor.id, "resolved", appeal.level, {"note": content.text[:500], "on_time": on_time}
+        )
+        await self._relay(
+            tx,
+            community,
+            appeal,
+            appeal.resident_id,
+            "resident.resolved",
+            content,
+            now,
+            {"id": appeal.id, "text": content.text.strip() or "-", "days": _num(sla.confirm_days)},
+            buttons=((_btn("btn.confirm", f"a:ok:{appeal.id}"), _btn("btn.reopen", f"a:re:{appeal.id}")),),
+        )
+        fresh = await repo.get(appeal.id)
+        assert fresh is not None
+        return Outcome("done.resolved", fresh, {"id": appeal.id})
+
+    async def escalate_now(self, actor: UserInfo, appeal_id: int) -> Outcome:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, community = await self._as_handler(tx, appeal_id, actor)
+            moved = await self.escalate(tx, appeal, community, now, actor_id=actor.id, reason="by_hand")
+            if moved is None:
+                raise Conflict("error.top_level", id=appeal_id)
+        return Outcome("done.escalated", moved, {"id": appeal_id, "level_key": f"level.{moved.level.name.lower()}"})
+
+    # --- escalation (also used by the sweeper) -----------------------------------------------------
+    async def escalate(
+        self, tx: Tx, appeal: Appeal, community: Community, now: datetime, *, actor_id: int | None, reason: str
+    ) -> Appeal | None:
+        """Move the appeal one level up the chain; None when it is already at the top."""
+        target = await route(tx, community, appeal.building_id, appeal.unit_id, Level(appeal.level + 1))
+        if target is None:
+            return None
+        sla = SlaSettings.from_settings(community.settings)
+        cal = await self.calendars.for_community(tx, community)
+        due = sla.level_deadline(cal, now, target.level, appeal.category)
+        repo = AppealsRepo(tx)
+        await repo.update(
+            appeal,
+            now,
+            level=target.level,
+            assignee_user_id=target.user_id,
+            status=Status.NEW,
+            due_at=due,
+            remaining_seconds=None,
+        )
+        await repo.cancel_deadlines(appeal.id, now, "escalated")
+        await repo.add_event(
+            appeal.id, now, actor_id, "escalated", target.level, {"from": int(appeal.level), "reason": reason}
+        )
+        moved = await repo.get(appeal.id)
+        assert moved is not None
+        await schedule_level_deadlines(tx, moved, sla, cal, now)
+        card = await card_params(tx, moved, community)
+        card.update(reason_key=f"reason.{reason}", from_key=f"level.{appeal.level.name.lower()}")
+        stage = moved.stage
+        await self.queue(
+            tx,
+            Notice(
+                target.chat_id,
+                "appeal.escalated",
+                card,
+                buttons=action_buttons(moved.id, Status.NEW),
+                user_id=target.user_id,
+                appeal_id=moved.id,
+                dedupe_key=f"esc:{moved.id}:{stage}:up",
+            ),
+            community,
+            now,
+        )
+        first_media = await repo.first_resident_media_message(moved.id, moved.resident_id)
+        if first_media is not None:
+            await self.queue(
+                tx,
+                Notice(
+                    target.chat_id,
+                    "appeal.media",
+                    {"id": moved.id},
+                    user_id=target.user_id,
+                    appeal_id=moved.id,
+                    copy_from=first_media,
+                    dedupe_key=f"esc:{moved.id}:{stage}:media",
+                ),
+                community,
+                now,
+            )
+        below = appeal.assignee_user_id
+        if appeal.level == Level.COMMUNITY:
+            await self.queue(
+                tx,
+                Notice(community.staff_chat_id, "appeal.passed_up", card, dedupe_key=f"esc:{moved.id}:{stage}:down"),
+                community,
+                now,
+            )
+        elif below is not None:
+            await self.queue(
+                tx,
+                Notice(below, "appeal.passed_up", card, user_id=below, dedupe_key=f"esc:{moved.id}:{stage}:down"),
+                community,
+                now,
+            )
+        await self.queue(
+            tx,
+            Notice(
+                moved.resident_id,
+                "resident.escalated",
+                {"id": moved.id, "level_key": card["level_key"], "due": card["due"]},
+                user_id=moved.resident_id,
+                appeal_id=moved.id,
+                dedupe_key=f"esc:{moved.id}:{stage}:resident",
+            ),
+            community,
+            now,
+        )
+        return moved
+
+    # --- resident side ------------------------------------------------------------------------------
+    async def _as_resident(self, tx: Tx, appeal_id: int, actor: UserInfo) -> tuple[Appeal, Community]:
+        appeal, community = await self._load(tx, appeal_id)
+        if appeal.resident_id != actor.id:
+            raise PermissionDenied("error.not_your_appeal", id=appeal_id)
+        return appeal, community
+
+    async def confirm(self, actor: UserInfo, appeal_id: int) -> Outcome:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, _ = await self._as_resident(tx, appeal_id, actor)
+            if appeal.status != Status.RESOLVED:
+                raise Conflict("error.not_resolved", id=appeal_id, status_key=f"status.{appeal.status.value}")
+            repo = AppealsRepo(tx)
+            await repo.update(appeal, now, status=Status.CLOSED, closed_at=now)
+            await repo.cancel_deadlines(appeal.id, now, "confirmed")
+            await repo.add_event(appeal.id, now, actor.id, "confirmed", appeal.level)
+            fresh = await repo.get(appeal.id)
+        assert fresh is not None
+        return Outcome("done.confirmed", fresh, {"id": appeal_id})
+
+    async def reopen(self, actor: UserInfo, appeal_id: int) -> Outcome:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, community = await self._as_resident(tx, appeal_id, actor)
+            if appeal.status != Status.RESOLVED:
+                raise Conflict("error.not_resolved", id=appeal_id, status_key=f"status.{appeal.status.value}")
+            sla = SlaSettings.from_settings(community.settings)
+            cal = await self.calendars.for_community(tx, community)
+            due = sla.level_deadline(cal, now, appeal.level, appeal.category)
+            repo = AppealsRepo(tx)
+            await repo.update(appeal, now, status=Status.IN_PROGRESS, resolved_at=None, due_at=due)
+            await repo.cancel_deadlines(appeal.id, now, "reopened")
+            await repo.add_event(appeal.id, now, actor.id, "reopened", appeal.level)
+            fresh = await repo.get(appeal.id)
+            assert fresh is not None
+            await schedule_level_deadlines(tx, fresh, sla, cal, now)
+            target_chat = fresh.assignee_user_id or (await self._level_chat(community, fresh.level))
+            card = await card_params(tx, fresh, community)
+            await self.queue(
+                tx,
+                Notice(
+                    target_chat,
+                    "appeal.reopened",
+                    card,
+                    buttons=action_buttons(fresh.id, fresh.status),
+                    user_id=fresh.assignee_user_id,
+                    appeal_id=fresh.id,
+                    dedupe_key=f"reopen:{fresh.id}:{fresh.stage}",
+                ),
+                community,
+                now,
+            )
+        return Outcome("done.reopened", fresh, {"id": appeal_id, "due": card["due"]})
+
+    async def rate(self, actor: UserInfo, appeal_id: int, stars: int) -> Outcome:
+        if not 1 <= stars <= 5:
+            raise InvalidInput("error.rating")
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, community = await self._as_resident(tx, appeal_id, actor)
+            if appeal.status != Status.CLOSED:
+                raise Conflict("error.not_closed", id=appeal_id)
+            if appeal.rating is not None:
+                raise Conflict("error.already_rated", id=appeal_id, stars=appeal.rating)
+            repo = AppealsRepo(tx)
+            await repo.update(appeal, now, rating=stars)
+            await repo.add_event(appeal.id, now, actor.id, "rated", appeal.level, {"stars": stars})
+            if appeal.assignee_user_id:
+                await self.queue(
+                    tx,
+                    Notice(
+                        appeal.assignee_user_id,
+                        "appeal.rated",
+                        {"id": appeal.id, "stars": stars},
+                        user_id=appeal.assignee_user_id,
+                        dedupe_key=f"rated:{appeal.id}",
+                    ),
+                    community,
+                    now,
+                )
+            fresh = await repo.get(appeal.id)
+        assert fresh is not None
+        return Outcome("done.rated", fresh, {"id": appeal_id, "stars": stars})
+
+    async def resident_message(self, actor: UserInfo, appeal_id: int, content: Content) -> Outcome:
+        """A resident writes to one of their appeals: the answer to a question resumes the clock;
+        anything else is passed to whoever handles it now."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, community = await self._as_resident(tx, appeal_id, actor)
+            if not appeal.status.is_open:
+                raise Conflict("error.appeal_not_open", id=appeal_id, status_key=f"status.{appeal.status.value}")
+            repo = AppealsRepo(tx)
+            kind = "answer" if appeal.status == Status.WAITING else "added"
+            if content.is_media and content.file_id:
+                await repo.add_media(appeal.id, content.kind, content.file_id, content.text or None, actor.id, now)
+            if appeal.status == Status.WAITING:
+                sla = SlaSettings.from_settings(community.settings)
+                cal = await self.calendars.for_community(tx, community)
+                due = cal.add_working_seconds(now, appeal.remaining_seconds or 0)
+                await repo.update(appeal, now, status=Status.IN_PROGRESS, due_at=due, remaining_seconds=None)
+                fresh = await repo.get(appeal.id)
+                assert fresh is not None
+                await schedule_level_deadlines(tx, fresh, sla, cal, now)
+                appeal = fresh
+            await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
+            target = appeal.assignee_user_id or await self._level_chat(community, appeal.level)
+            await self._relay(
+                tx,
+                community,
+                appeal,
+                target,
+                f"appeal.resident_{kind}",
+                content,
+                now,
+                {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community)},
+                buttons=action_buttons(appeal.id, appeal.status),
+                user_id=appeal.assignee_user_id,
+            )
+        return Outcome(f"done.{kind}", appeal, {"id": appeal.id})
+
+    async def message_to_appeal(self, actor: UserInfo, appeal_id: int, content: Content) -> Outcome:
+        """A private reply to a bot message of this appeal: from the resident it goes to the handler,
+        from a handler it goes to the resident."""
+        async with self.db.read() as tx:
+            appeal, _ = await self._load(tx, appeal_id)
+        if appeal.resident_id == actor.id:
+            return await self.resident_message(actor, appeal_id, content)
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            appeal, community = await self._as_handler(tx, appeal_id, actor)
+            return await self._relay_to_resident(tx, appeal, community, actor, content, now, "reply")
+
+    # --- helpers ---------------------------------------------------------------------------------
+    async def _level_chat(self, community: Community, level: Level) -> int:
+        if level == Level.STREET and community.street_chat_id:
+            return community.street_chat_id
+        return community.staff_chat_id
+
+    async def _cancel_kind(self, tx: Tx, appeal_id: int, now: datetime, kind: DeadlineKind) -> None:
+        await tx.execute(
+            "UPDATE deadlines SET done_at = ?, outcome = 'answered'"
+            " WHERE appeal_id = ? AND kind = ? AND done_at IS NULL",
+            (int(now.timestamp()), appeal_id, kind.value),
+        )
+
+    async def _relay(
+        self,
+        tx: Tx,
+        community: Community,
+        appeal: Appeal,
+        chat_id: int,
+        template: str,
+        content: Content,
+        now: datetime,
+        params: dict[str, object],
+        *,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        user_id: int | None = None,
+    ) -> None:
+        """A person's own words, passed on at once (not a reminder: quiet hours don't hold them back)."""
+        person = user_id if user_id is not None else (chat_id if chat_id > 0 else None)
+        key = f"relay:{content.chat_id}:{content.message_id}"
+        await self.queue(
+            tx,
+            Notice(
+                chat_id,
+                template,
+                params,
+                buttons=buttons,
+                user_id=person,
+                appeal_id=appeal.id,
+                urgent=True,
+                dedupe_key=key,
+            ),
+            community,
+            now,
+        )
+        if content.is_media:
+            await self.queue(
+                tx,
+                Notice(
+                    chat_id,
+                    "appeal.media",
+                    {"id": appeal.id},
+                    user_id=person,
+                    appeal_id=appeal.id,
+                    copy_from=(content.chat_id, content.message_id),
+                    urgent=True,
+                    dedupe_key=key + ":media",
+                ),
+                community,
+                now,
+            )
+        await AppealsRepo(tx).link_message(content.chat_id, content.message_id, appeal.id)
+
+
+def _btn(label: str, data: str) -> Button:
+    return Button(label, data=data)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,73 @@
+"""Telegram adapters. ``register`` adds every handler in an explicit order.
+
+Group 0 (first match wins inside a group):
+  1. chat lifecycle: the bot added/removed (my_chat_member), group -> supergroup migration
+  2. commands (private and group; each checks chat type and role through the services)
+  3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:
+  4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
+Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
+
+from handlers import appeals, general, setup
+from handlers.errors import on_error
+
+if TYPE_CHECKING:
+    from bot.app import UnitApp
+
+
+def register(app: UnitApp) -> None:
+    # 1. chat lifecycle
+    app.add_handler(ChatMemberHandler(setup.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER), group=0)
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, setup.migrated), group=0)
+
+    # 2. commands
+    commands = {
+        "start": general.start,
+        "help": general.help_command,
+        "lang": general.lang,
+        # community set-up (staff chat, street chat, building chats)
+        "newcommunity": setup.new_community,
+        "invite": setup.invite,
+        "streetcode": setup.street_code,
+        "register": setup.register_building,
+        "linkstreet": setup.link_street,
+        "units": setup.units,
+        "buildinghead": setup.building_head,
+        "unithead": setup.unit_head,
+        "myunit": setup.my_unit,
+        "sla": setup.sla,
+        "workday": setup.workday,
+        "community": setup.community_option,
+        # appeals
+        "appeal": appeals.appeal_command,
+        "myappeals": appeals.my_appeals,
+        "open": appeals.open_appeals,
+        "show": appeals.show,
+        "status": appeals.status,
+        "cancel": appeals.cancel,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback), group=0)
+
+    # 3. buttons
+    app.add_handler(CallbackQueryHandler(appeals.filing_button, pattern=r"^f:"), group=0)
+    app.add_handler(CallbackQueryHandler(appeals.action_button, pattern=r"^a:"), group=0)
+    app.add_handler(CallbackQueryHandler(setup.unit_head_button, pattern=r"^uh:\d+:\d+$"), group=0)
+    app.add_handler(CallbackQueryHandler(setup.my_unit_button, pattern=r"^mu:\d+:\d+$"), group=0)
+    app.add_handler(CallbackQueryHandler(general.lang_button, pattern=r"^lang:"), group=0)
+
+    # 4. private messages that are not commands
+    private_content = filters.ChatType.PRIVATE & (filters.TEXT | filters.VOICE | filters.PHOTO) & ~filters.COMMAND
+    app.add_handler(MessageHandler(private_content, appeals.private_message), group=0)
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND & ~private_content, appeals.private_message),
+        group=0,
+    )
+
+    app.add_error_handler(on_error)

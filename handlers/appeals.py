@@ -1,0 +1,301 @@
+"""Appeal commands, buttons and the private-message router (thin: every rule is in bot.services)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.app import AppContext
+from bot.errors import Conflict, InvalidInput, NotConfigured, WrongChat
+from bot.models import ActionKind, Button, Category, Content, Reply
+from bot.services.filing import FilingStep, Receipt
+from bot.services.queries import AppealLine
+from bot.services.routing import action_buttons
+from bot.services.workflow import Outcome
+from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
+from storage.appeals import AppealsRepo
+from storage.conversations import ConversationsRepo
+
+CATEGORY_BUTTONS: tuple[tuple[Button, ...], ...] = tuple(
+    (Button(f"category.{c.value}", data=f"f:c:{c.value}"),) for c in Category
+)
+
+
+# --- rendering -------------------------------------------------------------------------------------
+async def show_step(update: Update, context: AppContext, step: FilingStep) -> None:
+    if step.step == "choose_building":
+        rows: tuple[tuple[Button, ...], ...] = tuple(
+            (Button("btn.building", data=f"f:b:{b.id}", params={"title": b.title[:40]}),) for b in step.buildings[:20]
+        )
+        await send_reply(update, context, Reply("filing.choose_building", {}, rows))
+    elif step.step == "choose_unit":
+        assert step.building is not None
+        rows = tuple(
+            tuple(
+                Button("btn.unit", data=f"f:u:{step.building.id}:{u.id}", params={"unit": u.name})
+                for u in step.units[i : i + 4]
+            )
+            for i in range(0, min(len(step.units), 60), 4)
+        )
+        await send_reply(update, context, Reply("filing.choose_unit", {"title": step.building.title}, rows))
+    elif step.step == "choose_category":
+        await send_reply(update, context, Reply("filing.choose_category", {}, CATEGORY_BUTTONS))
+    elif step.step == "describe":
+        await say(update, context, "filing.describe")
+    elif step.step == "unit_saved":
+        await say(update, context, "filing.unit_saved", unit=step.units[0].name if step.units else "-")
+
+
+async def send_receipt(update: Update, context: AppContext, receipt: Receipt) -> None:
+    a = receipt.appeal
+    await say(
+        update,
+        context,
+        "filing.receipt",
+        id=a.id,
+        category_key=f"category.{a.category.value}",
+        level_key=receipt.level_key,
+        first_reply_due=receipt.first_reply_due,
+        due=receipt.due,
+    )
+    context.bot_data.outbox().kick()
+
+
+async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) -> None:
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if outcome.key == "done.confirmed":
+        buttons = (
+            tuple(Button("btn.star", data=f"a:rate:{outcome.appeal.id}:{n}", params={"n": n}) for n in range(1, 6)),
+        )
+    params = dict(outcome.params)
+    params.setdefault("level_key", f"level.{outcome.appeal.level.name.lower()}")
+    await send_reply(update, context, Reply(outcome.key, params, buttons))
+    context.bot_data.outbox().kick()
+
+
+# --- commands --------------------------------------------------------------------------------------
+async def appeal_command(update: Update, context: AppContext) -> None:
+    """/appeal: in a building chat, a button to a private chat (no personal details in the group)."""
+    chat = update.effective_chat
+    assert chat is not None
+    if is_group(update):
+        ctx = await context.services.registry.chat_context(chat.id)
+        if ctx is None or ctx.building is None:
+            raise NotConfigured("error.chat_not_registered")
+        link = deep_link(context, f"ap_{ctx.building.id}")
+        await send_reply(update, context, Reply("filing.go_private", {}, ((Button("btn.write_privately", url=link),),)))
+        return
+    step = await context.services.filing.start(actor(update), None)
+    await show_step(update, context, step)
+
+
+async def start_payload(update: Update, context: AppContext, payload: str) -> bool:
+    """Deep links: ap_<building> (file an appeal), act_<kind>_<appeal> (reply/ask/resolve)."""
+    if payload.startswith("ap_") and payload[3:].isdigit():
+        step = await context.services.filing.start(actor(update), int(payload[3:]))
+        await show_step(update, context, step)
+        return True
+    if payload.startswith("act_"):
+        parts = payload.split("_")
+        if len(parts) == 3 and parts[2].isdigit() and parts[1] in {k.value for k in ActionKind}:
+            outcome = await context.services.workflow.begin(actor(update), int(parts[2]), ActionKind(parts[1]))
+            await tell_outcome(update, context, outcome)
+            return True
+    return False
+
+
+async def my_appeals(update: Update, context: AppContext) -> None:
+    if not is_private(update):
+        link = deep_link(context, "hello")
+        await send_reply(update, context, Reply("general.ask_privately", {}, ((Button("btn.open_bot", url=link),),)))
+        return
+    lines = await context.services.queries.mine(actor(update))
+    await _render_lines(update, context, lines, "list.mine", "list.mine_empty")
+
+
+async def open_appeals(update: Update, context: AppContext) -> None:
+    """/open: heads see their units' / buildings' open appeals; in the staff chat, the community's."""
+    chat = update.effective_chat
+    assert chat is not None
+    if is_group(update):
+        ctx = await context.services.registry.chat_context(chat.id)
+        if ctx is None:
+            raise NotConfigured("error.chat_not_registered")
+        if ctx.kind == "building":
+            await status(update, context)
+            return
+        from handlers.setup import _sync_if_staff_chat
+
+        await _sync_if_staff_chat(update, context)
+        lines = await context.services.queries.chat_open(actor(update), chat.id)
+    else:
+        lines = await context.services.queries.supervised(actor(update))
+    await _render_lines(update, context, lines, "list.open", "list.open_empty")
+
+
+async def _render_lines(update: Update, context: AppContext, lines: list[AppealLine], title: str, empty: str) -> None:
+    t = await translator(update, context)
+    if not lines:
+        await say(update, context, empty)
+        return
+    body = "\n".join(
+        t("list.line", **line.params) + (" " + t("list.overdue") if line.overdue else "") for line in lines
+    )
+    await send_reply(update, context, Reply(title, {"lines": body, "count": len(lines)}), t)
+
+
+async def status(update: Update, context: AppContext) -> None:
+    """/status in a building chat: an anonymous summary."""
+    chat = update.effective_chat
+    assert chat is not None
+    if not is_group(update):
+        raise WrongChat("error.building_chat_only")
+    title, summary = await context.services.queries.building_summary(chat.id)
+    await say(update, context, "summary.building", title=title, **summary)
+
+
+async def show(update: Update, context: AppContext) -> None:
+    """/show N: one appeal with its history (resident, handlers and their supervisors)."""
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        raise InvalidInput("error.show_usage")
+    await show_appeal(update, context, int(args[0].lstrip("#")))
+
+
+async def show_appeal(update: Update, context: AppContext, appeal_id: int) -> None:
+    view = await context.services.queries.show(actor(update), appeal_id)
+    t = await translator(update, context)
+    history = "\n".join(
+        t(
+            "history.line",
+            at=e.at.strftime("%m-%d %H:%M"),
+            event_key=f"event.{e.kind}",
+            level_key=f"level.{e.level.name.lower()}",
+        )
+        for e in view.history[-15:]
+    )
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if view.may_act:
+        buttons = action_buttons(view.appeal.id, view.appeal.status)
+    elif view.is_resident and view.appeal.status.value == "resolved":
+        buttons = ((Button("btn.confirm", data=f"a:ok:{appeal_id}"), Button("btn.reopen", data=f"a:re:{appeal_id}")),)
+    await send_reply(update, context, Reply("appeal.view", {**view.params, "history": history}, buttons), t)
+
+
+async def cancel(update: Update, context: AppContext) -> None:
+    existed = await context.services.filing.cancel(actor(update))
+    await say(update, context, "general.cancelled" if existed else "general.nothing_to_cancel")
+
+
+# --- buttons ---------------------------------------------------------------------------------------
+async def filing_button(update: Update, context: AppContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    filing = context.services.filing
+    user = actor(update)
+    await query.answer()
+    if parts[1] == "b":
+        await show_step(update, context, await filing.choose_building(user, int(parts[2])))
+    elif parts[1] == "u":
+        await show_step(update, context, await filing.choose_unit(user, int(parts[2]), int(parts[3])))
+    elif parts[1] == "c":
+        step, receipt = await filing.choose_category(user, parts[2])
+        if receipt is not None:
+            await send_receipt(update, context, receipt)
+        else:
+            await show_step(update, context, step)
+    elif parts[1] == "new":
+        await show_step(update, context, await filing.new_from_held(user, int(parts[2])))
+    elif parts[1] == "add":
+        held = await _held_content(context, user.id, int(parts[2]))
+        outcome = await context.services.workflow.resident_message(user, int(parts[3]), held)
+        await tell_outcome(update, context, outcome)
+
+
+async def _held_content(context: AppContext, user_id: int, held_id: int) -> Content:
+
+    async with context.services.db.write() as tx:
+        held = await ConversationsRepo(tx).held(held_id, user_id)
+        if held is None:
+            raise Conflict("error.stale_button")
+        await ConversationsRepo(tx).use_held(held.id, context.services.clock.now())
+    return Content(held.kind, held.chat_id, held.message_id, held.text or "", held.file_id)
+
+
+async def action_button(update: Update, context: AppContext) -> None:
+    """a:<action>:<appeal>[:<arg>] — buttons on appeal cards."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, action, appeal_s, *rest = query.data.split(":")
+    appeal_id = int(appeal_s)
+    workflow = context.services.workflow
+    user = actor(update)
+    if action in ("reply", "ask", "res"):
+        kind = {"reply": ActionKind.REPLY, "ask": ActionKind.ASK, "res": ActionKind.RESOLVE}[action]
+        if not is_private(update):
+            # the text is written in a private chat: the button opens it with the action ready
+            await workflow.begin(user, appeal_id, kind)
+            await query.answer(url=deep_link(context, f"act_{kind.value}_{appeal_id}"))
+            return
+        outcome = await workflow.begin(user, appeal_id, kind)
+    elif action == "take":
+        outcome = await workflow.take(user, appeal_id)
+    elif action == "esc":
+        outcome = await workflow.escalate_now(user, appeal_id)
+    elif action == "ok":
+        outcome = await workflow.confirm(user, appeal_id)
+    elif action == "re":
+        outcome = await workflow.reopen(user, appeal_id)
+    elif action == "rate" and rest and rest[0].isdigit():
+        outcome = await workflow.rate(user, appeal_id, int(rest[0]))
+    elif action == "show":
+        await query.answer()
+        await show_appeal(update, context, appeal_id)
+        return
+    else:
+        raise InvalidInput("error.stale_button")
+    await query.answer()
+    await tell_outcome(update, context, outcome)
+
+
+# --- private messages ------------------------------------------------------------------------------
+async def private_message(update: Update, context: AppContext) -> None:
+    """Text / voice / photo in a private chat, in this order: the user's pending action (reply,
+    question, resolution note); a reply to a message of an appeal; the appeal being filed; the answer
+    to a question waiting for them; otherwise kept and the user asked what it is."""
+    message = update.effective_message
+    assert message is not None
+    content = content_of(message)
+    if content is None:
+        await say(update, context, "general.unsupported")
+        return
+    user = actor(update)
+    services = context.services
+    outcome = await services.workflow.complete(user, content)
+    if outcome is not None:
+        await tell_outcome(update, context, outcome)
+        raise ApplicationHandlerStop
+    if message.reply_to_message is not None:
+        async with services.db.read() as tx:
+            linked = await AppealsRepo(tx).appeal_of_message(message.chat_id, message.reply_to_message.message_id)
+        if linked is not None:
+            await tell_outcome(update, context, await services.workflow.message_to_appeal(user, linked, content))
+            return
+    if await services.filing.has_draft_waiting_text(user.id):
+        await send_receipt(update, context, await services.filing.describe(user, content))
+        return
+    step = await services.filing.hold_for_draft(user, content)
+    if step is not None:
+        await show_step(update, context, step)
+        return
+    async with services.db.read() as tx:
+        waiting = await AppealsRepo(tx).open_waiting_for(user.id)
+    if waiting:
+        await tell_outcome(update, context, await services.workflow.resident_message(user, waiting[0].id, content))
+        return
+    held, latest = await services.filing.hold_message(user, content)
+    rows: list[tuple[Button, ...]] = [(Button("btn.new_appeal", data=f"f:new:{held}"),)]
+    if latest is not None:
+        rows.append((Button("btn.add_to", data=f"f:add:{held}:{latest.id}", params={"id": latest.id}),))
+    await send_reply(update, context, Reply("general.what_is_this", {}, tuple(rows)))

@@ -1,0 +1,96 @@
+"""Sends what the outbox holds. Runs after every update that queued something (``kick``) and on a
+timer; a 429 puts the message back with Telegram's retry_after, a 403 marks the person unreachable
+(the next level is informed), a migrated chat is followed. Messages are never dropped silently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from handlers.common import keyboard_from_json, split_text
+from storage.outbox import OutboxItem
+
+if TYPE_CHECKING:
+    from bot.app import UnitApp
+
+log = logging.getLogger(__name__)
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)  # type: ignore[arg-type]
+
+
+class Dispatcher:
+    def __init__(self, app: UnitApp) -> None:
+        self.app = app
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[int] | None = None
+
+    def kick(self) -> None:
+        """Send what is due soon, in the background (the update's handler does not wait)."""
+        if self._task is None or self._task.done():
+            if self.app.running:
+                self._task = self.app.create_task(self.drain(), name="outbox-drain")
+            else:  # tests drive process_update without a running application
+                self._task = asyncio.get_running_loop().create_task(self.drain(), name="outbox-drain")
+
+    async def wait_idle(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def drain(self, max_rounds: int = 50) -> int:
+        """Send everything due now; returns how many messages were sent."""
+        sent = 0
+        async with self._lock:
+            for _ in range(max_rounds):
+                items = await self.app.bot_data.services.delivery.claim()
+                if not items:
+                    break
+                for item in items:
+                    sent += await self._send(item)
+        return sent
+
+    async def _send(self, item: OutboxItem) -> int:
+        services = self.app.bot_data.services
+        delivery = services.delivery
+        bot = self.app.bot
+        try:
+            if item.copy_from_chat is not None and item.copy_message_id is not None:
+                copied = await bot.copy_message(item.chat_id, item.copy_from_chat, item.copy_message_id)
+                await delivery.sent(item, copied.message_id)
+                return 1
+            t = services.catalogs.translator(await delivery.language_for(item))
+            parts = split_text(t(item.template, **item.params))
+            message_id = None
+            for i, part in enumerate(parts):
+                markup = keyboard_from_json(t, item.buttons) if i == len(parts) - 1 else None
+                message = await bot.send_message(item.chat_id, part, reply_markup=markup)
+                message_id = message.message_id
+            await delivery.sent(item, message_id)
+            return 1
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            log.warning("outbox %s: flood control, retry in %.0fs", item.id, wait)
+            await delivery.retry(item, timedelta(seconds=wait + 1), "429")
+        except ChatMigrated as exc:
+            log.info("outbox %s: chat %s became %s", item.id, item.chat_id, exc.new_chat_id)
+            await delivery.chat_moved(item, exc.new_chat_id)
+        except Forbidden as exc:
+            log.info("outbox %s: chat %s unreachable (%s)", item.id, item.chat_id, exc.message)
+            await delivery.unreachable(item, exc.message)
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                await delivery.unreachable(item, exc.message)
+            else:
+                log.error("outbox %s (%s) rejected by Telegram: %s", item.id, item.template, exc.message)
+                await delivery.retry(item, timedelta(minutes=10), exc.message)
+        except (TimedOut, NetworkError) as exc:
+            log.warning("outbox %s: network trouble (%s), will retry", item.id, type(exc).__name__)
+            await delivery.retry(item, timedelta(seconds=30), type(exc).__name__)
+        return 0

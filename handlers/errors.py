@@ -1,0 +1,60 @@
+"""The one place where failures become messages.
+
+* A :class:`bot.errors.DomainError` is the user's mistake or a rule: it is answered politely in the
+  user's language (as a callback answer for buttons, else as a message) and logged at INFO.
+* Anything else is a bug: logged with the update (never the token), and the user is told that
+  something went wrong and that what they sent is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.app import AppContext
+from bot.errors import DomainError
+from handlers.common import translator
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: AppContext) -> None:
+    error = context.error
+    if not isinstance(update, Update):
+        log.error("error outside an update: %r", error, exc_info=error)
+        return
+    if isinstance(error, DomainError):
+        log.info("update %s refused: %s %s", update.update_id, error.key, error.params)
+        await _tell(update, context, error.key, error.params)
+        return
+    log.error("update %s failed: %s", update.update_id, _describe(update), exc_info=error)
+    await _tell(update, context, "error.internal", {})
+
+
+async def _tell(update: Update, context: AppContext, key: str, params: dict[str, object]) -> None:
+    try:
+        t = await translator(update, context)
+        text = t(key, **params)
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=True)
+        elif update.effective_chat is not None:
+            reply_to = update.effective_message.message_id if update.effective_message else None
+            await context.bot.send_message(
+                update.effective_chat.id, text, reply_to_message_id=reply_to, allow_sending_without_reply=True
+            )
+    except Forbidden:
+        log.info("cannot answer update %s: the bot may not write there", update.update_id)
+    except TelegramError as exc:
+        log.warning("cannot answer update %s: %s", update.update_id, type(exc).__name__)
+    except Exception:
+        log.exception("error while reporting an error for update %s", update.update_id)
+
+
+def _describe(update: Update) -> str:
+    """A short description of the update for logs (ids and kind, not the user's words)."""
+    kind = "callback" if update.callback_query else "message" if update.message else "other"
+    chat = update.effective_chat.id if update.effective_chat else None
+    user = update.effective_user.id if update.effective_user else None
+    return f"kind={kind} chat={chat} user={user}"

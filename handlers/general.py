@@ -1,0 +1,51 @@
+"""/start, /help, /lang and the language buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.app import AppContext
+from bot.i18n import LANGUAGES
+from bot.models import Button, Reply
+from handlers.appeals import start_payload
+from handlers.common import actor, is_group, is_private, say, send_reply
+from handlers.setup import register_building
+
+
+async def start(update: Update, context: AppContext) -> None:
+    """/start [payload]. In private: deep links or a welcome. In a group: the add-to-group link of
+    an invite arrives as /start CODE and registers the building."""
+    payload = context.args[0] if context.args else ""
+    if is_group(update):
+        if payload:
+            await register_building(update, context, payload)
+        else:
+            await say(update, context, "general.group_help")
+        return
+    if is_private(update):
+        await context.services.registry.mark_started(actor(update))
+        if payload and await start_payload(update, context, payload):
+            return
+    await say(update, context, "general.welcome", name=actor(update).first_name)
+
+
+async def help_command(update: Update, context: AppContext) -> None:
+    await say(update, context, "general.help_private" if is_private(update) else "general.group_help")
+
+
+async def lang(update: Update, context: AppContext) -> None:
+    args = context.args or []
+    if args:
+        await context.services.registry.set_language(actor(update), args[0].lower())
+        await say(update, context, "general.language_set")
+        return
+    row = tuple(Button(f"language.{code}", data=f"lang:{code}") for code in LANGUAGES)
+    await send_reply(update, context, Reply("general.choose_language", {}, (row,)))
+
+
+async def lang_button(update: Update, context: AppContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await context.services.registry.set_language(actor(update), query.data.split(":", 1)[1])
+    await query.answer()
+    await say(update, context, "general.language_set")

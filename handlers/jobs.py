@@ -1,0 +1,47 @@
+"""Periodic jobs. PTB's JobQueue (APScheduler) only *triggers* them: every due moment lives in the
+database, so a restart loses nothing and a second process shares the work safely."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.app import AppContext
+
+if TYPE_CHECKING:
+    from bot.app import UnitApp
+
+log = logging.getLogger(__name__)
+OUTBOX_INTERVAL = 5.0
+
+
+async def sweep_job(context: AppContext) -> None:
+    report = await context.services.sweeper.sweep()
+    if report.total:
+        log.info("sweep: %s", report.fired)
+    await context.bot_data.outbox().drain()
+
+
+async def outbox_job(context: AppContext) -> None:
+    await context.bot_data.outbox().drain()
+
+
+def schedule_jobs(app: UnitApp) -> None:
+    queue = app.job_queue
+    if queue is None:  # pragma: no cover - the job-queue extra is a dependency
+        raise RuntimeError("python-telegram-bot[job-queue] is required")
+    interval = app.bot_data.services.settings.sweep_interval
+    queue.run_repeating(
+        sweep_job,
+        interval=interval,
+        first=0.5,
+        name="deadline-sweep",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    queue.run_repeating(
+        outbox_job,
+        interval=min(OUTBOX_INTERVAL, interval),
+        first=1.0,
+        name="outbox",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )

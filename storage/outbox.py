@@ -1,0 +1,115 @@
+"""Outbox repository: messages to people, claimed and sent by the dispatcher."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import to_ts
+from bot.models import Button, Notice
+from storage.db import Tx
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    chat_id: int
+    user_id: int | None
+    community_id: int | None
+    appeal_id: int | None
+    template: str
+    params: dict[str, Any]
+    buttons: list[list[dict[str, Any]]]
+    copy_from_chat: int | None
+    copy_message_id: int | None
+    attempts: int
+
+
+def _buttons_json(rows: tuple[tuple[Button, ...], ...]) -> str:
+    return json.dumps(
+        [
+            [{k: v for k, v in (("l", b.label), ("d", b.data), ("u", b.url), ("p", b.params)) if v} for b in row]
+            for row in rows
+        ],
+        ensure_ascii=False,
+    )
+
+
+class OutboxRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def add(self, notice: Notice, *, community_id: int | None, now: datetime, not_before: datetime) -> bool:
+        """Queue a message; False when one with the same dedupe key exists already."""
+        count = await self.tx.execute(
+            "INSERT INTO outbox (chat_id, user_id, community_id, appeal_id, template, params, buttons,"
+            " copy_from_chat, copy_message_id, dedupe_key, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (
+                notice.chat_id,
+                notice.user_id,
+                community_id,
+                notice.appeal_id,
+                notice.template,
+                json.dumps(notice.params, ensure_ascii=False, default=str),
+                _buttons_json(notice.buttons),
+                notice.copy_from[0] if notice.copy_from else None,
+                notice.copy_from[1] if notice.copy_from else None,
+                notice.dedupe_key,
+                to_ts(not_before),
+                to_ts(now),
+            ),
+        )
+        return count == 1
+
+    async def claim(self, now: datetime, token: str, limit: int, lease: timedelta) -> list[OutboxItem]:
+        await self.tx.execute(
+            "UPDATE outbox SET claim_token = ?, claimed_until = ?, attempts = attempts + 1 WHERE id IN ("
+            " SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND not_before <= ?"
+            " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY not_before, id LIMIT ?)",
+            (token, to_ts(now + lease), to_ts(now), to_ts(now), limit),
+        )
+        rows = await self.tx.fetchall(
+            "SELECT * FROM outbox WHERE claim_token = ? AND sent_at IS NULL AND failed_at IS NULL ORDER BY id",
+            (token,),
+        )
+        return [
+            OutboxItem(
+                id=r["id"],
+                chat_id=r["chat_id"],
+                user_id=r["user_id"],
+                community_id=r["community_id"],
+                appeal_id=r["appeal_id"],
+                template=r["template"],
+                params=json.loads(r["params"]),
+                buttons=json.loads(r["buttons"]),
+                copy_from_chat=r["copy_from_chat"],
+                copy_message_id=r["copy_message_id"],
+                attempts=r["attempts"],
+            )
+            for r in rows
+        ]
+
+    async def mark_sent(self, item_id: int, now: datetime) -> None:
+        await self.tx.execute("UPDATE outbox SET sent_at = ?, claim_token = NULL WHERE id = ?", (to_ts(now), item_id))
+
+    async def retry_at(self, item_id: int, when: datetime, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE outbox SET not_before = ?, claim_token = NULL, claimed_until = NULL, error = ? WHERE id = ?",
+            (to_ts(when), error[:500], item_id),
+        )
+
+    async def mark_failed(self, item_id: int, now: datetime, error: str) -> None:
+        await self.tx.execute(
+            "UPDATE outbox SET failed_at = ?, claim_token = NULL, error = ? WHERE id = ?",
+            (to_ts(now), error[:500], item_id),
+        )
+
+    async def next_due(self) -> int | None:
+        value = await self.tx.fetchval("SELECT MIN(not_before) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+        return None if value is None else int(value)
+
+    async def pending_count(self) -> int:
+        return int(await self.tx.fetchval("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"))
