@@ -46,6 +46,10 @@ class SlaSettings(BaseModel):
         days = self.category_days(category) if level == Level.UNIT else self.level_days
         return cal.add_working_seconds(start, days * cal.working_day_length().total_seconds())
 
+    def filing_deadline(self, cal: WorkCalendar, start: datetime, category: Category) -> datetime:
+        """The resident's deadline: the category's, whoever the appeal is routed to first."""
+        return self.level_deadline(cal, start, Level.UNIT, category)
+
     def first_reply_deadline(self, start: datetime) -> datetime:
         return start + timedelta(hours=self.first_reply_hours)
 

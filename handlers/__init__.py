@@ -70,4 +70,8 @@ def register(app: UnitApp) -> None:
         group=0,
     )
 
+    # LAST of group 0 (add button handlers above): any other callback data is an old or forged
+    # button; it is answered "out of date" instead of leaving the client's spinner running
+    app.add_handler(CallbackQueryHandler(general.stale_button), group=0)
+
     app.add_error_handler(on_error)

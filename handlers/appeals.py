@@ -163,6 +163,16 @@ async def show(update: Update, context: AppContext) -> None:
 
 
 async def show_appeal(update: Update, context: AppContext, appeal_id: int) -> None:
+    chat = update.effective_chat
+    if is_group(update) and chat is not None:
+        ctx = await context.services.registry.chat_context(chat.id)
+        if ctx is None or ctx.kind == "building":
+            # an appeal's details never go to a building group: only private, staff and street chats
+            link = deep_link(context, "hello")
+            await send_reply(
+                update, context, Reply("general.ask_privately", {}, ((Button("btn.open_bot", url=link),),))
+            )
+            return
     view = await context.services.queries.show(actor(update), appeal_id)
     t = await translator(update, context)
     history = "\n".join(
@@ -194,23 +204,44 @@ async def filing_button(update: Update, context: AppContext) -> None:
     parts = query.data.split(":")
     filing = context.services.filing
     user = actor(update)
-    await query.answer()
-    if parts[1] == "b":
-        await show_step(update, context, await filing.choose_building(user, int(parts[2])))
-    elif parts[1] == "u":
-        await show_step(update, context, await filing.choose_unit(user, int(parts[2]), int(parts[3])))
-    elif parts[1] == "c":
+    kind = parts[1] if len(parts) > 1 else ""
+    # the work first, then the answer: a refusal answers the button itself (a button is answered once)
+    step: FilingStep | None = None
+    receipt: Receipt | None = None
+    outcome: Outcome | None = None
+    if kind == "b":
+        (building_id,) = _numbers(parts, 1)
+        step = await filing.choose_building(user, building_id)
+    elif kind == "u":
+        building_id, unit_id = _numbers(parts, 2)
+        step = await filing.choose_unit(user, building_id, unit_id)
+    elif kind == "c" and len(parts) == 3:
         step, receipt = await filing.choose_category(user, parts[2])
-        if receipt is not None:
-            await send_receipt(update, context, receipt)
-        else:
-            await show_step(update, context, step)
-    elif parts[1] == "new":
-        await show_step(update, context, await filing.new_from_held(user, int(parts[2])))
-    elif parts[1] == "add":
-        held = await _held_content(context, user.id, int(parts[2]))
-        outcome = await context.services.workflow.resident_message(user, int(parts[3]), held)
+    elif kind == "new":
+        (held_id,) = _numbers(parts, 1)
+        step = await filing.new_from_held(user, held_id)
+    elif kind == "add":
+        held_id, appeal_id = _numbers(parts, 2)
+        held = await _held_content(context, user.id, held_id)
+        outcome = await context.services.workflow.resident_message(user, appeal_id, held)
+    else:
+        raise InvalidInput("error.stale_button")
+    await query.answer()
+    if receipt is not None:
+        await send_receipt(update, context, receipt)
+    elif outcome is not None:
         await tell_outcome(update, context, outcome)
+    elif step is not None:
+        await show_step(update, context, step)
+
+
+def _numbers(parts: list[str], count: int) -> list[int]:
+    """The ``count`` numbers after the action in callback data ``x:action:1:2``; anything else is a
+    stale or forged button, refused politely."""
+    values = parts[2:]
+    if len(values) != count or not all(v.isdigit() for v in values):
+        raise InvalidInput("error.stale_button")
+    return [int(v) for v in values]
 
 
 async def _held_content(context: AppContext, user_id: int, held_id: int) -> Content:
@@ -227,8 +258,11 @@ async def action_button(update: Update, context: AppContext) -> None:
     """a:<action>:<appeal>[:<arg>] — buttons on appeal cards."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, action, appeal_s, *rest = query.data.split(":")
-    appeal_id = int(appeal_s)
+    parts = query.data.split(":")
+    if len(parts) < 3:
+        raise InvalidInput("error.stale_button")
+    action, rest = parts[1], parts[3:]
+    (appeal_id,) = _numbers(parts[:3], 1)
     workflow = context.services.workflow
     user = actor(update)
     if action in ("reply", "ask", "res"):
@@ -250,6 +284,7 @@ async def action_button(update: Update, context: AppContext) -> None:
     elif action == "rate" and rest and rest[0].isdigit():
         outcome = await workflow.rate(user, appeal_id, int(rest[0]))
     elif action == "show":
+        await context.services.queries.show(user, appeal_id)  # refusals answer the button themselves
         await query.answer()
         await show_appeal(update, context, appeal_id)
         return

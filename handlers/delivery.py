@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _seconds(value: object) -> float:
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22.2+ warns that the type becomes timedelta later
+        warnings.simplefilter("ignore")
+        value: object = exc.retry_after
     if isinstance(value, timedelta):
         return value.total_seconds()
     return float(value)  # type: ignore[arg-type]
@@ -75,7 +79,7 @@ class Dispatcher:
             await delivery.sent(item, message_id)
             return 1
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            wait = _retry_after(exc)
             log.warning("outbox %s: flood control, retry in %.0fs", item.id, wait)
             await delivery.retry(item, timedelta(seconds=wait + 1), "429")
         except ChatMigrated as exc:

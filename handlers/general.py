@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.app import AppContext
+from bot.errors import Conflict
 from bot.i18n import LANGUAGES
 from bot.models import Button, Reply
 from handlers.appeals import start_payload
@@ -49,3 +50,8 @@ async def lang_button(update: Update, context: AppContext) -> None:
     await context.services.registry.set_language(actor(update), query.data.split(":", 1)[1])
     await query.answer()
     await say(update, context, "general.language_set")
+
+
+async def stale_button(update: Update, context: AppContext) -> None:
+    """A button no handler knows (an old keyboard, or forged data): answer it, never leave it spinning."""
+    raise Conflict("error.stale_button")

@@ -8,7 +8,7 @@ from telegram import ChatMember, MessageEntity, Update, User
 from telegram.constants import ChatMemberStatus
 
 from bot.app import AppContext
-from bot.errors import InvalidInput, NotFound, WrongChat
+from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.models import Button, Reply, UserInfo
 from bot.sla import EDITABLE
 from handlers.common import actor, deep_link, is_group, say, send_reply, user_info
@@ -181,8 +181,8 @@ async def unit_head_button(update: Update, context: AppContext) -> None:
         from storage.registry import RegistryRepo
 
         target = await RegistryRepo(tx).get_user(int(user_id))
-    if target is None:
-        raise NotFound("error.user_unknown", username=user_id)
+    if target is None:  # the buttons are made for a known person: this one is forged or stale
+        raise Conflict("error.stale_button")
     unit = await context.services.registry.set_unit_head(actor(update), query.message.chat.id, int(unit_id), target)
     await query.answer()
     await say(update, context, "setup.unit_head_set", name=target.display, unit=unit.name)

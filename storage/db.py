@@ -33,33 +33,32 @@ Dialect = Literal["sqlite", "postgres"]
 
 
 class Tx:
-    """A transaction handle passed to repositories."""
+    """A transaction handle passed to repositories.
+
+    Statements run directly on the SQLite connection, in the event loop's thread: once the
+    transaction holds its lock (taken by ``BEGIN`` in aiosqlite's worker thread, the one step that
+    can wait on another process), a statement on a local file takes microseconds, far less than a
+    round trip to a worker thread (about 57 us here; a filing runs ~45 statements). In WAL mode
+    neither reads nor a lock holder's writes wait on other connections.
+    """
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        cur = await self._conn.execute(sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return count
+        return self._conn.execute(sql, params).rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        cur = await self._conn.execute(sql, params)
-        row = await cur.fetchone()
-        await cur.close()
+        row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        cur = await self._conn.execute(sql, params)
-        rows = await cur.fetchall()
-        await cur.close()
-        return list(rows)
+        return list(self._conn.execute(sql, params).fetchall())
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -91,7 +90,8 @@ class Database:
     async def connect(self) -> None:
         if self._conn is not None:
             return
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        # check_same_thread=False: statements of a transaction run in the loop's thread (see Tx)
+        conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         if self.path != ":memory:":
@@ -115,14 +115,15 @@ class Database:
     async def _transaction(self, begin: str) -> AsyncIterator[Tx]:
         conn = self._connection()
         async with self._lock:
-            await conn.execute(begin)
+            await conn.execute(begin)  # may wait (busy_timeout) on another process: in the worker thread
+            raw = conn._conn  # the sqlite3 connection aiosqlite opened for us
             try:
-                yield Tx(conn)
+                yield Tx(raw)
             except BaseException:
-                await conn.execute("ROLLBACK")
+                raw.execute("ROLLBACK")
                 raise
             else:
-                await conn.execute("COMMIT")
+                raw.execute("COMMIT")
 
     def write(self) -> Any:
         """``async with db.write() as tx``: an immediate (write-locked) transaction."""

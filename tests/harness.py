@@ -131,3 +131,47 @@ async def make_harness(tmp_path: Path, start: datetime, **settings: Any) -> tupl
     app = build_application(make_settings(tmp_path / "t.sqlite3", **settings), clock=clock, request=rt,
                             rate_limiter=False, start_jobs=False)
     return Harness(app, rt, clock), app
+
+
+# --- helpers for behaviour tests (setup, resilience, bad input) ----------------------------------
+def said(calls: list[Call]) -> list[str]:
+    """What the bot told people in ``calls``: sendMessage texts and answerCallbackQuery texts."""
+    out: list[str] = []
+    for c in calls:
+        if c.method in ("sendMessage", "answerCallbackQuery") and isinstance(c.params.get("text"), str):
+            out.append(c.params["text"])
+    return out
+
+
+def code_in(calls: list[Call]) -> str:
+    """The one-time code in the last answer of /invite or /streetcode ("...code: CODE ...")."""
+    text = [c for c in calls if c.method == "sendMessage"][-1].text or ""
+    return text.split(":", 1)[1].split()[0]
+
+
+def bot_message(h: Harness, chat_id: int, contains: str) -> dict[str, Any]:
+    """The last message the bot sent to ``chat_id`` whose text contains ``contains`` (as Telegram
+    stored it: the object a user's reply would carry in ``reply_to_message``)."""
+    found = [
+        m for (cid, _), m in h.rt.telegram.messages.items() if cid == chat_id and contains in (m.get("text") or "")
+    ]
+    assert found, f"no bot message containing {contains!r} in {chat_id}: {h.texts(chat_id)}"
+    return found[-1]
+
+
+async def appeal_of(h: Harness, appeal_id: int) -> Any:
+    """The appeal as stored (``bot.models.Appeal``), read in its own read transaction."""
+    from storage.appeals import AppealsRepo
+
+    async with h.services.db.read() as tx:
+        appeal = await AppealsRepo(tx).get(appeal_id)
+    assert appeal is not None, f"no appeal #{appeal_id}"
+    return appeal
+
+
+async def events_of(h: Harness, appeal_id: int) -> list[str]:
+    """The kinds of the appeal's history rows (``appeal_events``), oldest first."""
+    from storage.appeals import AppealsRepo
+
+    async with h.services.db.read() as tx:
+        return [e.kind for e in await AppealsRepo(tx).events(appeal_id)]

@@ -82,6 +82,15 @@ class DeliveryService(ServiceBase):
             assert community is not None
             if appeal.assignee_user_id == item.user_id and appeal.level < Level.COMMUNITY:
                 await self.workflow.escalate(tx, appeal, community, now, actor_id=None, reason="unreachable")
+            elif appeal.assignee_user_id == item.user_id:
+                # a staff (street) member took it but cannot be messaged privately: their chat gets it
+                chat = await self.workflow._level_chat(community, appeal.level)
+                await OutboxRepo(tx).add(
+                    Notice(chat, item.template, item.params, appeal_id=appeal.id, dedupe_key=f"fallback:{item.id}"),
+                    community_id=community.id,
+                    now=now,
+                    not_before=now,
+                )
             elif appeal.resident_id == item.user_id:
                 await appeals.add_event(appeal.id, now, None, "resident_unreachable", appeal.level)
                 if appeal.status != Status.CLOSED:

@@ -166,8 +166,14 @@ class FilingService(ServiceBase):
 
     async def describe(self, actor: UserInfo, content: Content) -> Receipt:
         now = self.clock.now()
-        async with self.db.write() as tx:
-            return await self._file(tx, actor, content, now)
+        try:
+            async with self.db.write() as tx:
+                return await self._file(tx, actor, content, now)
+        except RateLimited:
+            # the refusal rolled the filing back: keep the text (inbox) in a transaction of its own
+            async with self.db.write() as tx:
+                await self._keep(tx, actor.id, content, now)
+            raise
 
     async def cancel(self, actor: UserInfo) -> bool:
         async with self.db.write() as tx:
@@ -193,12 +199,12 @@ class FilingService(ServiceBase):
             raise InvalidInput("error.empty_appeal")
         if len(text) > MAX_BODY:
             text = text[:MAX_BODY]  # Telegram caps texts at 4096 anyway; the rest is in the message itself
-        await self._check_spam(tx, actor.id, sla, body_hash(content), now, content)
+        await self._check_spam(tx, actor.id, sla, body_hash(content), now)
 
         target = await route(tx, community, building.id, draft.unit_id, Level.UNIT)
         assert target is not None  # the community level always exists
         cal = await self.calendars.for_community(tx, community)
-        due = sla.level_deadline(cal, now, target.level, draft.category)
+        due = sla.filing_deadline(cal, now, draft.category)
         first_due = sla.first_reply_deadline(now)
         appeals = AppealsRepo(tx)
         appeal_id = await appeals.create(
@@ -265,20 +271,17 @@ class FilingService(ServiceBase):
             level_key=f"level.{target.level.name.lower()}",
         )
 
-    async def _check_spam(
-        self, tx: Tx, user_id: int, sla: SlaSettings, digest: str, now: datetime, content: Content
-    ) -> None:
+    async def _check_spam(self, tx: Tx, user_id: int, sla: SlaSettings, digest: str, now: datetime) -> None:
+        """Raises RateLimited (which rolls the caller's transaction back: callers keep the text)."""
         appeals = AppealsRepo(tx)
         if sla.duplicate_window_hours:
             dup = await appeals.duplicate_of(user_id, digest, now - timedelta(hours=sla.duplicate_window_hours))
             if dup is not None:
-                await self._keep(tx, user_id, content, now)
                 raise RateLimited("error.duplicate", id=dup)
         for window, limit in ((timedelta(hours=1), sla.max_per_hour), (timedelta(days=1), sla.max_per_day)):
             if await appeals.count_since(user_id, now - window) >= limit:
                 oldest = await appeals.oldest_since(user_id, now - window)
                 wait = int(((oldest or now) + window - now).total_seconds() // 60) + 1
-                await self._keep(tx, user_id, content, now)
                 raise RateLimited("error.too_many_appeals", limit=limit, minutes=wait)
 
     async def _keep(self, tx: Tx, user_id: int, content: Content, now: datetime) -> None:

@@ -3,8 +3,9 @@ appeal with its history. Permission checks live here too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.errors import NotConfigured, NotFound, PermissionDenied
 from bot.models import Appeal, AppealEvent, Community, Level, Role, UserInfo
@@ -113,7 +114,8 @@ class QueryService(ServiceBase):
             if not (is_resident or supervises):
                 raise PermissionDenied("error.not_your_appeal", id=appeal_id)
             params = await card_params(tx, appeal, community)
-            history = await AppealsRepo(tx).events(appeal.id)
+            tz = ZoneInfo(community.timezone)  # history times are shown in the community's local time
+            history = [replace(e, at=e.at.astimezone(tz)) for e in await AppealsRepo(tx).events(appeal.id)]
         return AppealView(appeal, params, history, may_act and appeal.status.is_open, is_resident)
 
     async def _supervises(self, tx: Tx, appeal: Appeal, community: Community, user_id: int) -> bool:

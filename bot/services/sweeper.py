@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.models import DeadlineKind, Level, Notice, Status
+from bot.models import DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
 from bot.services.routing import action_buttons, card_params
 from bot.services.workflow import WorkflowService
-from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.db import Row, Tx
 from storage.registry import RegistryRepo
@@ -51,6 +50,8 @@ class Sweeper(ServiceBase):
             async with self.db.write() as tx:
                 rows = await AppealsRepo(tx).claim_due(now, self.batch)
                 for row in rows:
+                    if not await self._still_open(tx, row):
+                        continue  # finished by an earlier row of this batch (e.g. an escalation cancelled it)
                     await tx.execute("SAVEPOINT deadline")
                     try:
                         outcome = await self._fire(tx, row, now)
@@ -63,6 +64,11 @@ class Sweeper(ServiceBase):
                     report.add(outcome)
             if len(rows) < self.batch:
                 return report
+
+    @staticmethod
+    async def _still_open(tx: Tx, row: Row) -> bool:
+        open_rows = await AppealsRepo(tx).open_deadlines(row["appeal_id"])
+        return any(r["id"] == row["id"] for r in open_rows)
 
     async def _fire(self, tx: Tx, row: Row, now: datetime) -> str:
         repo = AppealsRepo(tx)
@@ -124,8 +130,11 @@ class Sweeper(ServiceBase):
             moved = await self.workflow.escalate(tx, appeal, community, now, actor_id=None, reason=reason)
             if moved is not None:
                 return "escalated"
+            if kind == DeadlineKind.FIRST_REPLY:
+                # nobody above, and the level's own deadline has not passed: nothing is overdue yet
+                # (its RESOLVE deadline starts the daily pings; a second chain would ping twice a day)
+                return "skipped"
         # at the top of the chain: ping the top chat again, once per working day
-        sla = SlaSettings.from_settings(community.settings)
         cal = await self.calendars.for_community(tx, community)
         card = await card_params(tx, appeal, community)
         chat = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
@@ -150,5 +159,4 @@ class Sweeper(ServiceBase):
             appeal.stage,
             cal.add_working_seconds(now, cal.working_day_length().total_seconds()),
         )
-        del sla
-        return "repinged" if appeal.level >= Level.COMMUNITY else "repinged_low"
+        return "repinged"

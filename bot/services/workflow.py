@@ -240,6 +240,8 @@ class WorkflowService(ServiceBase):
         self, tx: Tx, appeal: Appeal, community: Community, now: datetime, *, actor_id: int | None, reason: str
     ) -> Appeal | None:
         """Move the appeal one level up the chain; None when it is already at the top."""
+        if appeal.level >= max(Level):
+            return None  # the street office is the top: nothing above it
         target = await route(tx, community, appeal.building_id, appeal.unit_id, Level(appeal.level + 1))
         if target is None:
             return None
@@ -304,7 +306,7 @@ class WorkflowService(ServiceBase):
                 community,
                 now,
             )
-        elif below is not None:
+        elif below is not None and below != actor_id:  # whoever pressed "beyond my reach" is told directly
             await self.queue(
                 tx,
                 Notice(below, "appeal.passed_up", card, user_id=below, dedupe_key=f"esc:{moved.id}:{stage}:down"),

@@ -485,7 +485,7 @@ class FakeTelegram:
     def _new_message(self, params: JSONDict, **content: Any) -> JSONDict:
         chat = self.chat_for(params.get("chat_id"))
         key = chat["id"]
-        mid = self._next_message_id.get(key, 10_001)
+        mid = self._next_message_id.get(key, 50_000_001)  # far from user message ids
         self._next_message_id[key] = mid + 1
         msg: JSONDict = {
             "message_id": mid,

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): ``python -m bench.appeals_bench [--quick]``. See bench/README.md."""
