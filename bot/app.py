@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.services.base import Calendars, Defaults
@@ -100,6 +100,14 @@ class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 UnitApp = Application[ExtBot[None], AppContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 
+def clock_from_settings(settings: Settings) -> Clock:
+    """The system clock, or the clock file of a drill / end-to-end test (``UNITBOT_CLOCK_FILE``)."""
+    if settings.clock_file is not None:
+        log.warning("time comes from the clock file %s (drills and tests only)", settings.clock_file)
+        return FileClock(settings.clock_file)  # Settings checked that it holds a valid timestamp
+    return SystemClock()
+
+
 def build_application(
     settings: Settings,
     *,
@@ -113,7 +121,7 @@ def build_application(
     from handlers import register
     from handlers.delivery import Dispatcher
 
-    services = Services.create(settings, clock or SystemClock())
+    services = Services.create(settings, clock or clock_from_settings(settings))
 
     class _BotData(BotData):
         def __init__(self) -> None:
@@ -125,6 +133,7 @@ def build_application(
         .base_url(settings.api_base_url)
         .context_types(ContextTypes(context=AppContext, bot_data=_BotData))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
@@ -159,6 +168,13 @@ async def _post_init(app: UnitApp) -> None:
     if app.bot_data.run_jobs:
         schedule_jobs(app)
     await publish_commands(app)
+
+
+async def _post_stop(app: UnitApp) -> None:
+    # A handler still running when the stop signal came finishes during Application.stop(); the
+    # outbox drain it kicks is then not tracked by PTB. Let it finish while the HTTP client and the
+    # database are still open (shutdown closes both).
+    await app.bot_data.outbox().wait_idle()
 
 
 async def _post_shutdown(app: UnitApp) -> None:

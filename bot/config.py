@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     work_end: time = Field(default=time(18, 0), description="End of working hours (local)")
     log_level: str = Field(default="INFO")
     instance_name: str = Field(default="", description="Name of this process in logs (several may share a DB)")
+    clock_file: Path | None = Field(
+        default=None,
+        description="drills and end-to-end tests only: read the current time from this file",
+    )
 
     @field_validator("token")
     @classmethod
@@ -68,6 +72,19 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in holidays.list_supported_countries():
             raise ValueError(f"no holiday calendar for country {value!r}")
+        return value
+
+    @field_validator("clock_file")
+    @classmethod
+    def _clock_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        from bot.clock import ClockFileError, FileClock
+
+        try:
+            FileClock(value).now()
+        except ClockFileError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     def database_path(self) -> str:

@@ -1,5 +1,6 @@
 """Telegram adapters. ``register`` adds every handler in an explicit order.
 
+Group -1: remember the people seen in group chats (no answer; processing goes on to group 0).
 Group 0 (first match wins inside a group):
   1. chat lifecycle: the bot added/removed (my_chat_member), group -> supergroup migration
   2. commands (private and group; each checks chat type and role through the services)
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 
 def register(app: UnitApp) -> None:
+    # 0. group -1, never answers: remember people seen in group chats (for naming them by @username)
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS, general.remember_people), group=-1)
+
     # 1. chat lifecycle
     app.add_handler(ChatMemberHandler(setup.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER), group=0)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, setup.migrated), group=0)

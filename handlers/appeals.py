@@ -6,15 +6,13 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.app import AppContext
-from bot.errors import Conflict, InvalidInput, NotConfigured, WrongChat
-from bot.models import ActionKind, Button, Category, Content, Reply
+from bot.errors import InvalidInput, NotConfigured, WrongChat
+from bot.models import ActionKind, Button, Category, Reply
 from bot.services.filing import FilingStep, Receipt
 from bot.services.queries import AppealLine
 from bot.services.routing import action_buttons
 from bot.services.workflow import Outcome
 from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
-from storage.appeals import AppealsRepo
-from storage.conversations import ConversationsRepo
 
 CATEGORY_BUTTONS: tuple[tuple[Button, ...], ...] = tuple(
     (Button(f"category.{c.value}", data=f"f:c:{c.value}"),) for c in Category
@@ -222,8 +220,7 @@ async def filing_button(update: Update, context: AppContext) -> None:
         step = await filing.new_from_held(user, held_id)
     elif kind == "add":
         held_id, appeal_id = _numbers(parts, 2)
-        held = await _held_content(context, user.id, held_id)
-        outcome = await context.services.workflow.resident_message(user, appeal_id, held)
+        outcome = await context.services.workflow.add_held(user, held_id, appeal_id)
     else:
         raise InvalidInput("error.stale_button")
     await query.answer()
@@ -242,16 +239,6 @@ def _numbers(parts: list[str], count: int) -> list[int]:
     if len(values) != count or not all(v.isdigit() for v in values):
         raise InvalidInput("error.stale_button")
     return [int(v) for v in values]
-
-
-async def _held_content(context: AppContext, user_id: int, held_id: int) -> Content:
-
-    async with context.services.db.write() as tx:
-        held = await ConversationsRepo(tx).held(held_id, user_id)
-        if held is None:
-            raise Conflict("error.stale_button")
-        await ConversationsRepo(tx).use_held(held.id, context.services.clock.now())
-    return Content(held.kind, held.chat_id, held.message_id, held.text or "", held.file_id)
 
 
 async def action_button(update: Update, context: AppContext) -> None:
@@ -312,8 +299,7 @@ async def private_message(update: Update, context: AppContext) -> None:
         await tell_outcome(update, context, outcome)
         raise ApplicationHandlerStop
     if message.reply_to_message is not None:
-        async with services.db.read() as tx:
-            linked = await AppealsRepo(tx).appeal_of_message(message.chat_id, message.reply_to_message.message_id)
+        linked = await services.workflow.appeal_of_reply(message.chat_id, message.reply_to_message.message_id)
         if linked is not None:
             await tell_outcome(update, context, await services.workflow.message_to_appeal(user, linked, content))
             return
@@ -324,10 +310,9 @@ async def private_message(update: Update, context: AppContext) -> None:
     if step is not None:
         await show_step(update, context, step)
         return
-    async with services.db.read() as tx:
-        waiting = await AppealsRepo(tx).open_waiting_for(user.id)
-    if waiting:
-        await tell_outcome(update, context, await services.workflow.resident_message(user, waiting[0].id, content))
+    waiting = await services.workflow.waiting_for(user.id)
+    if waiting is not None:
+        await tell_outcome(update, context, await services.workflow.resident_message(user, waiting, content))
         return
     held, latest = await services.filing.hold_message(user, content)
     rows: list[tuple[Button, ...]] = [(Button("btn.new_appeal", data=f"f:new:{held}"),)]

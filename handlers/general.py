@@ -9,7 +9,7 @@ from bot.errors import Conflict
 from bot.i18n import LANGUAGES
 from bot.models import Button, Reply
 from handlers.appeals import start_payload
-from handlers.common import actor, is_group, is_private, say, send_reply
+from handlers.common import actor, is_group, is_private, say, send_reply, user_info
 from handlers.setup import register_building
 
 
@@ -55,3 +55,16 @@ async def lang_button(update: Update, context: AppContext) -> None:
 async def stale_button(update: Update, context: AppContext) -> None:
     """A button no handler knows (an old keyboard, or forged data): answer it, never leave it spinning."""
     raise Conflict("error.stale_button")
+
+
+async def remember_people(update: Update, context: AppContext) -> None:
+    """Group messages the bot sees (commands, replies to it, members joining): remember who wrote,
+    so staff can name them later by @username. Runs before everything else and never answers."""
+    message = update.effective_message
+    if message is None or not is_group(update):
+        return
+    people = [u for u in (message.new_chat_members or ()) if not u.is_bot]
+    if message.from_user is not None and not message.from_user.is_bot:
+        people.append(message.from_user)
+    for person in people:
+        await context.services.registry.touch(user_info(person))

@@ -177,10 +177,7 @@ async def unit_head_button(update: Update, context: AppContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None and query.message is not None
     _, unit_id, user_id = query.data.split(":")
-    async with context.services.db.read() as tx:
-        from storage.registry import RegistryRepo
-
-        target = await RegistryRepo(tx).get_user(int(user_id))
+    target = await context.services.registry.get_user(int(user_id))
     if target is None:  # the buttons are made for a known person: this one is forged or stale
         raise Conflict("error.stale_button")
     unit = await context.services.registry.set_unit_head(actor(update), query.message.chat.id, int(unit_id), target)

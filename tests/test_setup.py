@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.harness import Harness, code_in, said
 from tests.support import updates
 
@@ -258,11 +256,6 @@ async def test_unknown_username_gets_a_polite_message(h: Harness) -> None:
     assert (await heads(h, await building_id(h)))[1]["2"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="error.user_unknown tells staff to 'ask them to write anything in this chat', but no handler "
-    "records people from group messages or group commands, so they stay unknown by @username",
-)
 async def test_a_person_who_wrote_in_the_building_chat_becomes_known_by_username(h: Harness) -> None:
     await building(h)
     neighbour = updates.user(2002, "Lena", "lena_l")

@@ -277,6 +277,10 @@ class RegistryService(ServiceBase):
         assert unit is not None
         return unit
 
+    async def get_user(self, user_id: int) -> UserInfo | None:
+        async with self.db.read() as tx:
+            return await RegistryRepo(tx).get_user(user_id)
+
     async def find_user(self, username: str) -> UserInfo | None:
         async with self.db.read() as tx:
             return await RegistryRepo(tx).find_user_by_username(username)

@@ -418,36 +418,65 @@ class WorkflowService(ServiceBase):
         anything else is passed to whoever handles it now."""
         now = self.clock.now()
         async with self.db.write() as tx:
-            appeal, community = await self._as_resident(tx, appeal_id, actor)
-            if not appeal.status.is_open:
-                raise Conflict("error.appeal_not_open", id=appeal_id, status_key=f"status.{appeal.status.value}")
-            repo = AppealsRepo(tx)
-            kind = "answer" if appeal.status == Status.WAITING else "added"
-            if content.is_media and content.file_id:
-                await repo.add_media(appeal.id, content.kind, content.file_id, content.text or None, actor.id, now)
-            if appeal.status == Status.WAITING:
-                sla = SlaSettings.from_settings(community.settings)
-                cal = await self.calendars.for_community(tx, community)
-                due = cal.add_working_seconds(now, appeal.remaining_seconds or 0)
-                await repo.update(appeal, now, status=Status.IN_PROGRESS, due_at=due, remaining_seconds=None)
-                fresh = await repo.get(appeal.id)
-                assert fresh is not None
-                await schedule_level_deadlines(tx, fresh, sla, cal, now)
-                appeal = fresh
-            await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
-            target = appeal.assignee_user_id or await self._level_chat(community, appeal.level)
-            await self._relay(
-                tx,
-                community,
-                appeal,
-                target,
-                f"appeal.resident_{kind}",
-                content,
-                now,
-                {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community)},
-                buttons=action_buttons(appeal.id, appeal.status),
-                user_id=appeal.assignee_user_id,
-            )
+            return await self._resident_message(tx, actor, appeal_id, content, now)
+
+    async def add_held(self, actor: UserInfo, held_id: int, appeal_id: int) -> Outcome:
+        """ "Add to appeal #N" for a message kept earlier: it is marked used only if it was added."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            conv = ConversationsRepo(tx)
+            held = await conv.held(held_id, actor.id)
+            if held is None:
+                raise Conflict("error.stale_button")
+            content = Content(held.kind, held.chat_id, held.message_id, held.text or "", held.file_id)
+            outcome = await self._resident_message(tx, actor, appeal_id, content, now)
+            await conv.use_held(held.id, now)
+        return outcome
+
+    async def appeal_of_reply(self, chat_id: int, message_id: int) -> int | None:
+        """The appeal a replied-to bot message belongs to (stored links, never forward metadata)."""
+        async with self.db.read() as tx:
+            return await AppealsRepo(tx).appeal_of_message(chat_id, message_id)
+
+    async def waiting_for(self, resident_id: int) -> int | None:
+        """The most recent appeal waiting for this resident's answer."""
+        async with self.db.read() as tx:
+            waiting = await AppealsRepo(tx).open_waiting_for(resident_id)
+        return waiting[0].id if waiting else None
+
+    async def _resident_message(
+        self, tx: Tx, actor: UserInfo, appeal_id: int, content: Content, now: datetime
+    ) -> Outcome:
+        appeal, community = await self._as_resident(tx, appeal_id, actor)
+        if not appeal.status.is_open:
+            raise Conflict("error.appeal_not_open", id=appeal_id, status_key=f"status.{appeal.status.value}")
+        repo = AppealsRepo(tx)
+        kind = "answer" if appeal.status == Status.WAITING else "added"
+        if content.is_media and content.file_id:
+            await repo.add_media(appeal.id, content.kind, content.file_id, content.text or None, actor.id, now)
+        if appeal.status == Status.WAITING:
+            sla = SlaSettings.from_settings(community.settings)
+            cal = await self.calendars.for_community(tx, community)
+            due = cal.add_working_seconds(now, appeal.remaining_seconds or 0)
+            await repo.update(appeal, now, status=Status.IN_PROGRESS, due_at=due, remaining_seconds=None)
+            fresh = await repo.get(appeal.id)
+            assert fresh is not None
+            await schedule_level_deadlines(tx, fresh, sla, cal, now)
+            appeal = fresh
+        await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
+        target = appeal.assignee_user_id or await self._level_chat(community, appeal.level)
+        await self._relay(
+            tx,
+            community,
+            appeal,
+            target,
+            f"appeal.resident_{kind}",
+            content,
+            now,
+            {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community)},
+            buttons=action_buttons(appeal.id, appeal.status),
+            user_id=appeal.assignee_user_id,
+        )
         return Outcome(f"done.{kind}", appeal, {"id": appeal.id})
 
     async def message_to_appeal(self, actor: UserInfo, appeal_id: int, content: Content) -> Outcome:
