@@ -100,3 +100,8 @@ def to_ts(moment: datetime) -> int:
 
 def from_ts(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+def from_ts_opt(ts: int | None) -> datetime | None:
+    """``from_ts`` for nullable columns."""
+    return None if ts is None else from_ts(ts)

@@ -6,15 +6,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.clock import from_ts, to_ts
+from bot.clock import from_ts, from_ts_opt, to_ts
 from bot.models import OPEN_STATUSES, Appeal, AppealEvent, Category, DeadlineKind, Level, Status
 from storage.db import Row, Tx
 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-
-
-def _dt(value: int | None) -> datetime | None:
-    return None if value is None else from_ts(value)
 
 
 def _appeal(row: Row) -> Appeal:
@@ -31,11 +27,11 @@ def _appeal(row: Row) -> Appeal:
         body=row["body"],
         created_at=from_ts(row["created_at"]),
         first_reply_due_at=from_ts(row["first_reply_due_at"]),
-        first_reply_at=_dt(row["first_reply_at"]),
-        due_at=_dt(row["due_at"]),
+        first_reply_at=from_ts_opt(row["first_reply_at"]),
+        due_at=from_ts_opt(row["due_at"]),
         remaining_seconds=row["remaining_seconds"],
-        resolved_at=_dt(row["resolved_at"]),
-        closed_at=_dt(row["closed_at"]),
+        resolved_at=from_ts_opt(row["resolved_at"]),
+        closed_at=from_ts_opt(row["closed_at"]),
         rating=row["rating"],
         stage=row["stage"],
     )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 
-from bot.app import UnitApp, build_application, open_storage
+from bot.app import UnitApp, build_application
 from bot.clock import FakeClock
 from bot.config import Settings
 from tests.support import RecordingRequest, updates
@@ -84,9 +84,13 @@ class Harness:
         return await self.send(updates.message(who, updates.private_chat(who), text, **kw))
 
     async def press(self, who: dict[str, Any], call: Call, data: str) -> list[Call]:
-        message = self.rt.telegram.messages[(call.chat_id, call.result["message_id"])] if hasattr(call, "result") else None
+        message = (
+            self.rt.telegram.messages[(call.chat_id, call.result["message_id"])] if hasattr(call, "result") else None
+        )
         if message is None:
-            message = updates.message_dict(updates.bot_user(), self.rt.telegram.chat_for(call.chat_id), text=call.text or "")
+            message = updates.message_dict(
+                updates.bot_user(), self.rt.telegram.chat_for(call.chat_id), text=call.text or ""
+            )
         return await self.send(updates.callback_query(who, message, data))
 
     # --- a community with one building, ready for appeals ---------------------------------------
@@ -101,8 +105,12 @@ class Harness:
         code = calls[-1].text.split(":", 1)[1].split()[0]
         await self.cmd(p.staff, p.building_chat, "register", code)
         await self.cmd(p.staff, p.building_chat, "units", units)
-        await self.cmd(p.staff, p.building_chat, "buildinghead", reply_to=updates.message(p.bhead, p.building_chat, "hi"))
-        await self.cmd(p.staff, p.building_chat, "unithead", "1", reply_to=updates.message(p.uhead, p.building_chat, "hi"))
+        await self.cmd(
+            p.staff, p.building_chat, "buildinghead", reply_to=updates.message(p.bhead, p.building_chat, "hi")
+        )
+        await self.cmd(
+            p.staff, p.building_chat, "unithead", "1", reply_to=updates.message(p.uhead, p.building_chat, "hi")
+        )
         for person in (p.bhead, p.uhead):
             await self.cmd(person, updates.private_chat(person), "start")
         if with_street:
@@ -110,7 +118,13 @@ class Harness:
             code = calls[-1].text.split(":", 1)[1].split()[0]
             await self.cmd(p.street, p.street_chat, "linkstreet", code)
 
-    async def file_appeal(self, who: dict[str, Any] | None = None, text: str = "The lift is broken", category: str = "problem", unit_id: int | None = None) -> int:
+    async def file_appeal(
+        self,
+        who: dict[str, Any] | None = None,
+        text: str = "The lift is broken",
+        category: str = "problem",
+        unit_id: int | None = None,
+    ) -> int:
         """Resident files through the group deep link; returns the appeal id."""
         who = who or self.p.resident
         chat = updates.private_chat(who)
@@ -128,8 +142,9 @@ class Harness:
 async def make_harness(tmp_path: Path, start: datetime, **settings: Any) -> tuple[Harness, UnitApp]:
     rt = RecordingRequest()
     clock = FakeClock(start)
-    app = build_application(make_settings(tmp_path / "t.sqlite3", **settings), clock=clock, request=rt,
-                            rate_limiter=False, start_jobs=False)
+    app = build_application(
+        make_settings(tmp_path / "t.sqlite3", **settings), clock=clock, request=rt, rate_limiter=False, start_jobs=False
+    )
     return Harness(app, rt, clock), app
 
 
