@@ -23,7 +23,11 @@ from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.services.base import Calendars, Defaults
 from bot.services.delivery import DeliveryService
+from bot.services.elections import ElectionService
 from bot.services.filing import FilingService
+from bot.services.perks import PerksService
+from bot.services.points import PointsService
+from bot.services.proposals import ProposalService
 from bot.services.queries import QueryService
 from bot.services.registry import RegistryService
 from bot.services.sweeper import Sweeper
@@ -49,6 +53,10 @@ class Services:
     queries: QueryService
     sweeper: Sweeper
     delivery: DeliveryService
+    points: PointsService
+    perks: PerksService
+    elections: ElectionService
+    proposals: ProposalService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -75,6 +83,10 @@ class Services:
             queries=QueryService(db, clock, calendars),
             sweeper=Sweeper(workflow),
             delivery=DeliveryService(workflow),
+            points=PointsService(db, clock, calendars),
+            perks=PerksService(db, clock, calendars),
+            elections=ElectionService(db, clock, calendars),
+            proposals=ProposalService(db, clock, calendars),
         )
 
 

@@ -31,15 +31,40 @@ def normalize(code: str | None) -> str | None:
     return base if base in LANGUAGES else None
 
 
+def catalog_files(lang: str) -> list[Any]:
+    """``unitbot.po`` first, then one ``.po`` file per feature (``votes.po``, ``points.po``...)."""
+    folder = resources.files("bot").joinpath(f"locales/{lang}/LC_MESSAGES")
+    extra = sorted(
+        (f for f in folder.iterdir() if f.name.endswith(".po") and f.name != f"{DOMAIN}.po"), key=lambda f: f.name
+    )
+    return [folder.joinpath(f"{DOMAIN}.po"), *extra]
+
+
+def load_catalog(lang: str) -> Any:
+    """One Babel catalog of a language: the main file's header and the messages of every file.
+    A key defined in two files is an error (features must not overwrite each other's texts)."""
+    files = catalog_files(lang)
+    with files[0].open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    for extra in files[1:]:
+        with extra.open("rb") as fh:
+            part = read_po(fh, locale=lang)
+        for message in part:
+            if not message.id:
+                continue
+            if message.id in catalog:
+                raise ValueError(f"{lang}: {message.id!r} is defined twice ({extra.name})")
+            catalog[message.id] = message
+    return catalog
+
+
 class Catalogs:
     """All languages, loaded once at start-up."""
 
     def __init__(self) -> None:
         self._translations: dict[str, gettext.GNUTranslations] = {}
         for lang in LANGUAGES:
-            po = resources.files("bot").joinpath(f"locales/{lang}/LC_MESSAGES/{DOMAIN}.po")
-            with po.open("rb") as fh:
-                catalog = read_po(fh, locale=lang)
+            catalog = load_catalog(lang)
             buf = io.BytesIO()
             write_mo(buf, catalog)
             buf.seek(0)

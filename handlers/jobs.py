@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.app import AppContext
+from bot.app import AppContext, Services
 
 if TYPE_CHECKING:
     from bot.app import UnitApp
@@ -16,10 +16,25 @@ OUTBOX_INTERVAL = 5.0
 
 
 async def sweep_job(context: AppContext) -> None:
-    report = await context.services.sweeper.sweep()
+    await run_sweep(context.bot_data.services)
+    await context.bot_data.outbox().drain()
+
+
+async def run_sweep(services: Services) -> None:
+    """Everything time-driven, each part idempotent and safe with several processes: appeal
+    deadlines, elections opening/closing (with catch-up), proposals closing, expired perk codes."""
+    report = await services.sweeper.sweep()
     if report.total:
         log.info("sweep: %s", report.fired)
-    await context.bot_data.outbox().drain()
+    elections = await services.elections.tick()
+    if elections.total:
+        log.info("elections: %s", elections)
+    closed = await services.proposals.tick()
+    if closed:
+        log.info("proposals closed: %s", closed)
+    refunded = await services.perks.refund_expired()
+    if refunded:
+        log.info("expired perk codes refunded: %s", refunded)
 
 
 async def outbox_job(context: AppContext) -> None:

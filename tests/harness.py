@@ -14,6 +14,8 @@ from telegram import Update
 from bot.app import UnitApp, build_application
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.models import UserInfo
+from handlers.jobs import run_sweep
 from tests.support import RecordingRequest, updates
 from tests.support.botapi import Call
 
@@ -63,7 +65,7 @@ class Harness:
 
     async def sweep(self) -> list[Call]:
         before = len(self.rt.telegram.calls)
-        await self.services.sweeper.sweep()
+        await run_sweep(self.services)  # what the periodic job runs: deadlines, elections, proposals
         await self.app.bot_data.outbox().drain()
         return self.rt.telegram.calls[before:]
 
@@ -94,7 +96,9 @@ class Harness:
         return await self.send(updates.callback_query(who, message, data))
 
     # --- a community with one building, ready for appeals ---------------------------------------
-    async def setup_community(self, *, with_street: bool = True, units: str = "1-4") -> None:
+    async def setup_community(self, *, with_street: bool = True, units: str = "1-4", elections: bool = False) -> None:
+        """Staff chat, one building with units and heads, the street office. Monthly elections are
+        off unless asked for, so appeal tests see only appeal messages."""
         p = self.p
         tg = self.rt.telegram
         tg.admins[p.staff_chat["id"]] = [p.staff]
@@ -117,6 +121,10 @@ class Harness:
             calls = await self.cmd(p.staff, p.staff_chat, "streetcode")
             code = calls[-1].text.split(":", 1)[1].split()[0]
             await self.cmd(p.street, p.street_chat, "linkstreet", code)
+        if not elections:
+            ctx = await self.services.registry.chat_context(p.staff_chat["id"])
+            staff = UserInfo(p.staff["id"], p.staff["first_name"])
+            await self.services.elections.configure(staff, ctx.community.id, "enabled", "false")
 
     async def file_appeal(
         self,
