@@ -1,0 +1,672 @@
+"""Points: the append-only ledger, the rules that award (or cost) points for appeal work and
+elections, manual awards by staff, the queries behind ``/points`` and ``/top``, and the unit head's
+signed ID card.
+
+Every change is one ledger entry, written with its balance, its month's total and (for manual
+awards) the notice to the person in one transaction: the entry *is* the event. Each entry carries a
+``cause_key`` (unique), so a rule fires once per cause however often it is applied
+(:func:`apply_appeal_rules` may run after every appeal event, twice, or in a catch-up job).
+
+Ranking: the leaderboards rank what people *earned* (ranked entries: work, elections, manual awards
+and deductions); spending points on perks moves the balance only, so redeeming a perk never costs a
+place on the board.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import struct
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.models import Appeal, Category, Community, Level, Notice, Role, Status, UserInfo
+from bot.services.base import ServiceBase
+from storage.appeals import AppealsRepo
+from storage.db import Tx
+from storage.points import HeadRole, HistoryEvent, LedgerEntry, LedgerRepo, RolesRepo, SecretsRepo
+from storage.registry import RegistryRepo
+
+REASON_MAX = 300
+MANUAL_MAX = 100_000
+PAGE_MAX = 50
+
+
+class PointsSettings(BaseModel):
+    """Stored as JSON in ``communities.settings['points']``; staff change it with :meth:`PointsService.set_rule`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_reply_hours: float = Field(24, gt=0, le=24 * 14)  # a first reply this fast earns ...
+    first_reply: int = Field(2, ge=0, le=10_000)  # ... this much
+    resolved_consultation: int = Field(3, ge=0, le=10_000)  # resolved within its deadline, by category
+    resolved_problem: int = Field(5, ge=0, le=10_000)
+    resolved_major: int = Field(8, ge=0, le=10_000)
+    good_rating_min: int = Field(4, ge=1, le=5)  # a resident's rating this high or higher ...
+    good_rating: int = Field(2, ge=0, le=10_000)  # ... earns this much
+    missed_deadline: int = Field(3, ge=0, le=10_000)  # deducted when a missed deadline forced an escalation
+    base: int = Field(5, ge=0, le=10_000)  # the base award ...
+    election_multiplier: int = Field(20, ge=0, le=1000)  # ... times this for a monthly election win
+    code_minutes: int = Field(30, ge=5, le=7 * 24 * 60)  # how long a redemption code stays good
+    card_days: int = Field(90, ge=1, le=3660)  # how long an issued ID card shows as valid
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> PointsSettings:
+        return cls.model_validate(settings.get("points", {}))
+
+    def resolved(self, category: Category) -> int:
+        return {
+            Category.CONSULTATION: self.resolved_consultation,
+            Category.PROBLEM: self.resolved_problem,
+            Category.MAJOR: self.resolved_major,
+        }[category]
+
+    @property
+    def election_win(self) -> int:
+        return self.base * self.election_multiplier
+
+
+EDITABLE_RULES = tuple(PointsSettings.model_fields)
+
+
+class Reason(StrEnum):
+    """``ledger.reason``: what an entry is for (handlers translate ``points.reason.<value>``)."""
+
+    FIRST_REPLY = "appeal.first_reply"
+    RESOLVED = "appeal.resolved_on_time"
+    GOOD_RATING = "appeal.good_rating"
+    MISSED_DEADLINE = "appeal.missed_deadline"
+    ELECTION_WIN = "election.win"
+    MANUAL_AWARD = "manual.award"
+    MANUAL_DEDUCT = "manual.deduct"
+    REDEEMED = "perk.redeemed"
+    REFUND = "perk.refund"
+
+
+def month_key(moment: datetime, community: Community) -> str:
+    """'YYYY-MM' of ``moment`` in the community's time zone."""
+    return moment.astimezone(ZoneInfo(community.timezone)).strftime("%Y-%m")
+
+
+async def post_entry(
+    tx: Tx,
+    community: Community,
+    user_id: int,
+    amount: int,
+    reason: Reason,
+    cause_key: str,
+    now: datetime,
+    *,
+    ref_type: str | None = None,
+    ref_id: int | None = None,
+    actor_id: int | None = None,
+    note: str | None = None,
+    ranked: bool = True,
+    floor: int | None = None,
+    caused_at: datetime | None = None,
+) -> LedgerEntry | None:
+    """Append one entry (None when its cause was booked already). It counts towards the month of
+    ``caused_at`` (default: now), so a catch-up after midnight does not move work into the next month.
+    Raises ``storage.points.BalanceTooLow`` when ``floor`` is given and the balance would drop below it."""
+    return await LedgerRepo(tx).append(
+        community_id=community.id,
+        user_id=user_id,
+        amount=amount,
+        reason=reason.value,
+        cause_key=cause_key,
+        month=month_key(caused_at or now, community),
+        now=now,
+        ranked=ranked,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        actor_id=actor_id,
+        note=note,
+        floor=floor,
+    )
+
+
+# --- rules ------------------------------------------------------------------------------------------
+HANDLER_LEVELS = frozenset({Level.UNIT, Level.BUILDING})  # heads earn points; staff and the street office don't
+ANSWER_KINDS = frozenset({"taken", "reply", "asked", "resolved"})  # what sets appeals.first_reply_at
+CLAIM_KINDS = frozenset({"taken", "reply"})  # what makes the actor the assignee of a new appeal
+MISSED_REASONS = frozenset({"deadline", "no_first_reply"})  # escalations forced by a missed deadline
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    user_id: int
+    amount: int
+    reason: Reason
+    cause_key: str
+    at: datetime  # when the cause happened
+
+
+async def due_appeal_entries(
+    tx: Tx, appeal: Appeal, history: list[HistoryEvent], rules: PointsSettings
+) -> list[DueEntry]:
+    """Every entry the appeal's history calls for (booked or not), from its events:
+
+    * first reply within ``first_reply_hours`` of filing, by a head: + ``first_reply`` to who answered;
+    * closed (confirmed or auto-closed) after a resolution made within the level's deadline: + the
+      category's amount to who resolved it (a resolution the resident reopened does not count);
+    * closed and rated ``good_rating_min`` or better: + ``good_rating`` to who resolved it;
+    * each escalation forced by a missed deadline (first reply or resolution) at a head's level:
+      - ``missed_deadline`` to whoever held it there (who took or answered it first at that level,
+      else the head of that unit / building).
+    """
+    due: list[DueEntry] = []
+    key = f"appeal:{appeal.id}"
+    first = next((e for e in history if e.kind in ANSWER_KINDS and e.actor_id is not None), None)
+    if (
+        first is not None
+        and first.actor_id is not None
+        and first.actor_id != appeal.resident_id
+        and first.level in HANDLER_LEVELS
+        and first.at - appeal.created_at <= timedelta(hours=rules.first_reply_hours)
+    ):
+        due.append(DueEntry(first.actor_id, rules.first_reply, Reason.FIRST_REPLY, f"first_reply:{key}", first.at))
+
+    resolution = next((e for e in reversed(history) if e.kind == "resolved"), None)
+    closed = next((e.at for e in history if e.kind in ("confirmed", "auto_closed")), appeal.closed_at)
+    rated = next((e.at for e in history if e.kind == "rated"), closed)
+    if (
+        closed is not None
+        and rated is not None
+        and appeal.status == Status.CLOSED
+        and resolution is not None
+        and resolution.actor_id is not None
+        and resolution.level in HANDLER_LEVELS
+    ):
+        if resolution.detail.get("on_time"):
+            amount = rules.resolved(appeal.category)
+            due.append(DueEntry(resolution.actor_id, amount, Reason.RESOLVED, f"resolved:{key}", closed))
+        if appeal.rating is not None and appeal.rating >= rules.good_rating_min:
+            due.append(DueEntry(resolution.actor_id, rules.good_rating, Reason.GOOD_RATING, f"rating:{key}", rated))
+
+    holder: int | None = None
+    for event in history:
+        if event.kind == "escalated":
+            origin = Level(int(event.detail.get("from", event.level - 1)))
+            if event.detail.get("reason") in MISSED_REASONS and origin in HANDLER_LEVELS:
+                who = holder or await _head_at(tx, appeal, origin)
+                if who is not None:
+                    cause = f"missed_deadline:appeal_event:{event.id}"
+                    due.append(DueEntry(who, -rules.missed_deadline, Reason.MISSED_DEADLINE, cause, event.at))
+            holder = None
+        elif event.kind in CLAIM_KINDS and holder is None and event.actor_id is not None:
+            holder = event.actor_id
+    return [d for d in due if d.amount != 0]
+
+
+async def _head_at(tx: Tx, appeal: Appeal, level: Level) -> int | None:
+    roles = RolesRepo(tx)
+    if level == Level.UNIT:
+        return await roles.unit_head(appeal.unit_id) if appeal.unit_id is not None else None
+    return await roles.building_head(appeal.building_id)
+
+
+async def apply_appeal_rules(tx: Tx, appeal_id: int, now: datetime) -> list[LedgerEntry]:
+    """Book every entry the appeal's history calls for and that is not booked yet; returns the new
+    entries. Idempotent: call it after any appeal event, any number of times."""
+    appeal = await AppealsRepo(tx).get(appeal_id)
+    if appeal is None:
+        return []
+    community = await RegistryRepo(tx).get_community(appeal.community_id)
+    assert community is not None
+    rules = PointsSettings.from_settings(community.settings)
+    history = await LedgerRepo(tx).appeal_history(appeal_id)
+    booked: list[LedgerEntry] = []
+    for due in await due_appeal_entries(tx, appeal, history, rules):
+        entry = await post_entry(
+            tx,
+            community,
+            due.user_id,
+            due.amount,
+            due.reason,
+            due.cause_key,
+            now,
+            ref_type="appeal",
+            ref_id=appeal.id,
+            caused_at=due.at,
+        )
+        if entry is not None:
+            booked.append(entry)
+    return booked
+
+
+AwardKind = Literal["election_win"]
+_AWARDS: dict[str, tuple[Reason, str]] = {"election_win": (Reason.ELECTION_WIN, "election")}
+
+
+async def record_award(
+    tx: Tx,
+    community_id: int,
+    user_id: int,
+    *,
+    kind: AwardKind = "election_win",
+    ref_id: int,
+    now: datetime,
+    actor_id: int | None = None,
+    note: str | None = None,
+    caused_at: datetime | None = None,
+) -> LedgerEntry | None:
+    """An award for something outside appeals (a monthly election win: ``base × election_multiplier``),
+    once per (kind, ref_id, person); None when it was booked already. ``caused_at`` (e.g. when the
+    election closed) picks the month it counts towards."""
+    community = await RegistryRepo(tx).get_community(community_id)
+    if community is None:
+        raise NotFound("error.community_unknown")
+    rules = PointsSettings.from_settings(community.settings)
+    reason, ref_type = _AWARDS[kind]
+    amount = rules.election_win
+    cause = f"{kind}:{ref_type}:{ref_id}:user:{user_id}"
+    return await post_entry(
+        tx,
+        community,
+        user_id,
+        amount,
+        reason,
+        cause,
+        now,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        actor_id=actor_id,
+        note=note,
+        caused_at=caused_at,
+    )
+
+
+# --- views ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PointsSummary:
+    community_id: int
+    user_id: int
+    balance: int  # spendable
+    earned: int  # all time, what the overall rank is based on
+    month: str  # 'YYYY-MM'
+    month_points: int
+    rank_month: int  # 1 = best; ties share a rank
+    people_month: int
+    rank_all: int
+    people_all: int
+    entries: list[LedgerEntry]  # newest first
+    next_before: int | None  # pass to history() for the next page; None: no more
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[LedgerEntry]
+    next_before: int | None
+
+
+@dataclass(frozen=True)
+class LeaderEntry:
+    rank: int
+    user_id: int
+    name: str
+    points: int
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    community_id: int
+    period: Literal["month", "all"]
+    month: str
+    rows: list[LeaderEntry]
+
+
+@dataclass(frozen=True)
+class Card:
+    """An ID card: what the image shows, and whether it is valid *now* (live registry)."""
+
+    token: str  # signed; [A-Za-z0-9_-], CARD_TOKEN_LENGTH characters
+    user_id: int
+    holder: str
+    community_id: int
+    community: str
+    roles: tuple[HeadRole, ...]  # current posts in that community
+    issued: date
+    valid_until: date  # last day it shows as valid
+    valid: bool
+    why_not: str | None = None  # 'no_role' | 'expired' | 'inactive' when not valid
+
+
+# --- ID card tokens ---------------------------------------------------------------------------------
+# version (1) | user id (8, signed) | community id (4) | issue day since 2020-01-01 (2) | HMAC-SHA256[:15]
+# = 30 bytes = 40 base64url characters: fits a Telegram deep link (<= 64 of [A-Za-z0-9_-]) with a prefix.
+_CARD = struct.Struct(">BqIH")
+_CARD_VERSION = 1
+_CARD_MAC = 15
+_CARD_EPOCH = date(2020, 1, 1)
+CARD_TOKEN_LENGTH = 40
+_CARD_KEY_NAME = "card_hmac_v1"
+
+
+def encode_card(key: bytes, user_id: int, community_id: int, issued: date) -> str:
+    body = _CARD.pack(_CARD_VERSION, user_id, community_id, (issued - _CARD_EPOCH).days)
+    mac = hmac.new(key, b"unitbot-card:" + body, hashlib.sha256).digest()[:_CARD_MAC]
+    return base64.urlsafe_b64encode(body + mac).decode("ascii")
+
+
+def decode_card(key: bytes, token: str) -> tuple[int, int, date] | None:
+    """(user id, community id, issue day) of a genuine token; None for anything else."""
+    if len(token) != CARD_TOKEN_LENGTH:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if len(raw) != _CARD.size + _CARD_MAC or base64.urlsafe_b64encode(raw).decode("ascii") != token:
+        return None
+    body, mac = raw[: _CARD.size], raw[_CARD.size :]
+    expected = hmac.new(key, b"unitbot-card:" + body, hashlib.sha256).digest()[:_CARD_MAC]
+    if not hmac.compare_digest(mac, expected):
+        return None
+    version, user_id, community_id, day = _CARD.unpack(body)
+    if version != _CARD_VERSION:
+        return None
+    return user_id, community_id, _CARD_EPOCH + timedelta(days=day)
+
+
+class CardInvalid(InvalidInput):
+    """Not a card this installation issued (forged, altered or garbled)."""
+
+    key = "error.card_invalid"
+
+
+# --- the service ------------------------------------------------------------------------------------
+class PointsService(ServiceBase):
+    _card_key: bytes | None = None
+
+    # --- rules -------------------------------------------------------------------------------------
+    async def rules(self, community_id: int) -> PointsSettings:
+        async with self.db.read() as tx:
+            community = await self._community(tx, community_id)
+        return PointsSettings.from_settings(community.settings)
+
+    async def set_rule(self, actor: UserInfo, community_id: int, key: str, value: str) -> PointsSettings:
+        if key not in EDITABLE_RULES:
+            raise InvalidInput("error.points_rule", keys=", ".join(EDITABLE_RULES))
+        async with self.db.write() as tx:
+            community = await self._as_staff(tx, community_id, actor)
+            raw: dict[str, Any] = dict(community.settings.get("points", {}))
+            raw[key] = value.strip()
+            try:
+                rules = PointsSettings.model_validate(raw)
+            except ValidationError as exc:
+                raise InvalidInput("error.points_rule_value", name=key) from exc
+            settings = dict(community.settings)
+            settings["points"] = rules.model_dump()
+            await RegistryRepo(tx).set_community_settings(community.id, settings)
+        return rules
+
+    async def apply_appeal_rules(self, appeal_id: int) -> list[LedgerEntry]:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            return await apply_appeal_rules(tx, appeal_id, now)
+
+    async def record_award(
+        self,
+        community_id: int,
+        user_id: int,
+        *,
+        kind: AwardKind = "election_win",
+        ref_id: int,
+        caused_at: datetime | None = None,
+    ) -> LedgerEntry | None:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            return await record_award(tx, community_id, user_id, kind=kind, ref_id=ref_id, now=now, caused_at=caused_at)
+
+    # --- manual awards -----------------------------------------------------------------------------
+    async def award(
+        self,
+        actor: UserInfo,
+        community_id: int,
+        user_id: int,
+        amount: int,
+        reason: str,
+        *,
+        request_key: str | None = None,
+    ) -> LedgerEntry:
+        """Staff give ``amount`` points with a reason; the person is told. ``request_key`` (e.g. the
+        command's chat and message id) makes a replayed update book nothing twice."""
+        return await self._manual(actor, community_id, user_id, amount, reason, request_key, deduct=False)
+
+    async def deduct(
+        self,
+        actor: UserInfo,
+        community_id: int,
+        user_id: int,
+        amount: int,
+        reason: str,
+        *,
+        request_key: str | None = None,
+    ) -> LedgerEntry:
+        """Staff take ``amount`` points (a positive number) with a reason; the person is told. The
+        balance may go below zero: a deduction corrects what was earned."""
+        return await self._manual(actor, community_id, user_id, amount, reason, request_key, deduct=True)
+
+    async def _manual(
+        self,
+        actor: UserInfo,
+        community_id: int,
+        user_id: int,
+        amount: int,
+        reason: str,
+        request_key: str | None,
+        *,
+        deduct: bool,
+    ) -> LedgerEntry:
+        note = " ".join(reason.split())
+        if not note:
+            raise InvalidInput("error.points_reason_required")
+        if len(note) > REASON_MAX:
+            raise InvalidInput("error.points_reason_too_long", max=REASON_MAX)
+        if isinstance(amount, bool) or not 0 < amount <= MANUAL_MAX:
+            raise InvalidInput("error.points_amount", max=MANUAL_MAX)
+        now = self.clock.now()
+        cause = f"manual:{request_key}" if request_key else f"manual:{secrets.token_hex(12)}"
+        async with self.db.write() as tx:
+            community = await self._as_staff(tx, community_id, actor)
+            ledger = LedgerRepo(tx)
+            is_head = bool(await RolesRepo(tx).head_roles(user_id, community.id))
+            has_points = (await ledger.standing(community.id, user_id)).entries > 0
+            if not (is_head or has_points):  # a head now, or one who earned points here before
+                raise NotFound("error.points_person_unknown", user_id=user_id)
+            await RegistryRepo(tx).upsert_user(actor, now)
+            signed = -amount if deduct else amount
+            reason_key = Reason.MANUAL_DEDUCT if deduct else Reason.MANUAL_AWARD
+            entry = await post_entry(
+                tx, community, user_id, signed, reason_key, cause, now, ref_type="manual", actor_id=actor.id, note=note
+            )
+            if entry is None:  # the same request again: give back what it booked
+                booked = await ledger.by_cause(cause)
+                assert booked is not None
+                return booked
+            standing = await ledger.standing(community.id, user_id)
+            await self.queue(
+                tx,
+                Notice(
+                    user_id,
+                    "points.deducted" if deduct else "points.awarded",
+                    {
+                        "amount": amount,
+                        "reason": note,
+                        "balance": standing.balance,
+                        "community": community.name,
+                        "by": actor.display,
+                    },
+                    user_id=user_id,
+                    dedupe_key=f"points:{entry.id}",
+                ),
+                community,
+                now,
+            )
+        return entry
+
+    # --- queries -----------------------------------------------------------------------------------
+    async def communities_of(self, user_id: int) -> list[int]:
+        """Communities where the person heads a unit or building now, or has points."""
+        async with self.db.read() as tx:
+            heads = await RolesRepo(tx).head_communities(user_id)
+            points = await LedgerRepo(tx).communities_of(user_id)
+        return sorted(set(heads) | set(points))
+
+    async def summary(self, user_id: int, community_id: int, *, page_size: int = 5) -> PointsSummary:
+        """Everything ``/points`` shows: a handful of indexed lookups, however long the history."""
+        page_size = max(1, min(page_size, PAGE_MAX))
+        async with self.db.read() as tx:
+            community = await self._community(tx, community_id)
+            month = month_key(self.clock.now(), community)
+            ledger = LedgerRepo(tx)
+            standing = await ledger.standing(community.id, user_id)
+            month_points = await ledger.month_points(community.id, month, user_id)
+            rank_month = await ledger.rank_month(community.id, month, month_points)
+            people_month = await ledger.people_month(community.id, month)
+            rank_all = await ledger.rank_all(community.id, standing.earned)
+            people_all = await ledger.people_all(community.id)
+            rows = await ledger.entries(community.id, user_id, None, page_size + 1)
+        return PointsSummary(
+            community_id=community.id,
+            user_id=user_id,
+            balance=standing.balance,
+            earned=standing.earned,
+            month=month,
+            month_points=month_points,
+            rank_month=rank_month,
+            people_month=people_month,
+            rank_all=rank_all,
+            people_all=people_all,
+            entries=rows[:page_size],
+            next_before=rows[page_size - 1].id if len(rows) > page_size else None,
+        )
+
+    async def history(
+        self, user_id: int, community_id: int, *, before_id: int | None = None, limit: int = 10
+    ) -> HistoryPage:
+        limit = max(1, min(limit, PAGE_MAX))
+        async with self.db.read() as tx:
+            rows = await LedgerRepo(tx).entries(community_id, user_id, before_id, limit + 1)
+        return HistoryPage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
+
+    async def leaderboard(
+        self, community_id: int, period: Literal["month", "all"] = "month", *, limit: int = 10
+    ) -> Leaderboard:
+        limit = max(1, min(limit, PAGE_MAX))
+        async with self.db.read() as tx:
+            community = await self._community(tx, community_id)
+            month = month_key(self.clock.now(), community)
+            ledger = LedgerRepo(tx)
+            rows = await (
+                ledger.top_month(community.id, month, limit)
+                if period == "month"
+                else ledger.top_all(community.id, limit)
+            )
+        board: list[LeaderEntry] = []
+        for i, row in enumerate(rows):
+            rank = board[-1].rank if board and board[-1].points == row.points else i + 1
+            name = UserInfo(row.user_id, row.first_name or "", row.last_name, row.username).display
+            board.append(LeaderEntry(rank, row.user_id, name, row.points))
+        return Leaderboard(community.id, period, month, board)
+
+    # --- ID card -----------------------------------------------------------------------------------
+    async def card_token(self, user: UserInfo, community_id: int | None = None) -> Card:
+        """Issue the person's ID card (today, in the community's time zone) for a community where they
+        head a unit or a building; the first such community when none is given."""
+        key = await self._key()
+        async with self.db.read() as tx:
+            roles_repo = RolesRepo(tx)
+            if community_id is None:
+                mine = await roles_repo.head_communities(user.id)
+                if not mine:
+                    raise PermissionDenied("error.heads_only")
+                community_id = mine[0]
+            community = await self._community(tx, community_id)
+            roles = await roles_repo.head_roles(user.id, community.id)
+            if not roles:
+                raise PermissionDenied("error.heads_only")
+            known = await RegistryRepo(tx).get_user(user.id)
+        rules = PointsSettings.from_settings(community.settings)
+        issued = self.local_now(community).date()
+        return Card(
+            token=encode_card(key, user.id, community.id, issued),
+            user_id=user.id,
+            holder=(known or user).display,
+            community_id=community.id,
+            community=community.name,
+            roles=tuple(roles),
+            issued=issued,
+            valid_until=issued + timedelta(days=rules.card_days - 1),
+            valid=community.active,
+            why_not=None if community.active else "inactive",
+        )
+
+    async def verify_card(self, token: str) -> Card:
+        """Check a scanned card: genuine (signature) and current (the holder's posts *now*, from the
+        live registry). Raises :class:`CardInvalid` for anything this installation did not issue."""
+        decoded = decode_card(await self._key(), token.strip())
+        if decoded is None:
+            raise CardInvalid()
+        user_id, community_id, issued = decoded
+        async with self.db.read() as tx:
+            community = await RegistryRepo(tx).get_community(community_id)
+            if community is None:
+                raise CardInvalid()
+            roles = await RolesRepo(tx).head_roles(user_id, community.id)
+            known = await RegistryRepo(tx).get_user(user_id)
+        rules = PointsSettings.from_settings(community.settings)
+        valid_until = issued + timedelta(days=rules.card_days - 1)
+        why_not = None
+        if not community.active:
+            why_not = "inactive"
+        elif not roles:
+            why_not = "no_role"
+        elif self.local_now(community).date() > valid_until:
+            why_not = "expired"
+        return Card(
+            token=token.strip(),
+            user_id=user_id,
+            holder=known.display if known else str(user_id),
+            community_id=community.id,
+            community=community.name,
+            roles=tuple(roles),
+            issued=issued,
+            valid_until=valid_until,
+            valid=why_not is None,
+            why_not=why_not,
+        )
+
+    async def _key(self) -> bytes:
+        """The installation's card-signing key: random, created on first use, kept in ``secrets``."""
+        if self._card_key is None:
+            async with self.db.read() as tx:
+                stored = await SecretsRepo(tx).get(_CARD_KEY_NAME)
+            if stored is None:
+                async with self.db.write() as tx:
+                    stored = await SecretsRepo(tx).get_or_create(
+                        _CARD_KEY_NAME, secrets.token_hex(32), self.clock.now()
+                    )
+            self._card_key = bytes.fromhex(stored)
+        return self._card_key
+
+    # --- helpers -----------------------------------------------------------------------------------
+    async def _community(self, tx: Tx, community_id: int) -> Community:
+        community = await RegistryRepo(tx).get_community(community_id)
+        if community is None:
+            raise NotFound("error.community_unknown")
+        return community
+
+    async def _as_staff(self, tx: Tx, community_id: int, actor: UserInfo) -> Community:
+        community = await self._community(tx, community_id)
+        if not await RegistryRepo(tx).has_role(community.id, actor.id, Role.STAFF):
+            raise PermissionDenied("error.staff_only")
+        return community

@@ -1,0 +1,436 @@
+"""Residents' proposals: a question put to a building (or to every building of a community), voted
+by button, closed by the sweep, kept in the building's history of decisions.
+
+Who may open
+    Community staff (any building, or all buildings at once: one proposal per building sharing a
+    ``batch``, each with its own quorum and result) and the building head (their building only).
+
+Options
+    Yes / no / abstain by default, or 2..10 custom options. With the default options, *abstain*
+    counts for turnout and quorum but not for the decision.
+
+Households and modes
+    A *household* is a unit of the building with at least one registered resident (``residents``
+    rows; a person registered in two units of the building is counted in the unit they registered
+    last, as the ``residents`` table holds one unit per person and building).
+    ``per_resident``: every registered resident of the building has one vote.
+    ``per_unit``: one vote per household; the first resident of the unit to vote holds the
+    household's ballot (they may change it until closing), the others are told it was cast.
+
+Quorum
+    ``quorum_pct`` percent of the building's households must take part (a household takes part when
+    any of its residents voted, in either mode), counted at closing. With no household registered
+    the quorum is met only when it is 0 %.
+
+Decision
+    Quorum missed: ``no_quorum``. Otherwise the option with strictly most votes wins (``adopted`` /
+    ``rejected`` for yes / no, ``chosen`` for custom options); equal leaders, or no votes at all,
+    give ``tie``. The decision, counts and turnout are kept in ``building_decisions``; the link
+    voter -> option is erased at closing (ballot secrecy), who took part is kept.
+
+Closing is done by :meth:`ProposalService.tick` (catching up after downtime) with a guarded update,
+so it happens exactly once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.models import Building, Button, Community, Notice, Role, UserInfo
+from bot.services.base import ServiceBase
+from bot.services.elections import NotAResident, NotOnBallot, VotingClosed, in_daytime, percent
+from bot.services.routing import fmt_local
+from storage.db import Tx
+from storage.registry import RegistryRepo
+from storage.votes import Decision, ElectionsRepo, Proposal, ProposalsRepo
+
+Mode = Literal["per_resident", "per_unit"]
+MODES: tuple[str, ...] = get_args(Mode)
+DEFAULT_OPTIONS = ("yes", "no", "abstain")
+ABSTAIN = 2  # index of "abstain" among the default options
+QUESTION_MAX = 500
+OPTION_MAX = 100
+MIN_OPTIONS, MAX_OPTIONS = 2, 10
+MIN_DURATION = timedelta(minutes=10)
+MAX_DURATION = timedelta(days=90)
+
+
+class HouseholdVoted(Conflict):
+    """Per-unit mode: another resident of the unit holds the household's ballot."""
+
+    key = "error.vote_household_voted"
+
+
+class OptionUnknown(InvalidInput):
+    key = "error.vote_option_unknown"
+
+
+@dataclass(frozen=True)
+class ProposalVote:
+    key: str  # done.proposal_vote_cast | done.proposal_vote_changed | done.proposal_vote_same
+    proposal_id: int
+    option: int
+    params: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ProposalStatus:
+    """Live turnout while open; the decision (with counts) once closed. No voter ids."""
+
+    proposal: Proposal
+    voters: int
+    eligible: int
+    households_voted: int
+    households: int
+    decision: Decision | None
+
+    @property
+    def turnout(self) -> int:
+        return percent(self.voters, self.eligible)
+
+
+def verdict(counts: Sequence[int], custom: bool, quorum_met: bool) -> tuple[str, int | None]:
+    """(outcome, winning option index) - see the module docstring."""
+    if not quorum_met:
+        return "no_quorum", None
+    considered = list(range(len(counts))) if custom else [i for i in range(len(counts)) if i != ABSTAIN]
+    best = max(counts[i] for i in considered)
+    leaders = [i for i in considered if counts[i] == best]
+    if best == 0 or len(leaders) > 1:
+        return "tie", None
+    winner = leaders[0]
+    if custom:
+        return "chosen", winner
+    return ("adopted" if winner == 0 else "rejected"), winner
+
+
+def quorum_met(households_voted: int, households: int, quorum_pct: int) -> bool:
+    if quorum_pct <= 0:
+        return True
+    return households > 0 and households_voted * 100 >= quorum_pct * households
+
+
+def clean_options(options: Sequence[str] | None) -> tuple[tuple[str, ...], bool]:
+    """(options, custom); raises InvalidInput for fewer than 2, more than 10, too long or repeated."""
+    if options is None:
+        return DEFAULT_OPTIONS, False
+    cleaned = [" ".join(o.split()) for o in options]
+    cleaned = [o for o in cleaned if o]
+    if not MIN_OPTIONS <= len(cleaned) <= MAX_OPTIONS:
+        raise InvalidInput("error.proposal_options", min=MIN_OPTIONS, max=MAX_OPTIONS)
+    if any(len(o) > OPTION_MAX for o in cleaned):
+        raise InvalidInput("error.proposal_option_long", max=OPTION_MAX)
+    if len({o.casefold() for o in cleaned}) != len(cleaned):
+        raise InvalidInput("error.proposal_option_repeated")
+    return tuple(cleaned), True
+
+
+def option_buttons(proposal: Proposal) -> tuple[tuple[Button, ...], ...]:
+    """``pv:<proposal>:<option index>``; default options on one row, custom ones one per row."""
+    if not proposal.custom:
+        return (
+            tuple(
+                Button(f"proposal.option.{name}", data=f"pv:{proposal.id}:{i}")
+                for i, name in enumerate(proposal.options)
+            ),
+        )
+    return tuple(
+        (Button("btn.proposal_option", data=f"pv:{proposal.id}:{i}", params={"n": i + 1, "text": text}),)
+        for i, text in enumerate(proposal.options)
+    )
+
+
+class ProposalService(ServiceBase):
+    async def open(
+        self,
+        actor: UserInfo,
+        *,
+        community_id: int,
+        building_id: int | None,
+        question: str,
+        closes_at: datetime,
+        options: Sequence[str] | None = None,
+        quorum_pct: int = 50,
+        mode: str = "per_resident",
+    ) -> list[Proposal]:
+        """Open a proposal in ``building_id``, or (``None``, staff only) in every active building."""
+        question = " ".join(question.split())
+        if not 3 <= len(question) <= QUESTION_MAX:
+            raise InvalidInput("error.proposal_question", max=QUESTION_MAX)
+        opts, custom = clean_options(options)
+        if mode not in MODES:
+            raise InvalidInput("error.proposal_mode", choices=", ".join(MODES))
+        if not 0 <= quorum_pct <= 100:
+            raise InvalidInput("error.proposal_quorum")
+        now = self.clock.now()
+        if closes_at.tzinfo is None or not now + MIN_DURATION <= closes_at <= now + MAX_DURATION:
+            raise InvalidInput("error.proposal_closes", days=MAX_DURATION.days)
+        async with self.db.write() as tx:
+            reg = RegistryRepo(tx)
+            community = await reg.get_community(community_id)
+            if community is None:
+                raise NotFound()
+            is_staff = await reg.has_role(community.id, actor.id, Role.STAFF)
+            if building_id is None:
+                if not is_staff:
+                    raise PermissionDenied("error.staff_only")
+                buildings = [b for b in await reg.buildings_of(community.id) if b.active]
+                if not buildings:
+                    raise Conflict("error.proposal_no_buildings")
+            else:
+                building = await reg.get_building(building_id)
+                if building is None or building.community_id != community.id or not building.active:
+                    raise NotFound("error.building_unknown")
+                if not is_staff and building.head_user_id != actor.id:
+                    raise PermissionDenied("error.building_manager_only")
+                buildings = [building]
+            await reg.upsert_user(actor, now)
+            batch = secrets.token_hex(6)
+            repo = ProposalsRepo(tx)
+            created: list[Proposal] = []
+            for building in buildings:
+                pid = await repo.create(
+                    community_id=community.id,
+                    building_id=building.id,
+                    batch=batch,
+                    question=question,
+                    options=opts,
+                    custom=custom,
+                    mode=mode,
+                    quorum_pct=quorum_pct,
+                    opened_by=actor.id,
+                    now=now,
+                    closes_at=closes_at,
+                )
+                proposal = await repo.get(pid)
+                assert proposal is not None
+                created.append(proposal)
+                await self._post_opened(tx, community, building, proposal, now)
+            await self._announce(
+                tx,
+                Notice(
+                    community.staff_chat_id,
+                    "proposal.staff_opened",
+                    {
+                        "question": question,
+                        "buildings": ", ".join(b.title for b in buildings),
+                        "closes": fmt_local(closes_at, community),
+                        "quorum": quorum_pct,
+                        "mode_key": f"proposal.mode.{mode}",
+                        "by": actor.display,
+                    },
+                    dedupe_key=f"pr:{batch}:staff",
+                ),
+                community,
+                now,
+            )
+        return created
+
+    async def _post_opened(
+        self, tx: Tx, community: Community, building: Building, proposal: Proposal, now: datetime
+    ) -> None:
+        params: dict[str, object] = {
+            "id": proposal.id,
+            "question": proposal.question,
+            "closes": fmt_local(proposal.closes_at, community),
+            "quorum": proposal.quorum_pct,
+            "mode_key": f"proposal.mode.{proposal.mode}",
+            "building": building.title,
+        }
+        if proposal.custom:
+            params["options"] = "\n".join(f"{i + 1}. {o}" for i, o in enumerate(proposal.options))
+        await self._announce(
+            tx,
+            Notice(
+                building.chat_id,
+                "proposal.opened_custom" if proposal.custom else "proposal.opened",
+                params,
+                buttons=option_buttons(proposal),
+                dedupe_key=f"pr:{proposal.id}:open",
+            ),
+            community,
+            now,
+        )
+
+    async def vote(self, voter: UserInfo, proposal_id: int, option: int) -> ProposalVote:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            repo = ProposalsRepo(tx)
+            proposal = await repo.get(proposal_id)
+            if proposal is None:
+                raise NotFound("error.proposal_unknown")
+            if proposal.state != "open" or now >= proposal.closes_at:
+                raise VotingClosed(question=proposal.question[:80])
+            unit = await RegistryRepo(tx).resident_unit(voter.id, proposal.building_id)
+            if unit is None:
+                if await ElectionsRepo(tx).resident_buildings(voter.id, proposal.community_id):
+                    raise NotOnBallot(question=proposal.question[:80])
+                raise NotAResident()
+            if not 0 <= option < len(proposal.options):
+                raise OptionUnknown()
+            ballot_key = f"u{unit.id}" if proposal.mode == "per_unit" else f"r{voter.id}"
+            existing = await repo.ballot(proposal.id, ballot_key)
+            if existing is not None and existing["voter_id"] != voter.id:
+                raise HouseholdVoted(unit=unit.name)
+            label = proposal.options[option]
+            params: dict[str, object] = {"question": proposal.question, "id": proposal.id}
+            if proposal.custom:
+                params["option"] = label
+            else:
+                params["option_key"] = f"proposal.option.{label}"
+            if existing is not None and existing["option_index"] == option:
+                return ProposalVote("done.proposal_vote_same", proposal.id, option, params)
+            await repo.put_vote(proposal.id, ballot_key, voter.id, unit.id, option, now)
+        key = "done.proposal_vote_cast" if existing is None else "done.proposal_vote_changed"
+        return ProposalVote(key, proposal.id, option, params)
+
+    async def cancel(self, actor: UserInfo, proposal_id: int) -> Proposal:
+        """The opener or staff withdraw an open proposal; nothing is decided."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            repo = ProposalsRepo(tx)
+            proposal = await repo.get(proposal_id)
+            if proposal is None:
+                raise NotFound("error.proposal_unknown")
+            reg = RegistryRepo(tx)
+            if proposal.opened_by != actor.id and not await reg.has_role(proposal.community_id, actor.id, Role.STAFF):
+                raise PermissionDenied("error.staff_only")
+            if not await repo.mark_cancelled(proposal.id, now):
+                raise VotingClosed(question=proposal.question[:80])
+            await repo.forget_choices(proposal.id)
+            community = await reg.get_community(proposal.community_id)
+            building = await reg.get_building(proposal.building_id)
+            assert community is not None and building is not None
+            await self._announce(
+                tx,
+                Notice(
+                    building.chat_id,
+                    "proposal.cancelled",
+                    {"id": proposal.id, "question": proposal.question},
+                    dedupe_key=f"pr:{proposal.id}:cancel",
+                ),
+                community,
+                now,
+            )
+            fresh = await repo.get(proposal.id)
+        assert fresh is not None
+        return fresh
+
+    async def tick(self) -> int:
+        """Close every proposal whose time has come (catching up after downtime); returns how many."""
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            due = await ProposalsRepo(tx).due_to_close(now)
+        closed = 0
+        for proposal_id in due:
+            if await self._close(proposal_id, now):
+                closed += 1
+        return closed
+
+    async def _close(self, proposal_id: int, now: datetime) -> bool:
+        async with self.db.write() as tx:
+            repo = ProposalsRepo(tx)
+            proposal = await repo.get(proposal_id)
+            if proposal is None or not await repo.mark_closed(proposal.id, now):
+                return False
+            tally = await repo.tally(proposal.id)
+            counts = tuple(tally.get(i, 0) for i in range(len(proposal.options)))
+            voters, households_voted = await repo.participation(proposal.id)
+            households = await repo.households_count(proposal.building_id)
+            eligible = households if proposal.mode == "per_unit" else await repo.residents_count(proposal.building_id)
+            met = quorum_met(households_voted, households, proposal.quorum_pct)
+            outcome, winner = verdict(counts, proposal.custom, met)
+            decision = Decision(
+                building_id=proposal.building_id,
+                proposal_id=proposal.id,
+                question=proposal.question,
+                outcome=outcome,
+                winner_option=winner,
+                counts=counts,
+                voters=voters,
+                eligible=eligible,
+                households_voted=households_voted,
+                households=households,
+                quorum_pct=proposal.quorum_pct,
+                quorum_met=met,
+                decided_at=now,
+            )
+            await repo.add_decision(decision)
+            await repo.forget_choices(proposal.id)
+            reg = RegistryRepo(tx)
+            community = await reg.get_community(proposal.community_id)
+            building = await reg.get_building(proposal.building_id)
+            assert community is not None and building is not None
+            params = result_params(proposal, decision)
+            params["building"] = building.title
+            template = "proposal.result_custom" if proposal.custom else "proposal.result"
+            for chat_id, suffix in ((building.chat_id, "building"), (community.staff_chat_id, "staff")):
+                await self._announce(
+                    tx,
+                    Notice(chat_id, template, params, dedupe_key=f"pr:{proposal.id}:result:{suffix}"),
+                    community,
+                    now,
+                )
+        return True
+
+    async def status(self, proposal_id: int) -> ProposalStatus:
+        async with self.db.read() as tx:
+            repo = ProposalsRepo(tx)
+            proposal = await repo.get(proposal_id)
+            if proposal is None:
+                raise NotFound("error.proposal_unknown")
+            decision = await repo.decision_of(proposal.id)
+            if decision is not None:
+                return ProposalStatus(
+                    proposal,
+                    decision.voters,
+                    decision.eligible,
+                    decision.households_voted,
+                    decision.households,
+                    decision,
+                )
+            voters, households_voted = await repo.participation(proposal.id)
+            households = await repo.households_count(proposal.building_id)
+            eligible = households if proposal.mode == "per_unit" else await repo.residents_count(proposal.building_id)
+        return ProposalStatus(proposal, voters, eligible, households_voted, households, None)
+
+    async def open_in_building(self, building_id: int) -> list[Proposal]:
+        async with self.db.read() as tx:
+            return await ProposalsRepo(tx).open_in_building(building_id)
+
+    async def history(self, building_id: int, limit: int = 20) -> list[Decision]:
+        """The building's decisions, newest first."""
+        async with self.db.read() as tx:
+            return await ProposalsRepo(tx).decisions(building_id, max(1, min(limit, 100)))
+
+    async def _announce(self, tx: Tx, notice: Notice, community: Community, now: datetime) -> bool:
+        return await self.queue(tx, in_daytime(notice, community, now), community, now)
+
+
+def result_params(proposal: Proposal, decision: Decision) -> dict[str, object]:
+    """Template parameters of a result: counts, turnout, quorum and the verdict (no voter ids)."""
+    params: dict[str, object] = {
+        "id": proposal.id,
+        "question": proposal.question,
+        "verdict_key": f"proposal.verdict.{decision.outcome}",
+        "counts": list(decision.counts),
+        "voters": decision.voters,
+        "eligible": decision.eligible,
+        "turnout": percent(decision.voters, decision.eligible),
+        "households_voted": decision.households_voted,
+        "households": decision.households,
+        "quorum": decision.quorum_pct,
+        "quorum_key": "proposal.quorum_met" if decision.quorum_met else "proposal.quorum_missed",
+        "mode_key": f"proposal.mode.{proposal.mode}",
+    }
+    if proposal.custom:
+        params["lines"] = "\n".join(f"{o} — {n}" for o, n in zip(proposal.options, decision.counts, strict=True))
+        params["winner"] = proposal.options[decision.winner_option] if decision.winner_option is not None else "-"
+    else:
+        params.update(yes=decision.counts[0], no=decision.counts[1], abstain=decision.counts[2])
+    return params

@@ -1,0 +1,695 @@
+"""Points repositories: the ledger with its balances and monthly totals, the perks catalog,
+redemptions, the roles shown on an ID card, and installation secrets.
+
+Repositories receive a ``Tx`` and never commit. The ledger is append-only: :meth:`LedgerRepo.append`
+inserts the entry and moves the balance (and the month's total) in the same transaction, so a balance
+is always the sum of its entries and ``/points`` reads one row instead of summing history.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import from_ts, from_ts_opt, to_ts
+from bot.models import Level
+from storage.db import Row, Tx
+
+
+# --- records ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    community_id: int
+    user_id: int
+    amount: int
+    reason: str  # a key: 'appeal.first_reply', 'manual.award', 'perk.redeemed', ...
+    ref_type: str | None  # 'appeal', 'election', 'redemption' or None
+    ref_id: int | None
+    cause_key: str
+    actor_id: int | None
+    note: str | None
+    month: str
+    ranked: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person's row in ``balances`` (zeros when they have no entries yet)."""
+
+    balance: int
+    earned: int
+    entries: int
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    user_id: int
+    points: int
+    first_name: str | None
+    last_name: str | None
+    username: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One row of ``appeal_events`` with its id (the rules key causes on it)."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    kind: str
+    level: Level
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PerkCategory:
+    id: int
+    community_id: int
+    name: str
+    available: int = 0
+
+
+@dataclass(frozen=True)
+class Merchant:
+    id: int
+    community_id: int
+    user_id: int
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Perk:
+    id: int
+    community_id: int
+    category_id: int
+    category: str
+    merchant_id: int
+    merchant_name: str
+    merchant_user_id: int
+    title: str
+    description: str
+    address: str
+    cost: int
+    valid_until: datetime | None  # first moment it is no longer valid
+    stock: int | None  # None: unlimited
+    per_person_limit: int | None  # None: no limit
+    retired_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Redemption:
+    id: int
+    community_id: int
+    perk_id: int
+    user_id: int
+    cost: int
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: int | None
+    refunded_at: datetime | None
+    perk_title: str
+    perk_description: str
+    merchant_user_id: int
+
+
+class BalanceTooLow(Exception):
+    """A guarded debit found the balance below what it takes (the caller's transaction rolls back)."""
+
+
+def _entry(row: Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        community_id=row["community_id"],
+        user_id=row["user_id"],
+        amount=row["amount"],
+        reason=row["reason"],
+        ref_type=row["ref_type"],
+        ref_id=row["ref_id"],
+        cause_key=row["cause_key"],
+        actor_id=row["actor_id"],
+        note=row["note"],
+        month=row["month"],
+        ranked=bool(row["ranked"]),
+        created_at=from_ts(row["created_at"]),
+    )
+
+
+def _leader(row: Row) -> LeaderRow:
+    return LeaderRow(
+        user_id=row["user_id"],
+        points=row["points"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        username=row["username"],
+    )
+
+
+class LedgerRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def append(
+        self,
+        *,
+        community_id: int,
+        user_id: int,
+        amount: int,
+        reason: str,
+        cause_key: str,
+        month: str,
+        now: datetime,
+        ranked: bool = True,
+        ref_type: str | None = None,
+        ref_id: int | None = None,
+        actor_id: int | None = None,
+        note: str | None = None,
+        floor: int | None = None,
+    ) -> LedgerEntry | None:
+        """Append an entry and move the balance (and the month's total for ranked entries).
+
+        Returns None, changing nothing, when an entry with ``cause_key`` exists already. With
+        ``floor`` the balance must stay at or above it, else :class:`BalanceTooLow` is raised (the
+        balance row is changed by a guarded UPDATE, so this holds under any concurrency)."""
+        ts = to_ts(now)
+        row = await self.tx.fetchone(
+            "INSERT INTO ledger (community_id, user_id, amount, reason, ref_type, ref_id, cause_key, actor_id,"
+            " note, month, ranked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (cause_key) DO NOTHING RETURNING id",
+            (
+                community_id,
+                user_id,
+                amount,
+                reason,
+                ref_type,
+                ref_id,
+                cause_key,
+                actor_id,
+                note,
+                month,
+                int(ranked),
+                ts,
+            ),
+        )
+        if row is None:
+            return None
+        earned = amount if ranked else 0
+        if floor is None:
+            await self.tx.execute(
+                "INSERT INTO balances (community_id, user_id, balance, earned, entries, updated_at)"
+                " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (community_id, user_id) DO UPDATE SET"
+                " balance = balances.balance + excluded.balance, earned = balances.earned + excluded.earned,"
+                " entries = balances.entries + 1, updated_at = excluded.updated_at",
+                (community_id, user_id, amount, earned, ts),
+            )
+        else:
+            changed = await self.tx.execute(
+                "UPDATE balances SET balance = balance + ?, earned = earned + ?, entries = entries + 1,"
+                " updated_at = ? WHERE community_id = ? AND user_id = ? AND balance + ? >= ?",
+                (amount, earned, ts, community_id, user_id, amount, floor),
+            )
+            if changed != 1:
+                raise BalanceTooLow(user_id)
+        if ranked:
+            await self.tx.execute(
+                "INSERT INTO monthly_points (community_id, month, user_id, points) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (community_id, month, user_id) DO UPDATE SET"
+                " points = monthly_points.points + excluded.points",
+                (community_id, month, user_id, amount),
+            )
+        return LedgerEntry(
+            id=int(row[0]),
+            community_id=community_id,
+            user_id=user_id,
+            amount=amount,
+            reason=reason,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            cause_key=cause_key,
+            actor_id=actor_id,
+            note=note,
+            month=month,
+            ranked=ranked,
+            created_at=from_ts(ts),
+        )
+
+    async def has_cause(self, cause_key: str) -> bool:
+        return bool(await self.tx.fetchval("SELECT 1 FROM ledger WHERE cause_key = ?", (cause_key,)))
+
+    async def standing(self, community_id: int, user_id: int) -> Standing:
+        row = await self.tx.fetchone(
+            "SELECT balance, earned, entries FROM balances WHERE community_id = ? AND user_id = ?",
+            (community_id, user_id),
+        )
+        return Standing(row["balance"], row["earned"], row["entries"]) if row else Standing(0, 0, 0)
+
+    async def month_points(self, community_id: int, month: str, user_id: int) -> int:
+        value = await self.tx.fetchval(
+            "SELECT points FROM monthly_points WHERE community_id = ? AND month = ? AND user_id = ?",
+            (community_id, month, user_id),
+        )
+        return int(value or 0)
+
+    async def rank_all(self, community_id: int, earned: int) -> int:
+        """1 + how many people of the community earned more (ties share a rank); walks the index."""
+        above = await self.tx.fetchval(
+            "SELECT COUNT(*) FROM balances WHERE community_id = ? AND earned > ?", (community_id, earned)
+        )
+        return 1 + int(above)
+
+    async def rank_month(self, community_id: int, month: str, points: int) -> int:
+        above = await self.tx.fetchval(
+            "SELECT COUNT(*) FROM monthly_points WHERE community_id = ? AND month = ? AND points > ?",
+            (community_id, month, points),
+        )
+        return 1 + int(above)
+
+    async def people_all(self, community_id: int) -> int:
+        return int(await self.tx.fetchval("SELECT COUNT(*) FROM balances WHERE community_id = ?", (community_id,)))
+
+    async def people_month(self, community_id: int, month: str) -> int:
+        return int(
+            await self.tx.fetchval(
+                "SELECT COUNT(*) FROM monthly_points WHERE community_id = ? AND month = ?", (community_id, month)
+            )
+        )
+
+    async def entries(self, community_id: int, user_id: int, before_id: int | None, limit: int) -> list[LedgerEntry]:
+        """Newest first; keyset paging: pass the smallest id of the previous page as ``before_id``."""
+        if before_id is None:
+            rows = await self.tx.fetchall(
+                "SELECT * FROM ledger WHERE community_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+                (community_id, user_id, limit),
+            )
+        else:
+            rows = await self.tx.fetchall(
+                "SELECT * FROM ledger WHERE community_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (community_id, user_id, before_id, limit),
+            )
+        return [_entry(r) for r in rows]
+
+    async def by_cause(self, cause_key: str) -> LedgerEntry | None:
+        row = await self.tx.fetchone("SELECT * FROM ledger WHERE cause_key = ?", (cause_key,))
+        return _entry(row) if row else None
+
+    async def top_all(self, community_id: int, limit: int) -> list[LeaderRow]:
+        rows = await self.tx.fetchall(
+            "SELECT b.user_id, b.earned AS points, u.first_name, u.last_name, u.username"
+            " FROM balances b LEFT JOIN users u ON u.id = b.user_id"
+            " WHERE b.community_id = ? ORDER BY b.earned DESC, b.user_id LIMIT ?",
+            (community_id, limit),
+        )
+        return [_leader(r) for r in rows]
+
+    async def top_month(self, community_id: int, month: str, limit: int) -> list[LeaderRow]:
+        rows = await self.tx.fetchall(
+            "SELECT m.user_id, m.points, u.first_name, u.last_name, u.username"
+            " FROM monthly_points m LEFT JOIN users u ON u.id = m.user_id"
+            " WHERE m.community_id = ? AND m.month = ? ORDER BY m.points DESC, m.user_id LIMIT ?",
+            (community_id, month, limit),
+        )
+        return [_leader(r) for r in rows]
+
+    async def communities_of(self, user_id: int) -> list[int]:
+        rows = await self.tx.fetchall(
+            "SELECT community_id FROM balances WHERE user_id = ? ORDER BY community_id", (user_id,)
+        )
+        return [r[0] for r in rows]
+
+    async def appeal_history(self, appeal_id: int) -> list[HistoryEvent]:
+        rows = await self.tx.fetchall(
+            "SELECT id, at, actor_id, kind, level, detail FROM appeal_events WHERE appeal_id = ? ORDER BY id",
+            (appeal_id,),
+        )
+        return [
+            HistoryEvent(
+                id=r["id"],
+                at=from_ts(r["at"]),
+                actor_id=r["actor_id"],
+                kind=r["kind"],
+                level=Level(r["level"]),
+                detail=json.loads(r["detail"]),
+            )
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True)
+class HeadRole:
+    """A head's post: ``kind`` 'unit_head' (unit and its building) or 'building_head' (building)."""
+
+    kind: str
+    building_id: int
+    building: str
+    unit_id: int | None = None
+    unit: str | None = None
+
+
+class RolesRepo:
+    """Who heads what right now (the live registry, never a cached copy)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def head_roles(self, user_id: int, community_id: int) -> list[HeadRole]:
+        units = await self.tx.fetchall(
+            "SELECT u.id AS unit_id, u.name AS unit, b.id AS building_id, b.title AS building"
+            " FROM units u JOIN buildings b ON b.id = u.building_id"
+            " WHERE u.head_user_id = ? AND b.community_id = ? AND b.active = 1 ORDER BY b.id, u.position, u.id",
+            (user_id, community_id),
+        )
+        buildings = await self.tx.fetchall(
+            "SELECT id, title FROM buildings WHERE head_user_id = ? AND community_id = ? AND active = 1 ORDER BY id",
+            (user_id, community_id),
+        )
+        roles = [HeadRole("building_head", r["id"], r["title"]) for r in buildings]
+        roles += [HeadRole("unit_head", r["building_id"], r["building"], r["unit_id"], r["unit"]) for r in units]
+        return roles
+
+    async def head_communities(self, user_id: int) -> list[int]:
+        rows = await self.tx.fetchall(
+            "SELECT b.community_id FROM units u JOIN buildings b ON b.id = u.building_id"
+            " WHERE u.head_user_id = ? AND b.active = 1"
+            " UNION SELECT community_id FROM buildings WHERE head_user_id = ? AND active = 1",
+            (user_id, user_id),
+        )
+        return sorted({int(r[0]) for r in rows})
+
+    async def unit_head(self, unit_id: int) -> int | None:
+        value = await self.tx.fetchval("SELECT head_user_id FROM units WHERE id = ?", (unit_id,))
+        return None if value is None else int(value)
+
+    async def building_head(self, building_id: int) -> int | None:
+        value = await self.tx.fetchval("SELECT head_user_id FROM buildings WHERE id = ?", (building_id,))
+        return None if value is None else int(value)
+
+
+# --- perks ------------------------------------------------------------------------------------------
+_PERK_SELECT = (
+    "SELECT p.*, c.name AS category, m.name AS merchant_name, m.user_id AS merchant_user_id"
+    " FROM perks p JOIN perk_categories c ON c.id = p.category_id JOIN merchants m ON m.id = p.merchant_id"
+)
+_REDEMPTION_SELECT = (
+    "SELECT r.*, p.title AS perk_title, p.description AS perk_description, m.user_id AS merchant_user_id"
+    " FROM redemptions r JOIN perks p ON p.id = r.perk_id JOIN merchants m ON m.id = p.merchant_id"
+)
+PERK_COLUMNS = frozenset(
+    {
+        "category_id",
+        "merchant_id",
+        "title",
+        "description",
+        "address",
+        "cost",
+        "valid_until",
+        "stock",
+        "per_person_limit",
+    }
+)
+
+
+def _perk(row: Row) -> Perk:
+    return Perk(
+        id=row["id"],
+        community_id=row["community_id"],
+        category_id=row["category_id"],
+        category=row["category"],
+        merchant_id=row["merchant_id"],
+        merchant_name=row["merchant_name"],
+        merchant_user_id=row["merchant_user_id"],
+        title=row["title"],
+        description=row["description"],
+        address=row["address"],
+        cost=row["cost"],
+        valid_until=from_ts_opt(row["valid_until"]),
+        stock=row["stock"],
+        per_person_limit=row["per_person_limit"],
+        retired_at=from_ts_opt(row["retired_at"]),
+    )
+
+
+def _redemption(row: Row) -> Redemption:
+    return Redemption(
+        id=row["id"],
+        community_id=row["community_id"],
+        perk_id=row["perk_id"],
+        user_id=row["user_id"],
+        cost=row["cost"],
+        created_at=from_ts(row["created_at"]),
+        expires_at=from_ts(row["expires_at"]),
+        used_at=from_ts_opt(row["used_at"]),
+        used_by=row["used_by"],
+        refunded_at=from_ts_opt(row["refunded_at"]),
+        perk_title=row["perk_title"],
+        perk_description=row["perk_description"],
+        merchant_user_id=row["merchant_user_id"],
+    )
+
+
+def _merchant(row: Row) -> Merchant:
+    return Merchant(
+        id=row["id"],
+        community_id=row["community_id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        active=bool(row["active"]),
+    )
+
+
+class PerksRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    # --- categories ----------------------------------------------------------------------------
+    async def ensure_category(self, community_id: int, name: str, now: datetime) -> int:
+        row = await self.tx.fetchone(
+            "INSERT INTO perk_categories (community_id, name, position, created_at)"
+            " VALUES (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM perk_categories WHERE community_id = ?), ?)"
+            " ON CONFLICT (community_id, name) DO NOTHING RETURNING id",
+            (community_id, name, community_id, to_ts(now)),
+        )
+        if row is not None:
+            return int(row[0])
+        return int(
+            await self.tx.fetchval(
+                "SELECT id FROM perk_categories WHERE community_id = ? AND name = ?", (community_id, name)
+            )
+        )
+
+    async def category_id(self, community_id: int, name: str) -> int | None:
+        value = await self.tx.fetchval(
+            "SELECT id FROM perk_categories WHERE community_id = ? AND lower(name) = lower(?)", (community_id, name)
+        )
+        return None if value is None else int(value)
+
+    async def categories(self, community_id: int, now: datetime) -> list[PerkCategory]:
+        """The community's categories with how many perks are on offer in each (retired and expired
+        perks are not on offer)."""
+        rows = await self.tx.fetchall(
+            "SELECT c.id, c.community_id, c.name, COUNT(p.id) AS available FROM perk_categories c"
+            " LEFT JOIN perks p ON p.category_id = c.id AND p.retired_at IS NULL"
+            " AND (p.valid_until IS NULL OR p.valid_until > ?)"
+            " WHERE c.community_id = ? GROUP BY c.id, c.community_id, c.name, c.position ORDER BY c.position, c.id",
+            (to_ts(now), community_id),
+        )
+        return [PerkCategory(r["id"], r["community_id"], r["name"], r["available"]) for r in rows]
+
+    # --- merchants -----------------------------------------------------------------------------
+    async def ensure_merchant(self, community_id: int, user_id: int, name: str, by: int, now: datetime) -> Merchant:
+        await self.tx.execute(
+            "INSERT INTO merchants (community_id, user_id, name, created_by, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (community_id, user_id) DO UPDATE SET name = excluded.name, active = 1",
+            (community_id, user_id, name, by, to_ts(now)),
+        )
+        merchant = await self.merchant_by_user(community_id, user_id)
+        assert merchant is not None
+        return merchant
+
+    async def merchant_by_user(self, community_id: int, user_id: int) -> Merchant | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM merchants WHERE community_id = ? AND user_id = ?", (community_id, user_id)
+        )
+        return _merchant(row) if row else None
+
+    async def merchant_by_name(self, community_id: int, name: str) -> Merchant | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM merchants WHERE community_id = ? AND lower(name) = lower(?) ORDER BY id LIMIT 1",
+            (community_id, name),
+        )
+        return _merchant(row) if row else None
+
+    async def is_merchant(self, user_id: int) -> bool:
+        return bool(await self.tx.fetchval("SELECT 1 FROM merchants WHERE user_id = ? AND active = 1", (user_id,)))
+
+    # --- perks ---------------------------------------------------------------------------------
+    async def add_perk(
+        self,
+        *,
+        community_id: int,
+        category_id: int,
+        merchant_id: int,
+        title: str,
+        description: str,
+        address: str,
+        cost: int,
+        valid_until: datetime | None,
+        stock: int | None,
+        per_person_limit: int | None,
+        created_by: int,
+        now: datetime,
+    ) -> int:
+        return await self.tx.insert(
+            "INSERT INTO perks (community_id, category_id, merchant_id, title, description, address, cost,"
+            " valid_until, stock, per_person_limit, created_by, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                community_id,
+                category_id,
+                merchant_id,
+                title,
+                description,
+                address,
+                cost,
+                None if valid_until is None else to_ts(valid_until),
+                stock,
+                per_person_limit,
+                created_by,
+                to_ts(now),
+                to_ts(now),
+            ),
+        )
+
+    async def update_perk(self, perk_id: int, now: datetime, changes: dict[str, Any]) -> None:
+        cols: list[str] = []
+        values: list[Any] = []
+        for key, value in changes.items():
+            if key not in PERK_COLUMNS:
+                raise ValueError(key)
+            cols.append(f"{key} = ?")
+            values.append(to_ts(value) if isinstance(value, datetime) else value)
+        cols.append("updated_at = ?")
+        values.append(to_ts(now))
+        sql = f"UPDATE perks SET {', '.join(cols)} WHERE id = ?"  # noqa: S608 - column names come from PERK_COLUMNS
+        await self.tx.execute(sql, (*values, perk_id))
+
+    async def retire(self, perk_id: int, now: datetime) -> bool:
+        count = await self.tx.execute(
+            "UPDATE perks SET retired_at = ?, updated_at = ? WHERE id = ? AND retired_at IS NULL",
+            (to_ts(now), to_ts(now), perk_id),
+        )
+        return count == 1
+
+    async def get(self, perk_id: int) -> Perk | None:
+        row = await self.tx.fetchone(_PERK_SELECT + " WHERE p.id = ?", (perk_id,))
+        return _perk(row) if row else None
+
+    async def on_offer(self, community_id: int, category_id: int | None, now: datetime) -> list[Perk]:
+        sql = (
+            _PERK_SELECT
+            + " WHERE p.community_id = ? AND p.retired_at IS NULL AND (p.valid_until IS NULL OR p.valid_until > ?)"
+        )
+        params: list[Any] = [community_id, to_ts(now)]
+        if category_id is not None:
+            sql += " AND p.category_id = ?"
+            params.append(category_id)
+        rows = await self.tx.fetchall(sql + " ORDER BY p.cost, p.id", params)
+        return [_perk(r) for r in rows]
+
+    async def take_stock(self, perk_id: int) -> bool:
+        """One item off the stock; False when none is left (unlimited stock always succeeds)."""
+        count = await self.tx.execute(
+            "UPDATE perks SET stock = stock - 1 WHERE id = ? AND (stock IS NULL OR stock > 0)", (perk_id,)
+        )
+        return count == 1
+
+    async def return_stock(self, perk_id: int) -> None:
+        await self.tx.execute("UPDATE perks SET stock = stock + 1 WHERE id = ? AND stock IS NOT NULL", (perk_id,))
+
+    # --- redemptions ---------------------------------------------------------------------------
+    async def redeemed_count(self, user_id: int, perk_id: int) -> int:
+        """Redemptions that count towards the per-person limit (refunded ones do not)."""
+        return int(
+            await self.tx.fetchval(
+                "SELECT COUNT(*) FROM redemptions WHERE user_id = ? AND perk_id = ? AND refunded_at IS NULL",
+                (user_id, perk_id),
+            )
+        )
+
+    async def code_taken(self, code_hash: str) -> bool:
+        return bool(await self.tx.fetchval("SELECT 1 FROM redemptions WHERE code_hash = ?", (code_hash,)))
+
+    async def add_redemption(
+        self,
+        *,
+        community_id: int,
+        perk_id: int,
+        user_id: int,
+        cost: int,
+        code_hash: str,
+        now: datetime,
+        expires: datetime,
+    ) -> int:
+        return await self.tx.insert(
+            "INSERT INTO redemptions (community_id, perk_id, user_id, cost, code_hash, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (community_id, perk_id, user_id, cost, code_hash, to_ts(now), to_ts(expires)),
+        )
+
+    async def redemption(self, redemption_id: int) -> Redemption | None:
+        row = await self.tx.fetchone(_REDEMPTION_SELECT + " WHERE r.id = ?", (redemption_id,))
+        return _redemption(row) if row else None
+
+    async def redemption_by_hash(self, code_hash: str) -> Redemption | None:
+        row = await self.tx.fetchone(_REDEMPTION_SELECT + " WHERE r.code_hash = ?", (code_hash,))
+        return _redemption(row) if row else None
+
+    async def use_code(self, code_hash: str, merchant_user_id: int, now: datetime) -> bool:
+        """Mark the code used if it is still good; True for exactly one caller."""
+        count = await self.tx.execute(
+            "UPDATE redemptions SET used_at = ?, used_by = ? WHERE code_hash = ? AND used_at IS NULL"
+            " AND refunded_at IS NULL AND expires_at > ?",
+            (to_ts(now), merchant_user_id, code_hash, to_ts(now)),
+        )
+        return count == 1
+
+    async def expired_unused(self, now: datetime, limit: int, user_id: int | None = None) -> list[Redemption]:
+        sql = _REDEMPTION_SELECT + " WHERE r.used_at IS NULL AND r.refunded_at IS NULL AND r.expires_at <= ?"
+        params: list[Any] = [to_ts(now)]
+        if user_id is not None:
+            sql += " AND r.user_id = ?"
+            params.append(user_id)
+        rows = await self.tx.fetchall(sql + " ORDER BY r.expires_at, r.id LIMIT ?", (*params, limit))
+        return [_redemption(r) for r in rows]
+
+    async def mark_refunded(self, redemption_id: int, now: datetime) -> bool:
+        count = await self.tx.execute(
+            "UPDATE redemptions SET refunded_at = ? WHERE id = ? AND used_at IS NULL AND refunded_at IS NULL"
+            " AND expires_at <= ?",
+            (to_ts(now), redemption_id, to_ts(now)),
+        )
+        return count == 1
+
+
+class SecretsRepo:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def get(self, name: str) -> str | None:
+        value = await self.tx.fetchval("SELECT value FROM secrets WHERE name = ?", (name,))
+        return None if value is None else str(value)
+
+    async def get_or_create(self, name: str, fresh: str, now: datetime) -> str:
+        """The stored value, or ``fresh`` stored now (the first writer wins under any race)."""
+        await self.tx.execute(
+            "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, fresh, to_ts(now)),
+        )
+        value = await self.get(name)
+        assert value is not None
+        return value

@@ -1,0 +1,652 @@
+"""Points, perks, redemption codes and ID cards at the domain level: a real community and real appeals
+(built through updates and the workflow service), then the points and perks services called directly."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.models import ActionKind, Content, UserInfo
+from bot.services.perks import (
+    CODE_ALPHABET,
+    CODE_BITS,
+    CODE_LENGTH,
+    CatalogRejected,
+    CodeExpired,
+    CodeOtherMerchant,
+    CodeUnknown,
+    CodeUsed,
+    LimitReached,
+    NotEnoughPoints,
+    OutOfStock,
+    PerksService,
+    PerkUnavailable,
+    StatusPerk,
+    code_hash,
+    format_code,
+    new_code,
+    normalize_code,
+    parse_catalog_csv,
+)
+from bot.services.points import (
+    CARD_TOKEN_LENGTH,
+    CardInvalid,
+    PointsService,
+    decode_card,
+    encode_card,
+    record_award,
+)
+from storage.db import Database
+from tests.harness import Harness, local
+
+STAFF = UserInfo(1001, "Olga", username="olga_staff")
+BHEAD = UserInfo(1002, "Boris", username="boris_b")
+UHEAD = UserInfo(1003, "Uma", username="uma_unit")
+RESIDENT = UserInfo(1004, "Rita", username="rita_r")
+MIA = UserInfo(3001, "Mia", username="mia_shop")
+MAX = UserInfo(3002, "Max", username="max_shop")
+_msg = itertools.count(50_000)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+def points(h: Harness, db: Database | None = None) -> PointsService:
+    return PointsService(db or h.services.db, h.clock, h.services.registry.calendars)
+
+
+def perks(h: Harness, db: Database | None = None) -> PerksService:
+    return PerksService(db or h.services.db, h.clock, h.services.registry.calendars)
+
+
+async def community(h: Harness) -> int:
+    ctx = await h.services.registry.chat_context(h.p.staff_chat["id"])
+    assert ctx is not None
+    return int(ctx.community.id)
+
+
+@asynccontextmanager
+async def second_db(h: Harness) -> AsyncIterator[Database]:
+    db = Database(h.services.db.path)
+    await db.connect()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def resolve(h: Harness, who: UserInfo, appeal_id: int) -> None:
+    wf = h.services.workflow
+    await wf.begin(who, appeal_id, ActionKind.RESOLVE)
+    await wf.complete(who, Content("text", chat_id=who.id, message_id=next(_msg), text="Done, the lift works"))
+
+
+async def ledger(h: Harness, user_id: int) -> list[Any]:
+    async with h.services.db.read() as tx:
+        return await tx.fetchall("SELECT * FROM ledger WHERE user_id = ? ORDER BY id", (user_id,))
+
+
+async def assert_consistent(db: Database) -> None:
+    """balance = sum of entries, earned = sum of ranked entries, month totals = their sums."""
+    async with db.read() as tx:
+        sums = await tx.fetchall(
+            "SELECT community_id, user_id, SUM(amount), SUM(CASE WHEN ranked = 1 THEN amount ELSE 0 END), COUNT(*)"
+            " FROM ledger GROUP BY community_id, user_id"
+        )
+        kept = await tx.fetchall("SELECT community_id, user_id, balance, earned, entries FROM balances")
+        months = await tx.fetchall(
+            "SELECT community_id, month, user_id, SUM(amount) FROM ledger WHERE ranked = 1"
+            " GROUP BY community_id, month, user_id"
+        )
+        kept_months = await tx.fetchall("SELECT community_id, month, user_id, points FROM monthly_points")
+    assert sorted(tuple(r) for r in sums) == sorted(tuple(r) for r in kept)
+    assert sorted(tuple(r) for r in months) == sorted(tuple(r) for r in kept_months)
+
+
+async def balance(h: Harness, user_id: int = UHEAD.id) -> int:
+    return (await points(h).summary(user_id, await community(h))).balance
+
+
+async def stock(h: Harness, perk_id: int) -> int | None:
+    return (await perks(h).perk(perk_id)).perk.stock
+
+
+async def add_heads(h: Harness) -> dict[str, UserInfo]:
+    heads = {"2": UserInfo(2002, "Ann"), "3": UserInfo(2003, "Bob"), "4": UserInfo(2004, "Cid")}
+    for unit, person in heads.items():
+        await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], unit, person)
+    return heads
+
+
+async def shop(h: Harness, **perk: Any) -> tuple[PerksService, int, int]:
+    """A community, Uma with 100 points, merchant Mia with one perk (overrides in ``perk``)."""
+    await h.setup_community()
+    cid = await community(h)
+    await points(h).award(STAFF, cid, UHEAD.id, 100, "Spring clean-up")
+    svc = perks(h)
+    await svc.add_merchant(STAFF, cid, MIA, "Mia's Pharmacy")
+    await svc.add_merchant(STAFF, cid, MAX, "Max Market")
+    fields: dict[str, object] = {
+        "category": "Food and medicine",
+        "merchant": str(MIA.id),
+        "title": "Vitamins",
+        "description": "One box of vitamin C",
+        "address": "12 Garden Road",
+        "cost": "30",
+        "stock": "5",
+    }
+    fields.update(perk)
+    view = await svc.add_perk(STAFF, cid, fields)
+    return svc, cid, view.perk.id
+
+
+# --- rules ------------------------------------------------------------------------------------------
+async def test_appeal_rules_fire_once_per_cause(h: Harness) -> None:
+    await h.setup_community()
+    svc = points(h)
+    appeal_id = await h.file_appeal()
+    assert await svc.apply_appeal_rules(appeal_id) == []
+
+    h.clock.advance(timedelta(hours=1))
+    await h.services.workflow.take(UHEAD, appeal_id)
+    for _ in range(3):
+        await svc.apply_appeal_rules(appeal_id)
+    h.clock.advance(timedelta(hours=2))
+    await resolve(h, UHEAD, appeal_id)
+    assert await svc.apply_appeal_rules(appeal_id) == []  # not closed yet: the resident may reopen
+    await h.services.workflow.confirm(RESIDENT, appeal_id)
+    await svc.apply_appeal_rules(appeal_id)
+    await h.services.workflow.rate(RESIDENT, appeal_id, 5)
+    for _ in range(3):
+        await svc.apply_appeal_rules(appeal_id)
+    await h.sweep()
+    await svc.apply_appeal_rules(appeal_id)
+
+    rows = await ledger(h, UHEAD.id)
+    assert [(r["reason"], r["amount"], r["ref_type"], r["ref_id"]) for r in rows] == [
+        ("appeal.first_reply", 2, "appeal", appeal_id),
+        ("appeal.resolved_on_time", 5, "appeal", appeal_id),
+        ("appeal.good_rating", 2, "appeal", appeal_id),
+    ]
+    assert await balance(h) == 9
+    await assert_consistent(h.services.db)
+
+
+async def test_entries_count_towards_the_month_of_their_cause(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    svc = points(h)
+    appeal_id = await h.file_appeal()
+    await h.services.workflow.take(UHEAD, appeal_id)
+    await resolve(h, UHEAD, appeal_id)
+    await h.services.workflow.confirm(RESIDENT, appeal_id)
+    h.clock.set(local(2026, 12, 2, 10, 0))  # the rules run late (a catch-up after the month ended)
+    booked = await svc.apply_appeal_rules(appeal_id)
+    assert {e.month for e in booked} == {"2026-11"} and len(booked) == 2
+    async with h.services.db.write() as tx:
+        await record_award(tx, cid, UHEAD.id, ref_id=3, now=h.clock.now(), caused_at=local(2026, 11, 30, 20, 0))
+    summary = await svc.summary(UHEAD.id, cid)
+    assert (summary.month, summary.month_points, summary.earned) == ("2026-12", 0, 107)
+    h.clock.set(local(2026, 11, 30, 12, 0))
+    assert (await svc.summary(UHEAD.id, cid)).month_points == 107
+    await assert_consistent(h.services.db)
+
+
+async def test_missed_deadline_costs_the_head_and_the_next_level_earns(h: Harness) -> None:
+    await h.setup_community()
+    svc = points(h)
+    appeal_id = await h.file_appeal()
+    h.clock.advance(timedelta(hours=25))  # nobody answered within the first-reply window
+    await h.sweep()
+    await svc.apply_appeal_rules(appeal_id)
+    await h.sweep()
+    await svc.apply_appeal_rules(appeal_id)
+    assert [(r["reason"], r["amount"]) for r in await ledger(h, UHEAD.id)] == [("appeal.missed_deadline", -3)]
+
+    await h.services.workflow.take(BHEAD, appeal_id)  # 25 h after filing: too late for the first-reply award
+    await resolve(h, BHEAD, appeal_id)
+    await h.services.workflow.confirm(RESIDENT, appeal_id)
+    await h.services.workflow.rate(RESIDENT, appeal_id, 3)  # below the good-rating threshold
+    await svc.apply_appeal_rules(appeal_id)
+    await svc.apply_appeal_rules(appeal_id)
+    assert [(r["reason"], r["amount"]) for r in await ledger(h, BHEAD.id)] == [("appeal.resolved_on_time", 5)]
+    assert await balance(h, UHEAD.id) == -3
+    await assert_consistent(h.services.db)
+
+
+async def test_rules_are_per_community_and_auto_close_counts(h: Harness) -> None:
+    """Category amounts come from the community's rules; an auto-closed appeal counts as closed."""
+    await h.setup_community()
+    cid = await community(h)
+    svc = points(h)
+    with pytest.raises(PermissionDenied):
+        await svc.set_rule(UHEAD, cid, "resolved_major", "10")
+    with pytest.raises(InvalidInput):
+        await svc.set_rule(STAFF, cid, "resolved_major", "lots")
+    with pytest.raises(InvalidInput):
+        await svc.set_rule(STAFF, cid, "no_such_rule", "1")
+    rules = await svc.set_rule(STAFF, cid, "resolved_major", "10")
+    assert rules.resolved_major == 10 and (await svc.rules(cid)).resolved_major == 10
+
+    appeal_id = await h.file_appeal(category="major", text="The roof leaks")
+    await h.services.workflow.take(UHEAD, appeal_id)
+    await resolve(h, UHEAD, appeal_id)
+    h.clock.advance(timedelta(days=7))  # the resident never confirms: the sweep closes it
+    await h.sweep()
+    await svc.apply_appeal_rules(appeal_id)
+    assert [(r["reason"], r["amount"]) for r in await ledger(h, UHEAD.id)] == [
+        ("appeal.first_reply", 2),
+        ("appeal.resolved_on_time", 10),
+    ]
+
+
+async def test_election_win_is_booked_once(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    for _ in range(2):
+        async with h.services.db.write() as tx:
+            await record_award(tx, cid, UHEAD.id, kind="election_win", ref_id=7, now=h.clock.now())
+    assert await points(h).record_award(cid, UHEAD.id, kind="election_win", ref_id=7) is None
+    entry = await points(h).record_award(cid, UHEAD.id, kind="election_win", ref_id=8)
+    assert entry is not None and entry.amount == 100 and entry.reason == "election.win"
+    assert await balance(h) == 200
+    await assert_consistent(h.services.db)
+
+
+# --- manual awards ----------------------------------------------------------------------------------
+async def test_manual_award_needs_staff_and_a_reason_and_tells_the_head(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    svc = points(h)
+    with pytest.raises(PermissionDenied):
+        await svc.award(BHEAD, cid, UHEAD.id, 10, "Because")
+    for reason in ("", "   \n "):
+        with pytest.raises(InvalidInput):
+            await svc.award(STAFF, cid, UHEAD.id, 10, reason)
+    for amount in (0, -5, 10**9):
+        with pytest.raises(InvalidInput):
+            await svc.award(STAFF, cid, UHEAD.id, amount, "Because")
+    with pytest.raises(NotFound):
+        await svc.award(STAFF, cid, RESIDENT.id, 10, "Not a head")
+    assert await ledger(h, UHEAD.id) == []
+
+    entry = await svc.award(STAFF, cid, UHEAD.id, 10, "  Helped   at the fair ", request_key="-100:77")
+    again = await svc.award(STAFF, cid, UHEAD.id, 10, "Helped at the fair", request_key="-100:77")
+    assert again.id == entry.id and entry.note == "Helped at the fair" and entry.actor_id == STAFF.id
+    await svc.deduct(STAFF, cid, UHEAD.id, 4, "Missed the meeting")
+    assert await balance(h) == 6
+
+    async with h.services.db.read() as tx:
+        notices = await tx.fetchall(
+            "SELECT chat_id, template, params FROM outbox WHERE template LIKE 'points.%' ORDER BY id"
+        )
+    assert [(n["chat_id"], n["template"]) for n in notices] == [
+        (UHEAD.id, "points.awarded"),
+        (UHEAD.id, "points.deducted"),
+    ]
+    assert '"amount": 4' in notices[1]["params"] and '"balance": 6' in notices[1]["params"]
+    await assert_consistent(h.services.db)
+
+
+async def test_balance_is_the_sum_of_entries_under_concurrency(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    async with second_db(h) as db2:
+        one, two = points(h), points(h, db2)
+        jobs = []
+        for i in range(30):
+            svc = one if i % 2 else two
+            if i % 3:
+                jobs.append(svc.award(STAFF, cid, UHEAD.id, 5, f"task {i}"))
+            else:
+                jobs.append(svc.deduct(STAFF, cid, UHEAD.id, 2, f"fix {i}"))
+        await asyncio.gather(*jobs)
+        await assert_consistent(db2)
+    assert await balance(h) == 20 * 5 - 10 * 2
+    await assert_consistent(h.services.db)
+
+
+# --- queries ----------------------------------------------------------------------------------------
+async def test_rank_and_leaderboard_this_month_and_all_time(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    heads = await add_heads(h)
+    svc = points(h)
+    for person, amount in ((UHEAD, 30), (heads["2"], 50), (heads["3"], 30), (heads["4"], 10)):
+        await svc.award(STAFF, cid, person.id, amount, "November work")
+
+    uma = await svc.summary(UHEAD.id, cid)
+    assert (uma.balance, uma.month, uma.month_points, uma.rank_month, uma.people_month) == (30, "2026-11", 30, 2, 4)
+    assert (uma.rank_all, uma.people_all) == (2, 4)
+    top = await svc.leaderboard(cid, "all", limit=3)
+    assert [(r.rank, r.name, r.points) for r in top.rows] == [(1, "Ann", 50), (2, "Uma", 30), (2, "Bob", 30)]
+
+    h.clock.set(local(2026, 12, 1, 9, 0))
+    await svc.award(STAFF, cid, heads["4"].id, 25, "December work")
+    uma = await svc.summary(UHEAD.id, cid)
+    assert (uma.month, uma.month_points, uma.rank_month, uma.people_month) == ("2026-12", 0, 2, 1)
+    assert (uma.rank_all, uma.people_all) == (3, 4)
+    month = await svc.leaderboard(cid, "month")
+    assert [(r.rank, r.name, r.points) for r in month.rows] == [(1, "Cid", 25)]
+    overall = await svc.leaderboard(cid, "all")
+    assert [(r.rank, r.name) for r in overall.rows] == [(1, "Ann"), (2, "Cid"), (3, "Uma"), (3, "Bob")]
+
+
+async def test_latest_entries_and_keyset_paging(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    svc = points(h)
+    for i in range(12):
+        await svc.award(STAFF, cid, UHEAD.id, i + 1, f"task {i}")
+    summary = await svc.summary(UHEAD.id, cid, page_size=5)
+    assert [e.note for e in summary.entries] == [f"task {i}" for i in range(11, 6, -1)]
+    seen = [e.id for e in summary.entries]
+    before = summary.next_before
+    while before is not None:
+        page = await svc.history(UHEAD.id, cid, before_id=before, limit=5)
+        seen += [e.id for e in page.entries]
+        before = page.next_before
+    assert len(seen) == 12 and seen == sorted(seen, reverse=True)
+    assert (await svc.history(UHEAD.id, cid, before_id=min(seen))).entries == []
+
+
+# --- redemption -------------------------------------------------------------------------------------
+async def test_redeem_and_merchant_check_happy_path(h: Harness) -> None:
+    svc, cid, perk_id = await shop(h)
+    receipt = await svc.redeem(UHEAD, perk_id)
+    assert re.fullmatch(rf"[{CODE_ALPHABET}]{{5}}-[{CODE_ALPHABET}]{{5}}", receipt.code)
+    assert (receipt.cost, receipt.balance, receipt.perk.perk.stock, receipt.perk.mine) == (30, 70, 4, 1)
+    assert receipt.expires_at == h.clock.now() + timedelta(minutes=30)
+    summary = await points(h).summary(UHEAD.id, cid)
+    assert (summary.balance, summary.earned) == (70, 100)  # spending costs no place on the board
+    assert summary.entries[0].reason == "perk.redeemed" and summary.entries[0].amount == -30
+
+    async with h.services.db.read() as tx:
+        stored = await tx.fetchone("SELECT code_hash FROM redemptions WHERE id = ?", (receipt.redemption_id,))
+    assert stored["code_hash"] == code_hash(normalize_code(receipt.code) or "")
+    assert receipt.code.replace("-", "") not in str(tuple(stored))
+
+    check = await svc.check_code(MIA, receipt.code.lower().replace("-", " "))
+    assert (check.title, check.holder, check.cost, check.perk_id) == ("Vitamins", "Uma", 30, perk_id)
+    with pytest.raises(CodeUsed):
+        await svc.check_code(MIA, receipt.code)
+    await assert_consistent(h.services.db)
+
+
+async def test_check_tells_unknown_other_merchant_and_expired_codes_apart(h: Harness) -> None:
+    svc, _, perk_id = await shop(h, per_person_limit="1")
+    receipt = await svc.redeem(UHEAD, perk_id)
+    with pytest.raises(PermissionDenied):
+        await svc.check_code(UHEAD, receipt.code)  # not a merchant
+    with pytest.raises(CodeOtherMerchant):
+        await svc.check_code(MAX, receipt.code)
+    for garbage in ("", "hello", "ABCDE-FGHJ0", "22222-22222"):
+        with pytest.raises(CodeUnknown):
+            await svc.check_code(MIA, garbage)
+    with pytest.raises(LimitReached):
+        await svc.redeem(UHEAD, perk_id)
+
+    h.clock.advance(timedelta(minutes=31))
+    with pytest.raises(CodeExpired):
+        await svc.check_code(MIA, receipt.code)
+    assert (await balance(h), await stock(h, perk_id)) == (70, 4)
+    assert await svc.refund_expired() == 1
+    assert await svc.refund_expired() == 0
+    assert (await balance(h), await stock(h, perk_id)) == (100, 5)
+    with pytest.raises(CodeExpired):
+        await svc.check_code(MIA, receipt.code)
+    again = await svc.redeem(UHEAD, perk_id)  # the refunded code no longer counts towards the limit
+    assert again.balance == 70
+    await assert_consistent(h.services.db)
+
+
+@pytest.mark.parametrize(
+    ("perk", "error"),
+    [
+        ({"cost": "500"}, NotEnoughPoints),
+        ({"stock": "0"}, OutOfStock),
+        ({"cost": "0"}, StatusPerk),
+        ({"valid_until": "2026-11-22"}, PerkUnavailable),
+    ],
+)
+async def test_failed_redemption_leaves_nothing_behind(h: Harness, perk: dict[str, str], error: type) -> None:
+    svc, _, perk_id = await shop(h, **perk)
+    before = (await balance(h), await stock(h, perk_id))
+    with pytest.raises(error):
+        await svc.redeem(UHEAD, perk_id)
+    assert (await balance(h), await stock(h, perk_id)) == before
+    async with h.services.db.read() as tx:
+        assert await tx.fetchval("SELECT COUNT(*) FROM redemptions") == 0
+    await assert_consistent(h.services.db)
+
+
+async def test_retired_unknown_perks_and_residents_are_refused(h: Harness) -> None:
+    svc, cid, perk_id = await shop(h)
+    with pytest.raises(PermissionDenied):
+        await svc.redeem(RESIDENT, perk_id)
+    with pytest.raises(NotFound):
+        await svc.redeem(UHEAD, 999)
+    with pytest.raises(PermissionDenied):
+        await svc.retire_perk(UHEAD, perk_id)
+    retired = await svc.retire_perk(STAFF, perk_id)
+    assert not retired.on_offer and await svc.perks(cid) == []
+    with pytest.raises(PerkUnavailable):
+        await svc.redeem(UHEAD, perk_id)
+    assert (await balance(h), await stock(h, perk_id)) == (100, 5)
+
+
+async def test_perk_expires_at_the_end_of_its_last_day(h: Harness) -> None:
+    svc, cid, perk_id = await shop(h, valid_until="2026-11-23")
+    view = await svc.perk(perk_id)
+    assert view.last_day == date(2026, 11, 23) and view.on_offer
+    receipt = await svc.redeem(UHEAD, perk_id)
+    h.clock.set(local(2026, 11, 23, 23, 50))
+    second = await svc.redeem(UHEAD, perk_id)
+    assert second.expires_at == local(2026, 11, 24, 0, 0)  # a code never outlives its perk
+    h.clock.set(local(2026, 11, 24, 0, 0))
+    with pytest.raises(PerkUnavailable):
+        await svc.redeem(UHEAD, perk_id)
+    assert [c.available for c in await svc.categories(cid)] == [0]
+    with pytest.raises(CodeExpired):
+        await svc.check_code(MIA, receipt.code)
+
+
+async def test_two_simultaneous_redemptions_never_overdraw(h: Harness) -> None:
+    svc, _, perk_id = await shop(h, cost="60", stock="10")  # 100 points: only one fits
+    async with second_db(h) as db2:
+        results = await asyncio.gather(
+            svc.redeem(UHEAD, perk_id), perks(h, db2).redeem(UHEAD, perk_id), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == ["NotEnoughPoints", "RedemptionReceipt"]
+    assert (await balance(h), await stock(h, perk_id)) == (40, 9)
+    await assert_consistent(h.services.db)
+
+
+async def test_simultaneous_redemptions_never_take_stock_below_zero(h: Harness) -> None:
+    svc, _, perk_id = await shop(h, cost="10", stock="3")
+    async with second_db(h) as db2:
+        other = perks(h, db2)
+        results = await asyncio.gather(*(s.redeem(UHEAD, perk_id) for s in (svc, other) * 4), return_exceptions=True)
+        assert sorted(type(r).__name__ for r in results) == ["OutOfStock"] * 5 + ["RedemptionReceipt"] * 3
+    assert (await balance(h), await stock(h, perk_id)) == (70, 0)
+    await assert_consistent(h.services.db)
+
+
+async def test_one_code_is_honoured_once_under_simultaneous_checks(h: Harness) -> None:
+    svc, _, perk_id = await shop(h)
+    receipt = await svc.redeem(UHEAD, perk_id)
+    async with second_db(h) as db2:
+        results = await asyncio.gather(
+            svc.check_code(MIA, receipt.code), perks(h, db2).check_code(MIA, receipt.code), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == ["CodeCheck", "CodeUsed"]
+    async with h.services.db.read() as tx:
+        row = await tx.fetchone("SELECT used_at, used_by FROM redemptions WHERE id = ?", (receipt.redemption_id,))
+    assert row["used_by"] == MIA.id and row["used_at"] is not None
+
+
+# --- codes ------------------------------------------------------------------------------------------
+def test_codes_are_short_unambiguous_and_unguessable() -> None:
+    assert len(CODE_ALPHABET) == 32 and not set("0O1I") & set(CODE_ALPHABET)
+    assert CODE_LENGTH == 10 and CODE_BITS >= 50
+    codes = {new_code() for _ in range(5000)}
+    assert len(codes) == 5000  # a repeat among 5000 draws of 2^50 would be a broken generator
+    assert all(len(c) == CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
+    used = {ch for c in codes for ch in c}
+    assert used == set(CODE_ALPHABET)  # every symbol is drawn (full entropy per character)
+
+
+@given(st.text(alphabet=CODE_ALPHABET, min_size=CODE_LENGTH, max_size=CODE_LENGTH), st.booleans(), st.booleans())
+def test_codes_survive_being_read_aloud_and_typed(code: str, lower: bool, spaced: bool) -> None:
+    typed = format_code(code)
+    typed = typed.lower() if lower else typed
+    typed = " ".join(typed.replace("-", "")) if spaced else typed
+    assert normalize_code(typed) == code
+
+
+@given(st.text(max_size=40))
+def test_normalize_code_accepts_only_codes(text: str) -> None:
+    code = normalize_code(text)
+    assert code is None or (len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET))
+
+
+# --- catalog ----------------------------------------------------------------------------------------
+CATALOG = """category,merchant,merchant_name,title,description,address,cost,valid_until,stock,per_person_limit
+Dining,3001,,Free coffee,One cup,1 Main St,0,,,
+Shopping,@max_shop,Max Market,10% off,On everything,2 Main St,20,2026-12-31,100,2
+Dining,Mia's Pharmacy,,Tea,A pot of tea,1 Main St,5,,,
+"""
+
+
+async def test_import_catalog_all_or_nothing(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    svc = perks(h)
+    await svc.add_merchant(STAFF, cid, MIA, "Mia's Pharmacy")
+    await svc.add_merchant(STAFF, cid, MAX)
+    with pytest.raises(PermissionDenied):
+        await svc.import_catalog(UHEAD, cid, parse_catalog_csv(CATALOG))
+
+    report = await svc.import_catalog(STAFF, cid, parse_catalog_csv("\ufeff" + CATALOG))
+    assert len(report.added) == 3 and report.changed == []
+    offered = await svc.perks(cid, viewer=UHEAD.id)
+    assert [(v.perk.title, v.perk.cost, v.status_only, v.perk.merchant_name) for v in offered] == [
+        ("Free coffee", 0, True, "Mia's Pharmacy"),
+        ("Tea", 5, False, "Mia's Pharmacy"),
+        ("10% off", 20, False, "Max Market"),
+    ]
+    assert offered[2].last_day == date(2026, 12, 31) and offered[2].perk.per_person_limit == 2
+    assert [(c.name, c.available) for c in await svc.categories(cid)] == [("Dining", 2), ("Shopping", 1)]
+
+    bad = (
+        "id,category,merchant,title,cost,stock,valid_until,colour\n"
+        f"{report.added[2]},Dining,3001,Tea for two,8,,,\n"
+        "999,Dining,3001,Ghost,1,,,\n"
+        ",Dining,@nobody_here,Cake,abc,-1,31/12/2026,\n"
+        ",Dining,3001,Soup,5,,,red\n"
+    )
+    with pytest.raises(CatalogRejected) as caught:
+        await svc.import_catalog(STAFF, cid, parse_catalog_csv(bad))
+    problems = {(e.line, e.field, e.problem) for e in caught.value.errors}
+    assert problems == {
+        (3, "id", "perk_unknown"),
+        (4, "cost", "not_a_number"),
+        (4, "stock", "out_of_range"),
+        (4, "valid_until", "bad_date"),
+        (5, "colour", "unknown_column"),
+    }
+    assert caught.value.params["lines"] == "3, 4, 5"
+    assert (await svc.perk(report.added[2])).perk.title == "Tea"  # nothing of the file was applied
+
+    unknown = "category,merchant,title,cost\nDining,@nobody_here,Cake,3\n"
+    with pytest.raises(CatalogRejected) as caught:
+        await svc.import_catalog(STAFF, cid, parse_catalog_csv(unknown))
+    assert [(e.line, e.field, e.problem) for e in caught.value.errors] == [(2, "merchant", "merchant_unknown")]
+
+    fixed = f"id,category,merchant,title,cost\n{report.added[2]},Dining,3001,Tea for two,8\n"
+    assert (await svc.import_catalog(STAFF, cid, parse_catalog_csv(fixed))).changed == [report.added[2]]
+    assert (await svc.perk(report.added[2])).perk.title == "Tea for two"
+    with pytest.raises(InvalidInput):
+        await svc.import_catalog(STAFF, cid, [])
+
+
+async def test_staff_change_stock_limits_and_fields(h: Harness) -> None:
+    svc, _, perk_id = await shop(h)
+    assert (await svc.change_perk(STAFF, perk_id, "stock", "7")).perk.stock == 7
+    assert (await svc.change_perk(STAFF, perk_id, "stock", "")).perk.stock is None
+    assert (await svc.change_perk(STAFF, perk_id, "per_person_limit", "2")).perk.per_person_limit == 2
+    moved = await svc.change_perk(STAFF, perk_id, "merchant", "@max_shop")
+    assert moved.perk.merchant_name == "Max Market"
+    for field, value in (("per_person_limit", "0"), ("cost", "-1"), ("valid_until", "soon"), ("title", " ")):
+        with pytest.raises(InvalidInput):
+            await svc.change_perk(STAFF, perk_id, field, value)
+    with pytest.raises(InvalidInput):
+        await svc.change_perk(STAFF, perk_id, "colour", "red")
+    with pytest.raises(NotFound):
+        await svc.change_perk(STAFF, perk_id, "merchant", "@nobody_here")
+    with pytest.raises(PermissionDenied):
+        await svc.change_perk(UHEAD, perk_id, "stock", "1000")
+    with pytest.raises(NotFound):
+        await svc.change_perk(STAFF, 999, "stock", "1")
+    view = await svc.perk(perk_id)
+    assert (view.perk.stock, view.perk.per_person_limit, view.perk.cost, view.perk.title) == (None, 2, 30, "Vitamins")
+
+
+# --- ID card ----------------------------------------------------------------------------------------
+async def test_card_round_trip_and_removed_head(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    card = await points(h).card_token(UHEAD)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", card.token) and len(card.token) == CARD_TOKEN_LENGTH
+    assert len("card_" + card.token) <= 64
+    assert (card.community_id, card.holder, card.issued, card.valid) == (cid, "Uma", date(2026, 11, 23), True)
+    assert [(r.kind, r.building, r.unit) for r in card.roles] == [("unit_head", "Building 7", "1")]
+
+    fresh = points(h)  # a new process: the signing key comes from the database
+    checked = await fresh.verify_card(card.token)
+    assert (checked.valid, checked.user_id, checked.holder) == (True, UHEAD.id, "Uma")
+    boris = await fresh.card_token(BHEAD)
+    assert [r.kind for r in boris.roles] == ["building_head"]
+
+    with pytest.raises(PermissionDenied):
+        await fresh.card_token(RESIDENT)
+    for i in (0, 10, 20, 39):
+        flipped = card.token[:i] + ("A" if card.token[i] != "A" else "B") + card.token[i + 1 :]
+        with pytest.raises(CardInvalid):
+            await fresh.verify_card(flipped)
+    for junk in ("", "card", card.token + "A", "!" * CARD_TOKEN_LENGTH):
+        with pytest.raises(CardInvalid):
+            await fresh.verify_card(junk)
+
+    h.clock.advance(timedelta(days=90))
+    late = await fresh.verify_card(card.token)
+    assert (late.valid, late.why_not, late.valid_until) == (False, "expired", date(2027, 2, 20))
+    h.clock.advance(timedelta(days=-90))
+
+    await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], "1", UserInfo(2002, "Ann"))
+    removed = await fresh.verify_card(card.token)
+    assert (removed.valid, removed.why_not, removed.roles) == (False, "no_role", ())
+
+
+@given(
+    st.integers(min_value=1, max_value=2**52),
+    st.integers(min_value=1, max_value=2**31),
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2150, 12, 31)),
+    st.integers(min_value=0, max_value=CARD_TOKEN_LENGTH - 1),
+)
+def test_card_tokens_are_compact_and_tamper_evident(user_id: int, community_id: int, day: date, pos: int) -> None:
+    key = b"k" * 32
+    token = encode_card(key, user_id, community_id, day)
+    assert len(token) == CARD_TOKEN_LENGTH and re.fullmatch(r"[A-Za-z0-9_-]+", token)
+    assert decode_card(key, token) == (user_id, community_id, day)
+    assert decode_card(b"x" * 32, token) is None
+    swapped = token[:pos] + ("B" if token[pos] == "A" else "A") + token[pos + 1 :]
+    assert decode_card(key, swapped) is None
