@@ -294,22 +294,25 @@ async def private_message(update: Update, context: AppContext) -> None:
         return
     user = actor(update)
     services = context.services
-    outcome = await services.workflow.complete(user, content)
-    if outcome is not None:
-        await tell_outcome(update, context, outcome)
-        raise ApplicationHandlerStop
+    state = await services.filing.conversation(user.id)  # one read: pending action and draft
+    if state.action is not None:
+        outcome = await services.workflow.complete(user, content)
+        if outcome is not None:
+            await tell_outcome(update, context, outcome)
+            raise ApplicationHandlerStop
     if message.reply_to_message is not None:
         linked = await services.workflow.appeal_of_reply(message.chat_id, message.reply_to_message.message_id)
         if linked is not None:
             await tell_outcome(update, context, await services.workflow.message_to_appeal(user, linked, content))
             return
-    if await services.filing.has_draft_waiting_text(user.id):
+    if state.draft is not None and state.draft.category is not None:
         await send_receipt(update, context, await services.filing.describe(user, content))
         return
-    step = await services.filing.hold_for_draft(user, content)
-    if step is not None:
-        await show_step(update, context, step)
-        return
+    if state.draft is not None:
+        step = await services.filing.hold_for_draft(user, content)
+        if step is not None:
+            await show_step(update, context, step)
+            return
     waiting = await services.workflow.waiting_for(user.id)
     if waiting is not None:
         await tell_outcome(update, context, await services.workflow.resident_message(user, waiting, content))

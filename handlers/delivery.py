@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.app import UnitApp
 
 log = logging.getLogger(__name__)
+CLAIM = 25  # messages claimed per round
 
 
 def _retry_after(exc: RetryAfter) -> float:
@@ -35,6 +36,7 @@ class Dispatcher:
         self.app = app
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[int] | None = None
+        self._again = False
 
     def kick(self) -> None:
         """Send what is due soon, in the background (the update's handler does not wait)."""
@@ -53,11 +55,12 @@ class Dispatcher:
         sent = 0
         async with self._lock:
             for _ in range(max_rounds):
-                items = await self.app.bot_data.services.delivery.claim()
-                if not items:
-                    break
+                self._again = False
+                items = await self.app.bot_data.services.delivery.claim(CLAIM)
                 for item in items:
                     sent += await self._send(item)
+                if len(items) < CLAIM and not self._again:
+                    break  # everything due was claimed; what comes later has its own kick or timer
         return sent
 
     async def _send(self, item: OutboxItem) -> int:
@@ -69,7 +72,7 @@ class Dispatcher:
                 copied = await bot.copy_message(item.chat_id, item.copy_from_chat, item.copy_message_id)
                 await delivery.sent(item, copied.message_id)
                 return 1
-            t = services.catalogs.translator(await delivery.language_for(item))
+            t = services.catalogs.translator(item.lang)
             parts = split_text(t(item.template, **item.params))
             message_id = None
             for i, part in enumerate(parts):
@@ -85,6 +88,7 @@ class Dispatcher:
         except ChatMigrated as exc:
             log.info("outbox %s: chat %s became %s", item.id, item.chat_id, exc.new_chat_id)
             await delivery.chat_moved(item, exc.new_chat_id)
+            self._again = True  # due again at once, in the new chat
         except Forbidden as exc:
             log.info("outbox %s: chat %s unreachable (%s)", item.id, item.chat_id, exc.message)
             await delivery.unreachable(item, exc.message)

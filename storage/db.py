@@ -46,6 +46,7 @@ class Tx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self.memo: dict[object, Any] = {}  # values derived within this transaction (e.g. calendars)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         return self._conn.execute(sql, params).rowcount

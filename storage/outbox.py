@@ -25,6 +25,7 @@ class OutboxItem:
     copy_from_chat: int | None
     copy_message_id: int | None
     attempts: int
+    lang: str | None = None
 
 
 def _buttons_json(rows: tuple[tuple[Button, ...], ...]) -> str:
@@ -71,8 +72,11 @@ class OutboxRepo:
             " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY not_before, id LIMIT ?)",
             (token, to_ts(now + lease), to_ts(now), to_ts(now), limit),
         )
+        # the recipient's language comes along: their choice, their Telegram language, the community's
         rows = await self.tx.fetchall(
-            "SELECT * FROM outbox WHERE claim_token = ? AND sent_at IS NULL AND failed_at IS NULL ORDER BY id",
+            "SELECT o.*, COALESCE(u.lang_override, u.language_code, c.language) AS lang FROM outbox o"
+            " LEFT JOIN users u ON u.id = o.user_id LEFT JOIN communities c ON c.id = o.community_id"
+            " WHERE o.claim_token = ? AND o.sent_at IS NULL AND o.failed_at IS NULL ORDER BY o.id",
             (token,),
         )
         return [
@@ -88,6 +92,7 @@ class OutboxRepo:
                 copy_from_chat=r["copy_from_chat"],
                 copy_message_id=r["copy_message_id"],
                 attempts=r["attempts"],
+                lang=r["lang"],
             )
             for r in rows
         ]

@@ -35,6 +35,10 @@ class Calendars:
         self._cache: dict[tuple[int, str, str, tuple[tuple[date, bool], ...]], WorkCalendar] = {}
 
     async def for_community(self, tx: Tx, community: Community) -> WorkCalendar:
+        memo_key = ("calendar", community.id, community.country, community.timezone)
+        memo: WorkCalendar | None = tx.memo.get(memo_key)
+        if memo is not None:  # already built in this transaction: same overrides
+            return memo
         overrides = await RegistryRepo(tx).calendar_overrides(community.id)
         key = (community.id, community.country, community.timezone, tuple(sorted(overrides.items())))
         cal = self._cache.get(key)
@@ -44,6 +48,7 @@ class Calendars:
             if len(self._cache) > 1024:
                 self._cache.clear()
             self._cache[key] = cal
+        tx.memo[memo_key] = cal
         return cal
 
 

@@ -31,18 +31,6 @@ class DeliveryService(ServiceBase):
         async with self.db.write() as tx:
             return await OutboxRepo(tx).claim(self.clock.now(), token, limit, LEASE)
 
-    async def language_for(self, item: OutboxItem) -> str | None:
-        async with self.db.read() as tx:
-            if item.user_id is not None:
-                override, code = await RegistryRepo(tx).user_language(item.user_id)
-                if override or code:
-                    return override or code
-            if item.community_id is not None:
-                community = await RegistryRepo(tx).get_community(item.community_id)
-                if community is not None:
-                    return community.language
-        return None
-
     async def sent(self, item: OutboxItem, message_id: int | None) -> None:
         now = self.clock.now()
         async with self.db.write() as tx:

@@ -27,7 +27,7 @@ from bot.services.base import ServiceBase
 from bot.services.routing import action_buttons, card_params, fmt_local, route
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
-from storage.conversations import ConversationsRepo
+from storage.conversations import ConversationsRepo, Draft, PendingAction
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
@@ -42,6 +42,15 @@ class FilingStep:
     building: Building | None = None
     buildings: tuple[Building, ...] = ()
     units: tuple[Unit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Where a user's private conversation stands: an action waiting for their next message, and
+    the appeal they are filing."""
+
+    action: PendingAction | None
+    draft: Draft | None
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,11 @@ class FilingService(ServiceBase):
                     building = await RegistryRepo(tx).get_building(draft.building_id)
                     return FilingStep("choose_unit", building=building, units=tuple(units))
             return FilingStep("choose_category")
+
+    async def conversation(self, user_id: int) -> Conversation:
+        async with self.db.read() as tx:
+            conv = ConversationsRepo(tx)
+            return Conversation(await conv.get_action(user_id), await conv.get_draft(user_id))
 
     async def has_draft_waiting_text(self, user_id: int) -> bool:
         async with self.db.read() as tx:

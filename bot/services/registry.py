@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound, PermissionDenied, WrongChat
 from bot.models import Building, Community, Notice, Role, Unit, UserInfo
-from bot.services.base import Defaults, ServiceBase
+from bot.services.base import Calendars, Defaults, ServiceBase
 from bot.sla import EDITABLE, SlaSettings
-from storage.db import Tx
+from storage.db import Database, Tx
 from storage.registry import RegistryRepo
 
 INVITE_TTL = timedelta(days=7)
@@ -33,8 +34,18 @@ class ChatContext:
     building: Building | None = None
 
 
+LANGUAGE_TTL = timedelta(seconds=60)
+
+
 class RegistryService(ServiceBase):
     defaults: Defaults
+    # user id -> (language, valid until): every update needs the user's language; a changed choice
+    # is seen at once in this process and within LANGUAGE_TTL in others sharing the database
+    _languages: dict[int, tuple[str | None, datetime]]
+
+    def __init__(self, db: Database, clock: Clock, calendars: Calendars) -> None:
+        super().__init__(db, clock, calendars)
+        self._languages = {}
 
     # --- users and languages ---------------------------------------------------------------
     async def touch(self, user: UserInfo, *, private: bool = False) -> None:
@@ -42,8 +53,15 @@ class RegistryService(ServiceBase):
             await RegistryRepo(tx).upsert_user(user, self.clock.now(), started=private)
 
     async def language_of(self, user_id: int) -> str | None:
+        now = self.clock.now()
+        cached = self._languages.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         async with self.db.read() as tx:
             override, code = await RegistryRepo(tx).user_language(user_id)
+        if len(self._languages) > 50_000:
+            self._languages.clear()
+        self._languages[user_id] = (override or code, now + LANGUAGE_TTL)
         return override or code
 
     async def set_language(self, actor: UserInfo, lang: str) -> None:
@@ -53,6 +71,7 @@ class RegistryService(ServiceBase):
             repo = RegistryRepo(tx)
             await repo.upsert_user(actor, self.clock.now())
             await repo.set_language(actor.id, lang)
+        self._languages.pop(actor.id, None)
 
     async def mark_started(self, user: UserInfo) -> None:
         await self.touch(user, private=True)
