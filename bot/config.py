@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         default=None,
         description="drills and end-to-end tests only: read the current time from this file",
     )
+    card_font: Path | None = Field(
+        default=None,
+        description="TrueType/OpenType font (with CJK glyphs) for ID card images; unset: a common system "
+        "CJK font (WenQuanYi, Noto CJK), else DejaVu Sans with a warning (see bot.cards.find_font)",
+    )
 
     @field_validator("token")
     @classmethod

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeals, general, setup
+from handlers import appeals, general, points, setup, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -65,6 +65,9 @@ def register(app: UnitApp) -> None:
     app.add_handler(CallbackQueryHandler(setup.unit_head_button, pattern=r"^uh:\d+:\d+$"), group=0)
     app.add_handler(CallbackQueryHandler(setup.my_unit_button, pattern=r"^mu:\d+:\d+$"), group=0)
     app.add_handler(CallbackQueryHandler(general.lang_button, pattern=r"^lang:"), group=0)
+    # points, perks, ID card: their commands, pt:/pk: buttons and the card_/rc_ deep links (handlers.points)
+    points.register(app)
+    votes.register(app)
 
     # 4. private messages that are not commands
     private_content = filters.ChatType.PRIVATE & (filters.TEXT | filters.VOICE | filters.PHOTO) & ~filters.COMMAND

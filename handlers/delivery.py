@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.charts import chart_png
 from handlers.common import keyboard_from_json, split_text
 from storage.outbox import OutboxItem
 
@@ -73,6 +74,11 @@ class Dispatcher:
                 await delivery.sent(item, copied.message_id)
                 return 1
             t = services.catalogs.translator(item.lang)
+            photo = item.params.get("photo")
+            if isinstance(photo, dict) and photo.get("kind") == "bars":
+                # a chart image first (rendered now), then the text: the accessible version
+                caption = t(str(photo.get("caption_key")), **dict(photo.get("caption_params") or {}))
+                await bot.send_photo(item.chat_id, chart_png(caption, photo.get("bars") or []), caption=caption[:1024])
             parts = split_text(t(item.template, **item.params))
             message_id = None
             for i, part in enumerate(parts):

@@ -10,8 +10,8 @@ from telegram.error import TelegramError
 if TYPE_CHECKING:
     from bot.app import UnitApp
 
-PRIVATE = ("appeal", "myappeals", "open", "show", "lang", "cancel", "help")
-GROUP = ("appeal", "status", "myunit", "open", "help")
+PRIVATE = ("appeal", "myappeals", "open", "show", "points", "perks", "card", "top", "check", "lang", "cancel", "help")
+GROUP = ("appeal", "status", "myunit", "open", "vote", "results", "decisions", "help")
 
 
 async def publish_commands(app: UnitApp) -> None:

@@ -70,6 +70,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import Building, Button, Community, Notice, Role, UserInfo
 from bot.services.base import ServiceBase
+from bot.services.points import record_award
 from bot.services.routing import fmt_local
 from storage.db import Tx
 from storage.registry import RegistryRepo
@@ -472,6 +473,10 @@ class ElectionService(ServiceBase):
                     election_id=election.id,
                     now=now,
                 )
+                if winner.rank == 1:  # a monthly win also earns points (idempotent per election and person)
+                    await record_award(
+                        tx, community.id, winner.candidate_id, kind="election_win", ref_id=election.id, now=now
+                    )
             await repo.forget_choices(election.id)
             await self._post_results(tx, community, election, results, now)
         return True
@@ -566,50 +571,26 @@ class ElectionService(ServiceBase):
     async def _post_results(
         self, tx: Tx, community: Community, election: Election, results: ElectionResults, now: datetime
     ) -> None:
-        summary = {
-            "period": election.period,
-            "top_n": election.top_n,
-            "winners": result_lines(results.winners),
-            "community_lines": result_lines(results.community),
-            "community_chart": chart(results.community),
-            "voters_total": results.turnout.voters,
-            "eligible_total": results.turnout.eligible,
-            "turnout_total": results.turnout.percent,
-        }
-        by_id = {t.building_id: t for t in results.turnout.buildings}
         for building in await RegistryRepo(tx).buildings_of(community.id):
             if not building.active:
                 continue
-            mine = results.buildings.get(building.id, ())
-            bt = by_id.get(building.id)
             await self._announce(
                 tx,
                 Notice(
                     building.chat_id,
                     "election.result",
-                    {
-                        **summary,
-                        "building": building.title,
-                        "lines": result_lines(mine),
-                        "chart": chart(mine),
-                        "voters": bt.voters if bt else 0,
-                        "eligible": bt.eligible if bt else 0,
-                        "turnout": bt.percent if bt else 0,
-                    },
+                    building_result_params(results, building),
                     dedupe_key=f"el:{election.id}:result:{building.id}",
                 ),
                 community,
                 now,
             )
-        turnout_lines = "\n".join(
-            f"{t.title}: {t.voters}/{t.eligible} ({t.percent}%)" for t in results.turnout.buildings
-        )
         await self._announce(
             tx,
             Notice(
                 community.staff_chat_id,
                 "election.staff_result",
-                {**summary, "turnout_lines": turnout_lines},
+                staff_result_params(results),
                 dedupe_key=f"el:{election.id}:result:staff",
             ),
             community,
@@ -628,6 +609,53 @@ class ElectionService(ServiceBase):
                 community,
                 now,
             )
+
+    async def latest_closed(self, community_id: int) -> Election | None:
+        """The community's most recent closed election (for ``/results``)."""
+        async with self.db.read() as tx:
+            found = await ElectionsRepo(tx).of_community(community_id, ("closed",))
+        return found[0] if found else None
+
+    async def current_or_next(self, community_id: int) -> Election | None:
+        """The open election, else the one waiting to open (for the staff's ``/election``)."""
+        async with self.db.read() as tx:
+            repo = ElectionsRepo(tx)
+            found = await repo.of_community(community_id, ("open",)) or await repo.of_community(
+                community_id, ("scheduled",)
+            )
+        return found[0] if found else None
+
+    async def candidate_count(self, election_id: int) -> int:
+        async with self.db.read() as tx:
+            return await ElectionsRepo(tx).count_candidates(election_id)
+
+    async def find_units(self, community_id: int, name: str) -> list[tuple[int, str, str]]:
+        """Units of the community called ``name`` (``"House A / 3"`` picks the building too):
+        (unit id, building title, unit name). Case-insensitive."""
+        building_part, _, unit_part = name.rpartition("/")
+        wanted_unit = " ".join(unit_part.split()).casefold()
+        wanted_building = " ".join(building_part.split()).casefold()
+        found: list[tuple[int, str, str]] = []
+        async with self.db.read() as tx:
+            reg = RegistryRepo(tx)
+            for building in await reg.buildings_of(community_id):
+                if not building.active or (wanted_building and building.title.casefold() != wanted_building):
+                    continue
+                found.extend(
+                    (u.id, building.title, u.name)
+                    for u in await reg.units_of(building.id)
+                    if u.name.casefold() == wanted_unit
+                )
+        return found
+
+    async def unit_head_of(self, community_id: int, unit_id: int) -> int | None:
+        """The head of ``unit_id`` if the unit belongs to the community (for withdrawing by unit)."""
+        async with self.db.read() as tx:
+            head = await ElectionsRepo(tx).unit_head(unit_id)
+            building = await RegistryRepo(tx).get_building(head.building_id) if head else None
+        if head is None or building is None or building.community_id != community_id:
+            return None
+        return head.user_id
 
     # --- the yearly title --------------------------------------------------------------------------
     async def _yearly_title(self, community: Community, now: datetime) -> bool:
@@ -692,6 +720,19 @@ class ElectionService(ServiceBase):
                 "count": len(winners),
                 "rule_key": f"title.rule.{settings.yearly_rule}",
             }
+            bars: list[dict[str, object]] = []  # the year's standings as a chart, like the monthly results
+            for rank, row in enumerate(sorted(standings, key=key)[:CHART_MAX], 1):
+                snap = await repo.last_candidate_snapshot(community.id, int(row["user_id"]))
+                value = int(row["wins"]) if settings.yearly_rule == "wins" else int(row["votes"])
+                bars.append(
+                    {
+                        "label": snap.display if snap else str(row["user_id"]),
+                        "unit": snap.unit_name if snap else "",
+                        "votes": value,
+                        "rank": 1 if key(row) == best else rank,
+                    }
+                )
+            params["photo"] = photo_spec("votes.chart_year", {"year": year, "rule_key": params["rule_key"]}, bars)
             chats = [b.chat_id for b in await RegistryRepo(tx).buildings_of(community.id) if b.active]
             for chat_id in [*chats, community.staff_chat_id]:
                 await self._announce(
@@ -1001,6 +1042,62 @@ def _result_rows(results: ElectionResults) -> list[ResultRow]:
             for s in standings
         )
     return rows
+
+
+def _summary(results: ElectionResults) -> dict[str, Any]:
+    election = results.election
+    return {
+        "period": election.period,
+        "top_n": election.top_n,
+        "winners": result_lines(results.winners),
+        "community_lines": result_lines(results.community),
+        "community_chart": chart(results.community),
+        "voters_total": results.turnout.voters,
+        "eligible_total": results.turnout.eligible,
+        "turnout_total": results.turnout.percent,
+    }
+
+
+def photo_spec(caption_key: str, caption_params: dict[str, Any], bars: list[dict[str, object]]) -> dict[str, Any]:
+    """A bar chart the outbox renders at send time (``handlers.delivery``: sendPhoto, then the text)."""
+    return {"kind": "bars", "caption_key": caption_key, "caption_params": caption_params, "bars": bars}
+
+
+def building_result_params(results: ElectionResults, building: Building) -> dict[str, Any]:
+    """Parameters of ``election.result`` for one building chat (counts only, no voter ids)."""
+    mine = results.buildings.get(building.id, ())
+    bt = next((t for t in results.turnout.buildings if t.building_id == building.id), None)
+    params: dict[str, Any] = {
+        **_summary(results),
+        "building": building.title,
+        "lines": result_lines(mine) or "-",
+        "chart": chart(mine),
+        "voters": bt.voters if bt else 0,
+        "eligible": bt.eligible if bt else 0,
+        "turnout": bt.percent if bt else 0,
+    }
+    if mine:
+        caption = {"period": results.election.period, "building": building.title}
+        params["photo"] = photo_spec("votes.chart_building", caption, chart(mine))
+    elif results.community:  # no candidates of its own: the community's standings
+        params["photo"] = photo_spec(
+            "votes.chart_community", {"period": results.election.period}, chart(results.community)
+        )
+    return params
+
+
+def staff_result_params(results: ElectionResults) -> dict[str, Any]:
+    """Parameters of ``election.staff_result`` (community standings and turnout per building)."""
+    params: dict[str, Any] = {
+        **_summary(results),
+        "turnout_lines": "\n".join(
+            f"{t.title}: {t.voters}/{t.eligible} ({t.percent}%)" for t in results.turnout.buildings
+        ),
+    }
+    bars = chart(results.community)
+    if bars:
+        params["photo"] = photo_spec("votes.chart_community", {"period": results.election.period}, bars)
+    return params
 
 
 def ballot_buttons(page: BallotPage) -> tuple[tuple[Button, ...], ...]:

@@ -424,7 +424,7 @@ def result_params(proposal: Proposal, decision: Decision) -> dict[str, object]:
         "turnout": percent(decision.voters, decision.eligible),
         "households_voted": decision.households_voted,
         "households": decision.households,
-        "quorum": decision.quorum_pct,
+        "quorum_pct": decision.quorum_pct,  # "quorum" is the met/missed text (quorum_key)
         "quorum_key": "proposal.quorum_met" if decision.quorum_met else "proposal.quorum_missed",
         "mode_key": f"proposal.mode.{proposal.mode}",
     }

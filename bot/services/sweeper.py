@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.models import DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
+from bot.services.points import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params
 from bot.services.workflow import WorkflowService
 from storage.appeals import AppealsRepo
@@ -84,6 +85,7 @@ class Sweeper(ServiceBase):
                 return "skipped"
             await repo.update(appeal, now, status=Status.CLOSED, closed_at=now)
             await repo.add_event(appeal.id, now, None, "auto_closed", appeal.level)
+            await apply_appeal_rules(tx, appeal.id, now)
             await self.queue(
                 tx,
                 Notice(

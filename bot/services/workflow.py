@@ -21,6 +21,7 @@ from bot.models import (
 )
 from bot.services.base import ServiceBase
 from bot.services.filing import schedule_level_deadlines
+from bot.services.points import apply_appeal_rules
 from bot.services.routing import action_buttons, can_act, card_params, fmt_local, route
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
@@ -91,6 +92,7 @@ class WorkflowService(ServiceBase):
                 community,
                 now,
             )
+            await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
         assert fresh is not None
         return Outcome("done.taken", fresh, {"id": appeal.id, "due": fmt_local(fresh.due_at, community)})
@@ -156,6 +158,7 @@ class WorkflowService(ServiceBase):
             now,
             {"id": appeal.id, "text": content.text.strip() or "-", "level_key": f"level.{appeal.level.name.lower()}"},
         )
+        await apply_appeal_rules(tx, appeal.id, now)
         fresh = await repo.get(appeal.id)
         assert fresh is not None
         return Outcome(f"done.{kind}", fresh, {"id": appeal.id})
@@ -186,6 +189,7 @@ class WorkflowService(ServiceBase):
             now,
             {"id": appeal.id, "text": content.text.strip() or "-"},
         )
+        await apply_appeal_rules(tx, appeal.id, now)
         fresh = await repo.get(appeal.id)
         assert fresh is not None
         return Outcome("done.asked", fresh, {"id": appeal.id})
@@ -222,6 +226,7 @@ class WorkflowService(ServiceBase):
             {"id": appeal.id, "text": content.text.strip() or "-", "days": _num(sla.confirm_days)},
             buttons=((_btn("btn.confirm", f"a:ok:{appeal.id}"), _btn("btn.reopen", f"a:re:{appeal.id}")),),
         )
+        await apply_appeal_rules(tx, appeal.id, now)
         fresh = await repo.get(appeal.id)
         assert fresh is not None
         return Outcome("done.resolved", fresh, {"id": appeal.id})
@@ -265,6 +270,7 @@ class WorkflowService(ServiceBase):
         moved = await repo.get(appeal.id)
         assert moved is not None
         await schedule_level_deadlines(tx, moved, sla, cal, now)
+        await apply_appeal_rules(tx, moved.id, now)
         card = await card_params(tx, moved, community)
         card.update(reason_key=f"reason.{reason}", from_key=f"level.{appeal.level.name.lower()}")
         stage = moved.stage
@@ -345,6 +351,7 @@ class WorkflowService(ServiceBase):
             await repo.update(appeal, now, status=Status.CLOSED, closed_at=now)
             await repo.cancel_deadlines(appeal.id, now, "confirmed")
             await repo.add_event(appeal.id, now, actor.id, "confirmed", appeal.level)
+            await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
         assert fresh is not None
         return Outcome("done.confirmed", fresh, {"id": appeal_id})
@@ -362,6 +369,7 @@ class WorkflowService(ServiceBase):
             await repo.update(appeal, now, status=Status.IN_PROGRESS, resolved_at=None, due_at=due)
             await repo.cancel_deadlines(appeal.id, now, "reopened")
             await repo.add_event(appeal.id, now, actor.id, "reopened", appeal.level)
+            await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
             assert fresh is not None
             await schedule_level_deadlines(tx, fresh, sla, cal, now)
@@ -396,6 +404,7 @@ class WorkflowService(ServiceBase):
             repo = AppealsRepo(tx)
             await repo.update(appeal, now, rating=stars)
             await repo.add_event(appeal.id, now, actor.id, "rated", appeal.level, {"stars": stars})
+            await apply_appeal_rules(tx, appeal.id, now)
             if appeal.assignee_user_id:
                 await self.queue(
                     tx,

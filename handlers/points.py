@@ -1,0 +1,314 @@
+"""Points for unit heads: /points (balance, ranks, history), /top (leaderboard), /card (the
+electronic ID card), staff's /award and /deduct, and the deep links a scanned QR opens
+(``/start card_<token>``, ``/start rc_<CODE>``). The perks catalog is in :mod:`handlers.perks`.
+
+``register`` adds the buttons (``pt:`` history and leaderboard, ``pk:`` perks) and the commands; the
+deep-link ``/start`` handler sits in group -1 (before the general ``/start`` of group 0) and stops
+processing once it has answered, so a scanned card or code never also gets the welcome text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from telegram import InputFile, Update
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
+
+from bot.app import AppContext
+from bot.cards import CardFace, find_font, render_card
+from bot.errors import InvalidInput, PermissionDenied, WrongChat
+from bot.i18n import Translator
+from bot.models import Button, Reply
+from bot.services.points import MANUAL_MAX, Card, Leaderboard, PointsSummary, Reason
+from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
+from handlers.errors import on_error
+from handlers.setup import _sync_if_staff_chat, _target
+
+if TYPE_CHECKING:
+    from bot.app import UnitApp
+    from storage.points import HeadRole, LedgerEntry
+
+PAGE = 5  # entries on /points
+HISTORY_PAGE = 10  # entries per "older" page
+
+# ledger reasons (``bot.services.points.Reason``) -> their texts
+REASON_KEYS: dict[str, str] = {  # Reason is a StrEnum: looked up by the stored text
+    Reason.FIRST_REPLY: "points.reason.appeal.first_reply",
+    Reason.RESOLVED: "points.reason.appeal.resolved_on_time",
+    Reason.GOOD_RATING: "points.reason.appeal.good_rating",
+    Reason.MISSED_DEADLINE: "points.reason.appeal.missed_deadline",
+    Reason.ELECTION_WIN: "points.reason.election.win",
+    Reason.MANUAL_AWARD: "points.reason.manual.award",
+    Reason.MANUAL_DEDUCT: "points.reason.manual.deduct",
+    Reason.REDEEMED: "points.reason.perk.redeemed",
+    Reason.REFUND: "points.reason.perk.refund",
+}
+ROLE_KEYS = {"unit_head": "card.role.unit", "building_head": "card.role.building"}
+WHY_NOT_KEYS = {"no_role": "card.why.no_role", "expired": "card.why.expired", "inactive": "card.why.inactive"}
+
+
+def register(app: UnitApp) -> None:
+    from handlers import perks
+
+    deep_links = filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)?\s+(card|rc)_")
+    app.add_handler(CommandHandler("start", start_link, filters=deep_links), group=-1)
+    commands = {
+        "points": points_command,
+        "top": top_command,
+        "card": card_command,
+        "award": award_command,
+        "deduct": deduct_command,
+        "perks": perks.perks_command,
+        "check": perks.check_command,
+        "merchant": perks.merchant_command,
+        "perk": perks.perk_command,
+        "perkimport": perks.import_command,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback), group=0)
+    app.add_handler(CallbackQueryHandler(history_button, pattern=r"^pt:h:\d+:\d+$"), group=0)
+    app.add_handler(CallbackQueryHandler(top_button, pattern=r"^pt:t:\d+:[ma]$"), group=0)
+    app.add_handler(CallbackQueryHandler(perks.perks_button, pattern=r"^pk:"), group=0)
+
+
+# --- shared helpers ---------------------------------------------------------------------------------
+async def private_only(update: Update, context: AppContext) -> bool:
+    """True in a private chat; in a group, point to the private chat and return False."""
+    if is_private(update):
+        return True
+    link = deep_link(context, "hello")
+    await send_reply(update, context, Reply("general.ask_privately", {}, ((Button("btn.open_bot", url=link),),)))
+    return False
+
+
+async def my_community(update: Update, context: AppContext) -> int:
+    """The community where the acting user heads a unit or building (or has points)."""
+    mine = await context.services.points.communities_of(actor(update).id)
+    if not mine:
+        raise PermissionDenied("error.heads_only")
+    return mine[0]
+
+
+async def staff_community(update: Update, context: AppContext) -> int:
+    """The community of the staff chat this command was sent in (admins refreshed first)."""
+    chat = update.effective_chat
+    assert chat is not None
+    ctx = await context.services.registry.chat_context(chat.id) if is_group(update) else None
+    if ctx is None or ctx.kind != "staff":
+        raise WrongChat("error.staff_chat_only")
+    await _sync_if_staff_chat(update, context)
+    return ctx.community.id
+
+
+def local_time(context: AppContext, moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo(context.services.settings.timezone))
+
+
+def signed(amount: int) -> str:
+    return f"+{amount}" if amount > 0 else f"−{-amount}" if amount < 0 else "0"
+
+
+def entry_line(t: Translator, context: AppContext, entry: LedgerEntry) -> str:
+    key = REASON_KEYS.get(entry.reason)
+    reason = t(key) if key else entry.reason
+    if entry.ref_type == "appeal" and entry.ref_id is not None:
+        reason += f" #{entry.ref_id}"
+    if entry.note:
+        reason += f": {entry.note}"
+    day = local_time(context, entry.created_at).strftime("%Y-%m-%d")
+    return t("points.entry", date=day, amount=signed(entry.amount), reason=reason)
+
+
+async def edit_or_send(update: Update, context: AppContext, text: str, rows: tuple[tuple[Button, ...], ...]) -> None:
+    """Replace the pressed message's text and buttons (a new message if it cannot be edited)."""
+    query = update.callback_query
+    assert query is not None
+    t = await translator(update, context)
+    await query.answer()
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard(t, rows))
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
+        assert update.effective_chat is not None
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard(t, rows))
+
+
+# --- /points ----------------------------------------------------------------------------------------
+def render_summary(t: Translator, context: AppContext, s: PointsSummary) -> Reply:
+    entries = "\n".join(entry_line(t, context, e) for e in s.entries) or t("points.no_entries")
+    params = {
+        "balance": s.balance,
+        "month": s.month,
+        "month_points": s.month_points,
+        "rank_month": s.rank_month,
+        "people_month": s.people_month,
+        "earned": s.earned,
+        "rank_all": s.rank_all,
+        "people_all": s.people_all,
+        "entries": entries,
+    }
+    rows: tuple[tuple[Button, ...], ...] = ()
+    if s.next_before is not None:
+        rows = ((Button("points.btn_older", data=f"pt:h:{s.community_id}:{s.next_before}"),),)
+    return Reply("points.summary", params, rows)
+
+
+async def points_command(update: Update, context: AppContext) -> None:
+    if not await private_only(update, context):
+        return
+    community_id = await my_community(update, context)
+    summary = await context.services.points.summary(actor(update).id, community_id, page_size=PAGE)
+    t = await translator(update, context)
+    await send_reply(update, context, render_summary(t, context, summary), t)
+
+
+async def history_button(update: Update, context: AppContext) -> None:
+    """``pt:h:<community>:<before id>``: the next page of older entries, as a new message."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, _, community, before = query.data.split(":")
+    page = await context.services.points.history(
+        actor(update).id, int(community), before_id=int(before), limit=HISTORY_PAGE
+    )
+    t = await translator(update, context)
+    await query.answer()
+    entries = "\n".join(entry_line(t, context, e) for e in page.entries) or t("points.no_entries")
+    rows: tuple[tuple[Button, ...], ...] = ()
+    if page.next_before is not None:
+        rows = ((Button("points.btn_older", data=f"pt:h:{community}:{page.next_before}"),),)
+    await send_reply(update, context, Reply("points.history", {"entries": entries}, rows), t)
+
+
+# --- /top -------------------------------------------------------------------------------------------
+def render_top(t: Translator, board: Leaderboard) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    rows = "\n".join(t("top.row", rank=r.rank, name=r.name, points=r.points) for r in board.rows)
+    rows = rows or t("top.empty")
+    text = t("top.month", month=board.month, rows=rows) if board.period == "month" else t("top.all", rows=rows)
+    other = "a" if board.period == "month" else "m"
+    label = "top.btn_all" if board.period == "month" else "top.btn_month"
+    return text, ((Button(label, data=f"pt:t:{board.community_id}:{other}"),),)
+
+
+async def top_command(update: Update, context: AppContext) -> None:
+    if not await private_only(update, context):
+        return
+    community_id = await my_community(update, context)
+    board = await context.services.points.leaderboard(community_id, "month")
+    t = await translator(update, context)
+    text, rows = render_top(t, board)
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard(t, rows))
+
+
+async def top_button(update: Update, context: AppContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, _, community, period = query.data.split(":")
+    if int(community) not in await context.services.points.communities_of(actor(update).id):
+        raise PermissionDenied("error.heads_only")
+    board = await context.services.points.leaderboard(int(community), "month" if period == "m" else "all")
+    text, rows = render_top(await translator(update, context), board)
+    await edit_or_send(update, context, text, rows)
+
+
+# --- /card and its check ----------------------------------------------------------------------------
+def role_lines(t: Translator, roles: tuple[HeadRole, ...]) -> tuple[str, ...]:
+    return tuple(t(ROLE_KEYS.get(r.kind, "card.role.unit"), building=r.building, unit=r.unit or "-") for r in roles)
+
+
+def fmt_day(day: date) -> str:
+    return day.isoformat()
+
+
+async def card_command(update: Update, context: AppContext) -> None:
+    if not await private_only(update, context):
+        return
+    card: Card = await context.services.points.card_token(actor(update))
+    t = await translator(update, context)
+    face = CardFace(
+        title=t("card.title"),
+        holder=card.holder,
+        roles=role_lines(t, card.roles),
+        community=card.community,
+        valid_until=t("card.valid_until", day=fmt_day(card.valid_until)),
+        footer=t("card.footer"),
+        link=deep_link(context, f"card_{card.token}"),
+    )
+    png = render_card(face, find_font(context.services.settings.card_font))
+    caption = t("card.caption", community=card.community, day=fmt_day(card.valid_until))[:1024]
+    assert update.effective_chat is not None
+    await context.bot.send_photo(update.effective_chat.id, InputFile(png, filename="id-card.png"), caption=caption)
+
+
+async def verify_card(update: Update, context: AppContext, token: str) -> None:
+    card = await context.services.points.verify_card(token)
+    t = await translator(update, context)
+    if card.valid:
+        roles = "\n".join(role_lines(t, card.roles))
+        text = t(
+            "card.genuine", holder=card.holder, roles=roles, community=card.community, day=fmt_day(card.valid_until)
+        )
+    else:
+        why = t(WHY_NOT_KEYS.get(card.why_not or "", "card.why.no_role"))
+        text = t("card.no_longer_valid", holder=card.holder, community=card.community, why=why)
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, text)
+
+
+async def start_link(update: Update, context: AppContext) -> None:
+    """``/start card_<token>`` (a scanned ID card) and ``/start rc_<CODE>`` (a scanned perk code)."""
+    from handlers.perks import check_code
+
+    payload = context.args[0] if context.args else ""
+    try:
+        await context.services.registry.mark_started(actor(update))
+        if payload.startswith("card_"):
+            await verify_card(update, context, payload[len("card_") :])
+        else:
+            await check_code(update, context, payload[len("rc_") :])
+    except Exception as exc:  # answered like any other handler's error, then no welcome text
+        context.error = exc
+        await on_error(update, context)
+    raise ApplicationHandlerStop
+
+
+# --- staff: /award and /deduct ----------------------------------------------------------------------
+async def _manual(update: Update, context: AppContext, *, deduct: bool) -> None:
+    community_id = await staff_community(update, context)
+    usage = "points.usage.deduct" if deduct else "points.usage.award"
+    target, rest = await _target(update, context, list(context.args or []))
+    if target is None or not rest:
+        raise InvalidInput(usage)
+    amount_text, reason = rest[0], " ".join(rest[1:])
+    if not amount_text.isdigit():
+        raise InvalidInput("error.points_amount", max=MANUAL_MAX)
+    message = update.effective_message
+    assert message is not None
+    service = context.services.points
+    call = service.deduct if deduct else service.award
+    entry = await call(
+        actor(update),
+        community_id,
+        target.id,
+        int(amount_text),
+        reason,
+        request_key=f"{message.chat_id}:{message.message_id}",
+    )
+    key = "points.deduct_done" if deduct else "points.award_done"
+    await send_reply(
+        update, context, Reply(key, {"name": target.display, "amount": abs(entry.amount), "reason": entry.note or ""})
+    )
+
+
+async def award_command(update: Update, context: AppContext) -> None:
+    """/award @user N reason... (or as a reply to their message) — in the staff chat."""
+    await _manual(update, context, deduct=False)
+
+
+async def deduct_command(update: Update, context: AppContext) -> None:
+    """/deduct @user N reason... (or as a reply to their message) — in the staff chat."""
+    await _manual(update, context, deduct=True)

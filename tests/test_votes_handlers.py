@@ -1,0 +1,413 @@
+"""The monthly election and residents' proposals end to end in Telegram: the real PTB Application with
+the recording fake Bot API (fixture ``h``), residents pressing ballot buttons, the sweep opening and
+closing on ``h.clock`` (nothing sleeps).
+
+Two buildings: "Building 7" (units 1-4; unit heads Uma of unit 1 and Kai of unit 2; residents Pavel
+and Uma in unit 1, Rita in unit 2) and "Building 9" (units 1-2; unit head Vera of unit 1; residents
+Zoe in unit 1, Yan in unit 2). The election about November opens on 2026-12-01 10:00 and closes on
+2026-12-08 10:00 (Shanghai).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from bot.app import open_storage
+from tests.harness import Harness, code_in, local, make_harness, said
+from tests.support import updates
+from tests.support.api_schema import assert_calls_valid
+from tests.support.botapi import Call
+
+KAI = updates.user(1024, "Kai", "kai_u")
+VERA = updates.user(1013, "Vera", "vera_u")
+PAVEL = updates.user(1021, "Pavel", "pavel_r")
+YAN = updates.user(1022, "Yan", "yan_r")
+ZOE = updates.user(1023, "Zoe", "zoe_r")
+CHAT9 = updates.group_chat(-1001000000019, "Building 9")
+OPENS = local(2026, 12, 1, 10, 0)
+CLOSES = local(2026, 12, 8, 10, 0)
+
+
+@dataclass
+class Town:
+    h: Harness
+    community_id: int
+    b7: int
+    b9: int
+
+    @property
+    def chat7(self) -> dict[str, Any]:
+        return self.h.p.building_chat
+
+    async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        async with self.h.services.db.read() as tx:
+            return await tx.fetchval(sql, params)
+
+    async def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        async with self.h.services.db.read() as tx:
+            return [tuple(r) for r in await tx.fetchall(sql, params)]
+
+
+async def join(h: Harness, person: dict[str, Any], chat: dict[str, Any], unit: str) -> None:
+    """The person picks their unit with /myunit in the building chat."""
+    calls = await h.cmd(person, chat, "myunit")
+    data = next(d for label, d in calls[-1].buttons if label.endswith(unit) or label == unit)
+    answer = await h.press(person, calls[-1], data)
+    assert [c for c in answer if c.method == "answerCallbackQuery"]
+
+
+async def build_town(h: Harness) -> Town:
+    p = h.p
+    await h.setup_community(elections=True)
+    # unit 2 of building 7 gets its own head
+    await h.cmd(p.staff, p.building_chat, "unithead", "2", reply_to=updates.message(KAI, p.building_chat, "hi"))
+    # a second building chat, registered with a new invite code
+    h.rt.telegram.admins[CHAT9["id"]] = [p.staff]
+    code = code_in(await h.cmd(p.staff, p.staff_chat, "invite"))
+    await h.cmd(p.staff, CHAT9, "register", code)
+    await h.cmd(p.staff, CHAT9, "units", "1-2")
+    await h.cmd(p.staff, CHAT9, "unithead", "1", reply_to=updates.message(VERA, CHAT9, "hi"))
+    for person in (KAI, VERA, PAVEL, YAN, ZOE, p.resident, p.uhead):
+        await h.cmd(person, updates.private_chat(person), "start")
+    await join(h, PAVEL, p.building_chat, "1")
+    await join(h, p.uhead, p.building_chat, "1")
+    await join(h, p.resident, p.building_chat, "2")
+    await join(h, ZOE, CHAT9, "1")
+    await join(h, YAN, CHAT9, "2")
+    ctx7 = await h.services.registry.chat_context(p.building_chat["id"])
+    ctx9 = await h.services.registry.chat_context(CHAT9["id"])
+    return Town(h, ctx7.community.id, ctx7.building.id, ctx9.building.id)
+
+
+def photos(calls: list[Call], chat_id: int) -> list[Call]:
+    return [c for c in calls if c.method == "sendPhoto" and c.chat_id == chat_id]
+
+
+def ballot_of(calls: list[Call], chat_id: int) -> Call:
+    found = [c for c in calls if c.chat_id == chat_id and any(d.startswith("ev:") for _, d in c.buttons)]
+    assert found, f"no ballot in {chat_id}: {calls}"
+    return found[-1]
+
+
+def vote_data(ballot: Call, person: dict[str, Any]) -> str:
+    """The ballot button for ``person`` (``ev:<election>:<candidate user id>``)."""
+    return next(d for _, d in ballot.buttons if d.startswith("ev:") and d.endswith(f":{person['id']}"))
+
+
+def candidates(ballot: Call) -> set[int]:
+    return {int(d.rsplit(":", 1)[1]) for _, d in ballot.buttons if d.startswith("ev:")}
+
+
+def expect(h: Harness, key: str, **params: Any) -> str:
+    """The English text of ``key`` as a callback answer shows it (at most 200 characters)."""
+    return str(h.services.catalogs.translator("en")(key, **params))[:200]
+
+
+def alerts(calls: list[Call]) -> list[str]:
+    return [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery"]
+
+
+async def open_election(h: Harness) -> list[Call]:
+    h.clock.set(OPENS)
+    return await h.sweep()
+
+
+# --- a whole monthly election ----------------------------------------------------------------------
+async def test_monthly_election_across_two_buildings(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot7, ballot9 = ballot_of(opened, p.building_chat["id"]), ballot_of(opened, CHAT9["id"])
+    # each building's ballot lists its own unit heads
+    assert candidates(ballot7) == {p.uhead["id"], KAI["id"]}
+    assert candidates(ballot9) == {VERA["id"]}
+
+    before = len(h.rt.calls)
+    # Rita votes for Uma, then changes to Kai; a double tap changes nothing
+    first = await h.press(p.resident, ballot7, vote_data(ballot7, p.uhead))
+    changed = await h.press(p.resident, ballot7, vote_data(ballot7, KAI))
+    again = await h.press(p.resident, ballot7, vote_data(ballot7, KAI))
+    for calls in (first, changed, again):
+        answer = [c for c in calls if c.method == "answerCallbackQuery"]
+        assert len(answer) == 1 and answer[0].params.get("show_alert") is True
+    assert len({alerts(first)[0], alerts(changed)[0], alerts(again)[0]}) == 3  # cast / changed / same
+    # Uma may not vote for herself, but for Kai; Pavel votes Uma; Yan votes Vera in building 9
+    refused = await h.press(p.uhead, ballot7, vote_data(ballot7, p.uhead))
+    assert alerts(refused) == [expect(h, "error.vote_self")]
+    await h.press(p.uhead, ballot7, vote_data(ballot7, KAI))
+    await h.press(PAVEL, ballot7, vote_data(ballot7, p.uhead))
+    await h.press(YAN, ballot9, vote_data(ballot9, VERA))
+    # another building's candidate, and somebody who is no resident
+    other = await h.press(YAN, ballot7, vote_data(ballot7, KAI))
+    outsider = await h.press(p.street, ballot7, vote_data(ballot7, KAI))
+    assert alerts(other) == [expect(h, "error.vote_other_building", name="Kai", building="Building 7")]
+    assert alerts(outsider) == [expect(h, "error.vote_not_resident")]
+    # secret ballot: voting posted nothing in any chat, it only answered the voters
+    during = h.rt.calls[before:]
+    assert {c.method for c in during} == {"answerCallbackQuery"}, during
+
+    # /vote shows the ballot again; staff see live turnout per building
+    again_ballot = await h.cmd(PAVEL, p.building_chat, "vote")
+    assert vote_data(ballot_of(again_ballot, p.building_chat["id"]), KAI)
+    status = (await h.cmd(p.staff, p.staff_chat, "election"))[-1].text or ""
+    assert "2026-11" in status and "3/3" in status and "1/2" in status, status
+
+    # closing: results with a chart and a text version in both buildings and the staff chat
+    h.clock.advance(CLOSES - h.clock.now())
+    closed = await h.sweep()
+    for chat_id in (p.building_chat["id"], CHAT9["id"], p.staff_chat["id"]):
+        shots = photos(closed, chat_id)
+        assert len(shots) == 1, (chat_id, closed)
+        png = next(iter(shots[0].files.values())).data
+        assert Image.open(io.BytesIO(png)).format == "PNG"
+        assert 0 < len(shots[0].params.get("caption", "")) <= 1024
+        after = closed[closed.index(shots[0]) + 1 :]
+        assert [c for c in after if c.method == "sendMessage" and c.chat_id == chat_id], "no text version"
+    text7 = [c.text for c in closed if c.method == "sendMessage" and c.chat_id == p.building_chat["id"]]
+    assert any("Kai" in (t or "") and "Uma" in (t or "") for t in text7), text7
+
+    # the late vote is refused and changes nothing
+    late = await h.press(YAN, ballot9, vote_data(ballot9, VERA))
+    assert alerts(late) == [expect(h, "error.vote_closed", period="2026-11")]
+    results = await town.rows(
+        "SELECT building_id, candidate_id, votes, rank FROM election_results ORDER BY building_id, rank, candidate_id"
+    )
+    community_rows = [(c, v, r) for b, c, v, r in results if b == 0]
+    assert community_rows[0] == (KAI["id"], 2, 1)
+    assert sorted(community_rows[1:]) == [(p.uhead["id"], 1, 2), (VERA["id"], 1, 2)]
+    # ballots are secret after closing: only who took part is kept
+    assert await town.scalar("SELECT COUNT(*) FROM election_votes WHERE candidate_id IS NOT NULL") == 0
+    # awards for the winners, points for the monthly win (rank 1 only)
+    awards = await town.rows("SELECT user_id, rank FROM awards WHERE kind = 'monthly_best' ORDER BY rank, user_id")
+    assert awards == sorted([(KAI["id"], 1), (p.uhead["id"], 2), (VERA["id"], 2)], key=lambda a: (a[1], a[0]))
+    points = await town.rows("SELECT user_id, amount FROM ledger WHERE reason = 'election.win'")
+    assert [u for u, _ in points] == [KAI["id"]] and points[0][1] > 0
+
+    # /results repeats the building's results with the chart
+    shown = await h.cmd(PAVEL, p.building_chat, "results")
+    assert photos(shown, p.building_chat["id"]) and any("Kai" in (c.text or "") for c in shown)
+
+
+async def test_every_recorded_call_is_valid(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot7 = ballot_of(opened, p.building_chat["id"])
+    await h.press(p.resident, ballot7, vote_data(ballot7, KAI))
+    await h.press(p.uhead, ballot7, vote_data(ballot7, p.uhead))  # refused: self-vote
+    await h.cmd(p.staff, p.staff_chat, "election")
+    await h.cmd(p.staff, p.staff_chat, "election", "set")
+    await h.cmd(p.staff, p.staff_chat, "propose", "Paint the fence? | Green | Blue")
+    proposal = ballot_of_proposal(h.rt.calls, p.building_chat["id"])
+    await h.press(p.resident, proposal, proposal.buttons[0][1])
+    await h.cmd(PAVEL, p.building_chat, "decisions")
+    h.clock.advance(CLOSES - h.clock.now())
+    await h.sweep()
+    await h.cmd(p.staff, p.staff_chat, "results")
+    await h.cmd(PAVEL, p.building_chat, "results")
+    assert town.community_id and h.rt.calls_of("sendPhoto")
+    assert_calls_valid(h.rt.calls)
+
+
+# --- paging, staff commands ------------------------------------------------------------------------
+async def test_long_ballot_pages_and_staff_controls(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "set page_size 1")
+    opened = await open_election(h)
+    ballot7 = ballot_of(opened, p.building_chat["id"])
+    nav = [d for _, d in ballot7.buttons if d.startswith("ep:")]
+    assert nav == [f"ep:{await current_id(town)}:{town.b7}:1"]
+    paged = await h.press(PAVEL, ballot7, nav[0])
+    edit = [c for c in paged if c.method == "editMessageText"]
+    assert edit and any(d.startswith("ev:") for _, d in edit[0].buttons)
+    # staff: extend, repost, bad input
+    ext = await h.cmd(p.staff, p.staff_chat, "election", "extend 2026-12-10 18:00")
+    staff_said = [c.text or "" for c in ext if c.chat_id == p.staff_chat["id"] and c.method == "sendMessage"]
+    assert any("2026-12-10 18:00" in text for text in staff_said), staff_said
+    assert await town.scalar("SELECT closes_at FROM elections WHERE state = 'open'") == int(
+        local(2026, 12, 10, 18, 0).timestamp()
+    )
+    assert [c for c in ext if c.chat_id == CHAT9["id"]]  # the buildings are told
+    reposted = await h.cmd(p.staff, p.staff_chat, "election", "repost")
+    assert ballot_of(reposted, p.building_chat["id"]) and ballot_of(reposted, CHAT9["id"])
+    bad = await h.cmd(p.staff, p.staff_chat, "election", "extend tomorrow")
+    assert said(bad) and "Traceback" not in said(bad)[-1]
+    # a resident cannot run staff commands in a building chat
+    wrong = await h.cmd(PAVEL, p.building_chat, "election")
+    assert said(wrong)
+    # withdrawing a candidate mid-vote: a vote for them is refused with a clear answer
+    await h.cmd(p.staff, p.staff_chat, "election", "withdraw Building 9 / 1")
+    gone = await h.press(YAN, ballot_of(opened, CHAT9["id"]), f"ev:{await current_id(town)}:{VERA['id']}")
+    assert alerts(gone) == [expect(h, "error.vote_candidate_removed", name="Vera")]
+    cancelled = await h.cmd(p.staff, p.staff_chat, "election", "cancel")
+    assert await town.scalar("SELECT state FROM elections ORDER BY id DESC LIMIT 1") == "cancelled"
+    assert said(cancelled)
+
+
+async def current_id(town: Town) -> int:
+    return int(await town.scalar("SELECT id FROM elections ORDER BY id DESC LIMIT 1"))
+
+
+async def test_nominated_shortlist_is_the_ballot(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    done = await h.cmd(p.staff, p.staff_chat, "election", "nominate Building 7 / 2")
+    assert "Kai" in (done[-1].text or "")
+    unknown = await h.cmd(p.staff, p.staff_chat, "election", "nominate 77")
+    assert said(unknown) and "77" in said(unknown)[-1]
+    ambiguous = await h.cmd(p.staff, p.staff_chat, "election", "nominate 1")  # unit 1 exists in both
+    assert said(ambiguous) and "Building 9" in said(ambiguous)[-1]
+    opened = await open_election(h)
+    assert candidates(ballot_of(opened, p.building_chat["id"])) == {KAI["id"]}
+    assert not [c for c in opened if c.chat_id == CHAT9["id"] and any(d.startswith("ev:") for _, d in c.buttons)]
+    assert town.b9
+
+
+# --- catch-up after downtime -----------------------------------------------------------------------
+async def test_closing_catch_up_after_downtime_exactly_once(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot9 = ballot_of(opened, CHAT9["id"])
+    await h.press(YAN, ballot9, vote_data(ballot9, VERA))
+    # the bot was down over the closing moment; it comes back two days later and sweeps twice
+    h.clock.advance(CLOSES - h.clock.now() + (local(2026, 12, 10, 11, 0) - CLOSES))
+    first = await h.sweep()
+    second = await h.sweep()
+    assert len(photos(first, CHAT9["id"])) == 1 and len(photos(first, p.staff_chat["id"])) == 1
+    assert not photos(second, CHAT9["id"]) and not [c for c in second if c.method in ("sendMessage", "sendPhoto")]
+    assert await town.scalar("SELECT COUNT(*) FROM awards WHERE kind = 'monthly_best'") == 1
+    assert await town.scalar("SELECT COUNT(*) FROM ledger WHERE reason = 'election.win'") == 1
+
+
+# --- proposals -------------------------------------------------------------------------------------
+def ballot_of_proposal(calls: list[Call], chat_id: int) -> Call:
+    found = [c for c in calls if c.chat_id == chat_id and any(d.startswith("pv:") for _, d in c.buttons)]
+    assert found, f"no proposal ballot in {chat_id}"
+    return found[-1]
+
+
+async def test_proposal_quorum_met_in_one_building_and_missed_in_the_other(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    calls = await h.cmd(
+        p.staff, p.staff_chat, "propose", "2026-11-30 18:00 | 50% | per_unit | Install a parking barrier?"
+    )
+    assert said(calls)
+    b7 = ballot_of_proposal(calls, p.building_chat["id"])
+    b9 = ballot_of_proposal(calls, CHAT9["id"])
+    assert len(b7.buttons) == 3 and len(b9.buttons) == 3  # yes / no / abstain
+    yes7, no7 = b7.buttons[0][1], b7.buttons[1][1]
+    # Rita votes no, changes to yes; in per-unit mode only one vote per household
+    first = await h.press(p.resident, b7, no7)
+    changed = await h.press(p.resident, b7, yes7)
+    assert alerts(first) and alerts(changed) and alerts(first)[0] != alerts(changed)[0]
+    await h.press(PAVEL, b7, yes7)  # household of unit 1
+    held = await h.press(p.uhead, b7, no7)  # same household as Pavel: refused
+    assert alerts(held)
+    outsider = await h.press(YAN, b7, yes7)  # a resident of building 9
+    assert alerts(outsider)
+    # building 9: nobody votes
+    h.clock.advance(local(2026, 11, 30, 18, 0) - h.clock.now())
+    closed = await h.sweep()
+    assert [c for c in closed if c.chat_id == p.building_chat["id"] and c.method == "sendMessage"]
+    assert [c for c in closed if c.chat_id == CHAT9["id"] and c.method == "sendMessage"]
+    decisions = await town.rows("SELECT building_id, outcome, quorum_met, counts FROM building_decisions ORDER BY 1")
+    assert [(b, o, bool(q)) for b, o, q, _ in decisions] == [(town.b7, "adopted", True), (town.b9, "no_quorum", False)]
+    late = await h.press(p.resident, b7, no7)
+    assert alerts(late)
+    assert (
+        await town.scalar("SELECT counts FROM building_decisions WHERE building_id = ?", (town.b7,)) == decisions[0][3]
+    )
+    # the decision stays in the building's history
+    history = await h.cmd(PAVEL, p.building_chat, "decisions")
+    assert "Install a parking barrier?" in (history[-1].text or "")
+    # nothing more on a second sweep
+    assert not [c for c in await h.sweep() if c.method == "sendMessage"]
+
+
+async def test_building_head_proposes_custom_options_residents_cannot(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    refused = await h.cmd(p.resident, p.building_chat, "propose", "Paint the hall? | Green | Blue")
+    assert said(refused) and await town.scalar("SELECT COUNT(*) FROM proposals") == 0
+    calls = await h.cmd(p.bhead, p.building_chat, "propose", "10% | Paint the hall? | Green | Blue | White")
+    ballot = ballot_of_proposal(calls, p.building_chat["id"])
+    assert [d for _, d in ballot.buttons] == [
+        f"pv:{i}:{n}" for i, n in [(ballot_id(ballot), 0), (ballot_id(ballot), 1), (ballot_id(ballot), 2)]
+    ]
+    assert await town.scalar("SELECT COUNT(*) FROM proposals WHERE building_id = ?", (town.b9,)) == 0
+    await h.press(p.resident, ballot, ballot.buttons[1][1])
+    h.clock.advance(local(2026, 11, 30, 10, 1) - h.clock.now())  # 7 days by default
+    await h.sweep()
+    row = await town.rows("SELECT outcome, winner_option, quorum_met FROM building_decisions")
+    assert row == [("chosen", 1, 1)]
+    usage = await h.cmd(p.bhead, p.building_chat, "propose", "")
+    assert said(usage) and "/propose" in said(usage)[-1]
+    bad_time = await h.cmd(p.bhead, p.building_chat, "propose", "2026-13-40 25:00 | Question?")
+    assert said(bad_time)
+
+
+def ballot_id(ballot: Call) -> int:
+    return int(ballot.buttons[0][1].split(":")[1])
+
+
+# --- restart in the middle, the yearly title ---------------------------------------------------------
+async def test_restart_in_the_middle_counts_nothing_twice(h: Harness, tmp_path: Path) -> None:
+    """Votes cast before a restart stay; after it the same buttons work; a second process (or the
+    old one) sweeping at the same time closes nothing twice."""
+    town = await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot7 = ballot_of(opened, p.building_chat["id"])
+    await h.press(p.resident, ballot7, vote_data(ballot7, p.uhead))
+    await h.press(PAVEL, ballot7, vote_data(ballot7, KAI))
+    # "restart": a new Application on the same database file
+    h2, app2 = await make_harness(tmp_path, h.clock.now())
+    async with app2:
+        await open_storage(app2)
+        try:
+            h2.p = h.p
+            changed = await h2.press(p.resident, ballot7, vote_data(ballot7, KAI))
+            same = await h2.press(PAVEL, ballot7, vote_data(ballot7, KAI))
+            assert alerts(changed) and alerts(same) and alerts(changed)[0] != alerts(same)[0]
+            assert await town.scalar("SELECT COUNT(*) FROM election_votes") == 2
+            h.clock.set(CLOSES)
+            h2.clock.set(CLOSES)
+            closed_new = await h2.sweep()
+            closed_old = await h.sweep()
+            assert photos(closed_new, p.building_chat["id"]) and not photos(closed_old, p.building_chat["id"])
+        finally:
+            await app2.bot_data.outbox().wait_idle()
+            await h2.services.db.close()
+    rows = await town.rows("SELECT candidate_id, votes FROM election_results WHERE building_id = 0 ORDER BY rank")
+    assert rows[0] == (KAI["id"], 2)
+
+
+async def test_yearly_title_is_announced_with_a_chart(h: Harness) -> None:
+    town = await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot9 = ballot_of(opened, CHAT9["id"])
+    await h.press(YAN, ballot9, vote_data(ballot9, VERA))
+    await h.press(ZOE, ballot9, vote_data(ballot9, VERA))
+    h.clock.set(CLOSES)
+    await h.sweep()
+    # December's election (about December) opens on New Year's Day; the title waits for it to close
+    h.clock.set(local(2027, 1, 1, 10, 0))
+    assert not [c for c in await h.sweep() if c.method == "sendPhoto"]
+    assert await town.scalar("SELECT COUNT(*) FROM yearly_titles") == 0
+    h.clock.set(local(2027, 1, 8, 10, 0))
+    closed = await h.sweep()
+    assert await town.rows("SELECT user_id FROM awards WHERE kind = 'yearly_title'") == [(VERA["id"],)]
+    for chat_id in (p.building_chat["id"], CHAT9["id"], p.staff_chat["id"]):
+        captions = [c.params.get("caption", "") for c in photos(closed, chat_id)]
+        assert any("2026" in caption for caption in captions), (chat_id, captions)
+    again = await h.sweep()
+    assert not [c for c in again if c.method in ("sendPhoto", "sendMessage")]
