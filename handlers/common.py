@@ -122,14 +122,23 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
 async def send_reply(update: Update, context: AppContext, reply: Reply, t: Translator | None = None) -> Message:
     """Answer the acting user in the chat they wrote in (long texts are split; buttons on the last part)."""
     t = t or await translator(update, context)
+    return await send_text(update, context, t(reply.template, **reply.params), keyboard(t, reply.buttons))
+
+
+async def send_text(
+    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Send an already translated text to the chat of the update (in its forum topic, if any)."""
     chat = update.effective_chat
     assert chat is not None
-    parts = split_text(t(reply.template, **reply.params))
     sent: Message | None = None
     thread = update.effective_message.message_thread_id if update.effective_message else None
+    parts = split_text(text)
     for i, part in enumerate(parts):
-        markup = keyboard(t, reply.buttons) if i == len(parts) - 1 else None
-        sent = await context.bot.send_message(chat.id, part, reply_markup=markup, message_thread_id=thread)
+        last = i == len(parts) - 1
+        sent = await context.bot.send_message(
+            chat.id, part, reply_markup=markup if last else None, message_thread_id=thread
+        )
     assert sent is not None
     return sent
 

@@ -9,7 +9,7 @@ from bot.errors import Conflict
 from bot.i18n import LANGUAGES
 from bot.models import Button, Reply
 from handlers.appeals import start_payload
-from handlers.common import actor, is_group, is_private, say, send_reply, user_info
+from handlers.common import actor, is_group, is_private, say, send_reply, send_text, translator, user_info
 from handlers.setup import register_building
 
 
@@ -31,7 +31,22 @@ async def start(update: Update, context: AppContext) -> None:
 
 
 async def help_command(update: Update, context: AppContext) -> None:
-    await say(update, context, "general.help_private" if is_private(update) else "general.group_help")
+    """Short help for what the person can do here: residents see the appeal commands only; unit and
+    building heads also their points, perks and card; merchants /check; the staff chat its commands."""
+    if not is_private(update):
+        chat = update.effective_chat
+        ctx = await context.services.registry.chat_context(chat.id) if chat is not None else None
+        staff = ctx is not None and ctx.kind == "staff"
+        await say(update, context, "general.staff_help" if staff else "general.group_help")
+        return
+    me = actor(update).id
+    t = await translator(update, context)
+    parts = [t("general.help_private")]
+    if await context.services.points.communities_of(me):
+        parts.append(t("general.help_heads"))
+    if await context.services.perks.is_merchant(me):
+        parts.append(t("general.help_merchants"))
+    await send_text(update, context, "\n\n".join(parts))
 
 
 async def lang(update: Update, context: AppContext) -> None:

@@ -25,7 +25,7 @@ from bot.i18n import Translator
 from bot.models import Button, Reply
 from bot.services.perks import CatalogRejected, PerkView, parse_catalog_csv
 from handlers.common import actor, deep_link, send_reply, split_text, translator
-from handlers.points import edit_or_send, local_time, my_community, private_only, staff_community
+from handlers.points import edit_or_send, local_time, my_community, points_text, private_only, staff_community
 from handlers.setup import _target
 
 IMPORT_MAX_BYTES = 1_000_000
@@ -57,7 +57,7 @@ Rows = tuple[tuple[Button, ...], ...]
 
 # --- rendering --------------------------------------------------------------------------------------
 def _cost(t: Translator, view: PerkView) -> str:
-    return t("perks.cost_free") if view.status_only else t("perks.cost", n=view.perk.cost)
+    return t("perks.cost_free") if view.status_only else points_text(t, view.perk.cost)
 
 
 def _stock(t: Translator, view: PerkView) -> str:
@@ -145,7 +145,8 @@ async def _show_perk(update: Update, context: AppContext, t: Translator, perk_id
     view = await context.services.perks.perk(perk_id, viewer=actor(update).id)
     rows: list[tuple[Button, ...]] = []
     if view.on_offer and not view.status_only:
-        rows.append((Button("perks.btn_redeem", data=f"pk:r:{perk_id}", params={"cost": view.perk.cost}),))
+        cost = points_text(t, view.perk.cost)
+        rows.append((Button("perks.btn_redeem", data=f"pk:r:{perk_id}", params={"cost": cost}),))
     rows.append((Button("perks.btn_back_category", data=f"pk:c:{view.perk.category_id}"),))
     await edit_or_send(update, context, render_perk(t, view), tuple(rows))
 
@@ -153,7 +154,7 @@ async def _show_perk(update: Update, context: AppContext, t: Translator, perk_id
 async def _confirm(update: Update, context: AppContext, t: Translator, perk_id: int) -> None:
     view = await context.services.perks.perk(perk_id, viewer=actor(update).id)
     summary = await context.services.points.summary(actor(update).id, view.perk.community_id, page_size=1)
-    text = t("perks.confirm", cost=view.perk.cost, title=view.perk.title, balance=summary.balance)
+    text = t("perks.confirm", cost=points_text(t, view.perk.cost), title=view.perk.title, balance=summary.balance)
     rows: Rows = ((Button("perks.btn_yes", data=f"pk:y:{perk_id}"), Button("perks.btn_no", data="pk:n")),)
     await edit_or_send(update, context, text, rows)
 

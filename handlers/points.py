@@ -22,7 +22,7 @@ from bot.cards import CardFace, find_font, render_card
 from bot.errors import InvalidInput, PermissionDenied, WrongChat
 from bot.i18n import Translator
 from bot.models import Button, Reply
-from bot.services.points import MANUAL_MAX, Card, Leaderboard, PointsSummary, Reason
+from bot.services.points import EDITABLE_RULES, MANUAL_MAX, Card, Leaderboard, PointsSettings, PointsSummary, Reason
 from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
 from handlers.errors import on_error
 from handlers.setup import _sync_if_staff_chat, _target
@@ -61,6 +61,7 @@ def register(app: UnitApp) -> None:
         "card": card_command,
         "award": award_command,
         "deduct": deduct_command,
+        "pointrules": rules_command,
         "perks": perks.perks_command,
         "check": perks.check_command,
         "merchant": perks.merchant_command,
@@ -105,6 +106,11 @@ async def staff_community(update: Update, context: AppContext) -> int:
 
 def local_time(context: AppContext, moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo(context.services.settings.timezone))
+
+
+def points_text(t: Translator, amount: int) -> str:
+    """ "1 point", "5 points" (each language's plural rule)."""
+    return t.plural("perks.cost", amount)
 
 
 def signed(amount: int) -> str:
@@ -299,9 +305,9 @@ async def _manual(update: Update, context: AppContext, *, deduct: bool) -> None:
         request_key=f"{message.chat_id}:{message.message_id}",
     )
     key = "points.deduct_done" if deduct else "points.award_done"
-    await send_reply(
-        update, context, Reply(key, {"name": target.display, "amount": abs(entry.amount), "reason": entry.note or ""})
-    )
+    t = await translator(update, context)
+    params = {"name": target.display, "points": points_text(t, abs(entry.amount)), "reason": entry.note or ""}
+    await send_reply(update, context, Reply(key, params), t)
 
 
 async def award_command(update: Update, context: AppContext) -> None:
@@ -312,3 +318,25 @@ async def award_command(update: Update, context: AppContext) -> None:
 async def deduct_command(update: Update, context: AppContext) -> None:
     """/deduct @user N reason... (or as a reply to their message) — in the staff chat."""
     await _manual(update, context, deduct=True)
+
+
+# --- staff: /pointrules -----------------------------------------------------------------------------
+def render_rules(t: Translator, rules: PointsSettings) -> Reply:
+    values = rules.model_dump()
+    lines = "\n".join(f"{key} = {values[key]} — {t(f'points.rule.{key}')}" for key in EDITABLE_RULES)
+    return Reply("points.rules", {"lines": lines, "election_win": points_text(t, rules.election_win)})
+
+
+async def rules_command(update: Update, context: AppContext) -> None:
+    """/pointrules — the community's points rules; /pointrules KEY VALUE — change one (staff chat)."""
+    community_id = await staff_community(update, context)
+    args = list(context.args or [])
+    service = context.services.points
+    if len(args) == 2:
+        rules = await service.set_rule(actor(update), community_id, args[0].lower(), args[1])
+    elif not args:
+        rules = await service.rules(community_id, actor(update))
+    else:
+        raise InvalidInput("points.usage.rules")
+    t = await translator(update, context)
+    await send_reply(update, context, render_rules(t, rules), t)

@@ -321,6 +321,7 @@ def _families() -> dict[str, set[str]]:
     The values come from the code's own enums and tables, so a new member without a translation fails.
     """
     from bot.services.elections import ElectionSettings
+    from bot.services.points import EDITABLE_RULES
     from bot.services.proposals import DEFAULT_OPTIONS, MODES
 
     return {
@@ -335,6 +336,7 @@ def _families() -> dict[str, set[str]]:
         "proposal.mode.": set(MODES),
         "proposal.verdict.": _returned_strings("bot.services.proposals", "verdict"),
         "title.rule.": set(typing.get_args(ElectionSettings.model_fields["yearly_rule"].annotation)),
+        "points.rule.": set(EDITABLE_RULES),
     }
 
 

@@ -495,3 +495,60 @@ async def test_points_from_the_sweep_auto_close_and_a_missed_deadline(h: Harness
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "points")
     text = sent(calls, h.p.uhead)[0]
     assert "Balance: 4" in text and "−3  Missed deadline, appeal passed up #2" in text
+
+
+# --- staff change the rules -------------------------------------------------------------------------
+async def test_staff_change_the_points_rules_and_the_next_appeal_earns_by_them(h: Harness) -> None:
+    await h.setup_community()
+    shown = sent(await staff(h, "pointrules"), h.p.staff_chat)[-1]
+    assert "first_reply = 2 — points for that quick first reply" in shown
+    assert "A monthly election win is worth 100 points" in shown
+    changed = sent(await staff(h, "pointrules", "first_reply 7"), h.p.staff_chat)[-1]
+    assert "first_reply = 7" in changed
+    refused_with(await staff(h, "pointrules", "colour 7"), h, "error.points_rule")
+    refused_with(await staff(h, "pointrules", "first_reply lots"), h, "error.points_rule_value")
+    refused_with(await staff(h, "pointrules", "first_reply"), h, "points.usage.rules")
+    refused_with(await h.cmd(h.p.uhead, h.p.staff_chat, "pointrules", "first_reply 99"), h, "error.staff_only")
+    refused_with(await h.cmd(h.p.staff, h.p.building_chat, "pointrules"), h, "error.staff_chat_only")
+    assert (await h.services.points.rules(await community_id(h))).first_reply == 7
+
+    appeal_id = await h.file_appeal()
+    card = [c for c in h.rt.sent_to(h.p.uhead["id"]) if f"#{appeal_id}" in (c.text or "")][-1]
+    await h.press(h.p.uhead, card, f"a:take:{appeal_id}")
+    assert await balance(h, h.p.uhead) == 7
+
+
+async def test_point_amounts_follow_each_languages_plural_rule(h: Harness) -> None:
+    await h.setup_community()
+    await add_merchant(h)
+    one = await add_perk(h, "Food | @mo_shop | Tea | 1")
+    two = await add_perk(h, "Food | @mo_shop | Cake | 2")
+    five = await add_perk(h, "Food | @mo_shop | Soup | 5")
+    await award(h, 21)
+    await h.cmd(h.p.uhead, private(h.p.uhead), "lang", "ru")
+    calls = await h.cmd(h.p.uhead, private(h.p.uhead), "perks")
+    menu = [c for c in calls if c.method == "sendMessage"][-1]
+    listing = told(await h.press(h.p.uhead, menu, menu.buttons[0][1]))[-1]
+    assert "Tea — 1 балл," in listing and "Cake — 2 балла," in listing and "Soup — 5 баллов," in listing
+    for perk, words in ((one, "1 балл"), (two, "2 балла"), (five, "5 баллов")):
+        calls = await h.press(h.p.uhead, menu, f"pk:p:{perk}")
+        shown = [c for c in calls if c.method in ("sendMessage", "editMessageText")][-1]
+        assert shown.buttons[0][0] == f"Получить за {words}"
+    calls = await h.press(h.p.uhead, menu, f"pk:r:{one}")
+    assert told(calls)[-1].startswith("Потратить 1 балл на «Tea»?")
+    assert sent(await award(h, 1, "tea"), h.p.staff_chat)[-1].startswith("✅ Uma: +1 point (tea)")
+
+
+async def test_help_shows_each_person_what_they_can_do(h: Harness) -> None:
+    await h.setup_community()
+    await add_merchant(h)
+    resident = sent(await h.cmd(h.p.resident, private(h.p.resident), "help"), h.p.resident)[-1]
+    head = sent(await h.cmd(h.p.uhead, private(h.p.uhead), "help"), h.p.uhead)[-1]
+    merchant = sent(await h.cmd(MERCHANT, private(MERCHANT), "help"), MERCHANT)[-1]
+    assert "/appeal" in resident and "/points" not in resident and "/check" not in resident
+    assert "/points" in head and "/card" in head and "/perks" in head and "/check" not in head
+    assert "/check" in merchant and "/points" not in merchant
+    staff_help = sent(await staff(h, "help"), h.p.staff_chat)[-1]
+    assert "/election" in staff_help and "/pointrules" in staff_help and "/perkimport" in staff_help
+    group = sent(await h.cmd(h.p.resident, h.p.building_chat, "help"), h.p.building_chat)[-1]
+    assert "/vote" in group and "/decisions" in group and "/pointrules" not in group

@@ -365,6 +365,11 @@ class PerksService(ServiceBase):
         return report
 
     # --- catalog (everyone) ------------------------------------------------------------------------
+    async def is_merchant(self, user_id: int) -> bool:
+        """Whether the person checks codes for a shop of any community (their /help shows /check)."""
+        async with self.db.read() as tx:
+            return await PerksRepo(tx).is_merchant(user_id)
+
     async def categories(self, community_id: int) -> list[PerkCategory]:
         async with self.db.read() as tx:
             return await PerksRepo(tx).categories(community_id, self.clock.now())

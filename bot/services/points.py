@@ -45,7 +45,7 @@ class PointsSettings(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    first_reply_hours: float = Field(24, gt=0, le=24 * 14)  # a first reply this fast earns ...
+    first_reply_hours: int = Field(24, ge=1, le=24 * 14)  # a first reply this fast earns ...
     first_reply: int = Field(2, ge=0, le=10_000)  # ... this much
     resolved_consultation: int = Field(3, ge=0, le=10_000)  # resolved within its deadline, by category
     resolved_problem: int = Field(5, ge=0, le=10_000)
@@ -387,9 +387,14 @@ class PointsService(ServiceBase):
     _card_key: bytes | None = None
 
     # --- rules -------------------------------------------------------------------------------------
-    async def rules(self, community_id: int) -> PointsSettings:
+    async def rules(self, community_id: int, actor: UserInfo | None = None) -> PointsSettings:
+        """The community's rules; with ``actor``, only for its staff (``/pointrules``)."""
         async with self.db.read() as tx:
-            community = await self._community(tx, community_id)
+            community = (
+                await self._community(tx, community_id)
+                if actor is None
+                else await self._as_staff(tx, community_id, actor)
+            )
         return PointsSettings.from_settings(community.settings)
 
     async def set_rule(self, actor: UserInfo, community_id: int, key: str, value: str) -> PointsSettings:
