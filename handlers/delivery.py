@@ -8,7 +8,7 @@ import asyncio
 import logging
 import warnings
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -18,6 +18,7 @@ from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
     from bot.app import UnitApp
+    from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
 CLAIM = 25  # messages claimed per round
@@ -74,17 +75,21 @@ class Dispatcher:
                 await delivery.sent(item, copied.message_id)
                 return 1
             t = services.catalogs.translator(item.lang)
-            photo = item.params.get("photo")
-            if isinstance(photo, dict) and photo.get("kind") == "bars":
-                # a chart image first (rendered now), then the text: the accessible version
-                caption = t(str(photo.get("caption_key")), **dict(photo.get("caption_params") or {}))
-                await bot.send_photo(item.chat_id, chart_png(caption, photo.get("bars") or []), caption=caption[:1024])
-            parts = split_text(t(item.template, **item.params))
+            parts = self._parts(item, t)
             message_id = None
-            for i, part in enumerate(parts):
-                markup = keyboard_from_json(t, item.buttons) if i == len(parts) - 1 else None
-                message = await bot.send_message(item.chat_id, part, reply_markup=markup)
-                message_id = message.message_id
+            for i, (chart, text) in enumerate(parts):
+                if i < item.parts_sent:
+                    continue  # accepted by Telegram before a retry
+                if chart is not None:
+                    png = self._render(item, chart, text)
+                    if png is not None:
+                        await bot.send_photo(item.chat_id, png, caption=text)
+                else:
+                    markup = keyboard_from_json(t, item.buttons) if i == len(parts) - 1 else None
+                    message = await bot.send_message(item.chat_id, text, reply_markup=markup)
+                    message_id = message.message_id
+                if i < len(parts) - 1:
+                    await delivery.part_sent(item, i + 1)
             await delivery.sent(item, message_id)
             return 1
         except RetryAfter as exc:
@@ -107,4 +112,28 @@ class Dispatcher:
         except (TimedOut, NetworkError) as exc:
             log.warning("outbox %s: network trouble (%s), will retry", item.id, type(exc).__name__)
             await delivery.retry(item, timedelta(seconds=30), type(exc).__name__)
+        except Exception:  # a bug must not block the messages queued behind this one
+            log.exception("outbox %s (%s): could not be sent, will retry", item.id, item.template)
+            await delivery.retry(item, timedelta(minutes=10), "internal error")
         return 0
+
+    @staticmethod
+    def _parts(item: OutboxItem, t: Translator) -> list[tuple[list[Any] | None, str]]:
+        """What the item sends, in order: the chart's bars and caption, if the message has a chart,
+        then the text in Telegram-sized parts (the text is the accessible version of the chart)."""
+        parts: list[tuple[list[Any] | None, str]] = []
+        photo = item.params.get("photo")
+        if isinstance(photo, dict) and photo.get("kind") == "bars":
+            caption = t(str(photo.get("caption_key")), **dict(photo.get("caption_params") or {}))
+            parts.append((list(photo.get("bars") or []), caption[:1024]))
+        parts.extend((None, part) for part in split_text(t(item.template, **item.params)))
+        return parts
+
+    @staticmethod
+    def _render(item: OutboxItem, bars: list[Any], caption: str) -> bytes | None:
+        """The chart image; None (the text still goes out) if it cannot be drawn."""
+        try:
+            return chart_png(caption, bars)
+        except Exception:
+            log.exception("outbox %s: the chart could not be drawn; sending the text only", item.id)
+            return None

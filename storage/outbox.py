@@ -26,6 +26,7 @@ class OutboxItem:
     copy_message_id: int | None
     attempts: int
     lang: str | None = None
+    parts_sent: int = 0  # parts of a multi-part message Telegram already accepted
 
 
 def _buttons_json(rows: tuple[tuple[Button, ...], ...]) -> str:
@@ -93,12 +94,16 @@ class OutboxRepo:
                 copy_message_id=r["copy_message_id"],
                 attempts=r["attempts"],
                 lang=r["lang"],
+                parts_sent=r["parts_sent"],
             )
             for r in rows
         ]
 
     async def mark_sent(self, item_id: int, now: datetime) -> None:
         await self.tx.execute("UPDATE outbox SET sent_at = ?, claim_token = NULL WHERE id = ?", (to_ts(now), item_id))
+
+    async def mark_parts_sent(self, item_id: int, parts: int) -> None:
+        await self.tx.execute("UPDATE outbox SET parts_sent = ? WHERE id = ?", (parts, item_id))
 
     async def retry_at(self, item_id: int, when: datetime, error: str) -> None:
         await self.tx.execute(

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from bot.app import open_storage
@@ -411,3 +413,72 @@ async def test_yearly_title_is_announced_with_a_chart(h: Harness) -> None:
         assert any("2026" in caption for caption in captions), (chat_id, captions)
     again = await h.sweep()
     assert not [c for c in again if c.method in ("sendPhoto", "sendMessage")]
+
+
+# --- sending results: flood control between the chart and its text, a chart that cannot be drawn ------
+async def test_a_429_after_the_chart_resends_only_the_text(h: Harness) -> None:
+    await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot7 = ballot_of(opened, p.building_chat["id"])
+    await h.press(p.resident, ballot7, vote_data(ballot7, KAI))
+    h.rt.fail_next("sendMessage", p.building_chat["id"], status=429, retry_after=5)
+    h.clock.set(CLOSES)
+    closed = await h.sweep()
+    assert len(photos(closed, p.building_chat["id"])) == 1
+    assert not [c for c in closed if c.method == "sendMessage" and c.chat_id == p.building_chat["id"]]
+    h.clock.advance(timedelta(seconds=6))
+    before = len(h.rt.calls)
+    assert await h.app.bot_data.outbox().drain() == 1
+    retried = h.rt.calls[before:]
+    assert not photos(retried, p.building_chat["id"])  # the chart is not posted twice
+    assert [c for c in retried if c.method == "sendMessage" and c.chat_id == p.building_chat["id"]]
+    assert len(photos(h.rt.calls, p.building_chat["id"])) == 1
+
+
+async def test_results_go_out_as_text_when_the_chart_cannot_be_drawn(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot7 = ballot_of(opened, p.building_chat["id"])
+    await h.press(p.resident, ballot7, vote_data(ballot7, KAI))
+
+    def broken(*_: Any) -> bytes:
+        raise OSError("no fonts at all")
+
+    monkeypatch.setattr("handlers.delivery.chart_png", broken)
+    h.clock.set(CLOSES)
+    closed = await h.sweep()
+    for chat_id in (p.building_chat["id"], CHAT9["id"], p.staff_chat["id"]):
+        assert not photos(closed, chat_id)
+        assert [c for c in closed if c.method == "sendMessage" and c.chat_id == chat_id], chat_id
+
+
+async def test_a_message_that_fails_to_render_does_not_hold_up_the_others(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from handlers.delivery import Dispatcher
+
+    await build_town(h)
+    p = h.p
+    await open_election(h)
+    real = Dispatcher._parts
+    broken_once = {p.building_chat["id"]}
+
+    def parts(item: Any, t: Any) -> Any:
+        if item.chat_id in broken_once:
+            broken_once.discard(item.chat_id)
+            raise KeyError("a bug")
+        return real(item, t)
+
+    monkeypatch.setattr(Dispatcher, "_parts", staticmethod(parts))
+    h.clock.set(CLOSES)
+    closed = await h.sweep()
+    assert "could not be sent" in caplog.text
+    assert photos(closed, CHAT9["id"]) and photos(closed, p.staff_chat["id"])  # the rest went out
+    assert not photos(closed, p.building_chat["id"])
+    h.clock.advance(timedelta(minutes=11))
+    await h.app.bot_data.outbox().drain()
+    assert len(photos(h.rt.calls, p.building_chat["id"])) == 1  # retried later, once

@@ -38,6 +38,11 @@ class DeliveryService(ServiceBase):
             if item.appeal_id is not None and message_id is not None:
                 await AppealsRepo(tx).link_message(item.chat_id, message_id, item.appeal_id)
 
+    async def part_sent(self, item: OutboxItem, parts: int) -> None:
+        """``parts`` parts of a multi-part message went out: a retry continues after them."""
+        async with self.db.write() as tx:
+            await OutboxRepo(tx).mark_parts_sent(item.id, parts)
+
     async def retry(self, item: OutboxItem, after: timedelta, error: str) -> None:
         now = self.clock.now()
         async with self.db.write() as tx:
