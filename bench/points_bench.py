@@ -24,7 +24,7 @@ from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from bot.app import open_storage
 from bot.clock import to_ts
-from bot.services.points import month_key
+from bot.services.point_rules import month_key
 from storage.db import Tx
 from tests.harness import TOKEN, Harness, local, make_harness
 from tests.support import RecordingRequest, updates

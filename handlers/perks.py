@@ -23,7 +23,7 @@ from bot.cards import qr_png
 from bot.errors import Conflict, InvalidInput
 from bot.i18n import Translator
 from bot.models import Button, Reply
-from bot.services.perks import CatalogRejected, PerkView, parse_catalog_csv
+from bot.services.perk_catalog import CatalogRejected, PerkView, parse_catalog_csv
 from handlers.common import actor, deep_link, send_reply, split_text, translator
 from handlers.points import edit_or_send, local_time, my_community, points_text, private_only, staff_community
 from handlers.setup import _target

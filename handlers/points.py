@@ -22,14 +22,15 @@ from bot.cards import CardFace, find_font, render_card
 from bot.errors import InvalidInput, PermissionDenied, WrongChat
 from bot.i18n import Translator
 from bot.models import Button, Reply
-from bot.services.points import EDITABLE_RULES, MANUAL_MAX, Card, Leaderboard, PointsSettings, PointsSummary, Reason
+from bot.services.point_rules import EDITABLE_RULES, PointsSettings, Reason
+from bot.services.points import MANUAL_MAX, Card, Leaderboard, PointsSummary
 from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
 from handlers.errors import on_error
 from handlers.setup import _sync_if_staff_chat, _target
 
 if TYPE_CHECKING:
     from bot.app import UnitApp
-    from storage.points import HeadRole, LedgerEntry
+    from storage.ledger import HeadRole, LedgerEntry
 
 PAGE = 5  # entries on /points
 HISTORY_PAGE = 10  # entries per "older" page

@@ -321,7 +321,7 @@ def _families() -> dict[str, set[str]]:
     The values come from the code's own enums and tables, so a new member without a translation fails.
     """
     from bot.services.elections import ElectionSettings
-    from bot.services.points import EDITABLE_RULES
+    from bot.services.point_rules import EDITABLE_RULES
     from bot.services.proposals import DEFAULT_OPTIONS, MODES
 
     return {

@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot.models import UserInfo
 from storage.db import Database
-from storage.points import LedgerRepo
+from storage.ledger import LedgerRepo
 from tests.harness import Harness
 from tests.support import updates
 from tests.support.api_schema import assert_calls_valid
@@ -147,7 +147,7 @@ async def test_a_whole_appeal_handled_on_time_shows_in_points(h: Harness) -> Non
 
 
 async def test_an_election_win_shows_in_points_and_top(h: Harness) -> None:
-    from bot.services.points import record_award
+    from bot.services.point_rules import record_award
 
     await h.setup_community()
     cid = await community_id(h)

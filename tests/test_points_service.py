@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.models import ActionKind, Content, UserInfo
-from bot.services.perks import (
+from bot.services.perk_catalog import (
     CODE_ALPHABET,
     CODE_BITS,
     CODE_LENGTH,
@@ -29,7 +29,6 @@ from bot.services.perks import (
     LimitReached,
     NotEnoughPoints,
     OutOfStock,
-    PerksService,
     PerkUnavailable,
     StatusPerk,
     code_hash,
@@ -38,14 +37,9 @@ from bot.services.perks import (
     normalize_code,
     parse_catalog_csv,
 )
-from bot.services.points import (
-    CARD_TOKEN_LENGTH,
-    CardInvalid,
-    PointsService,
-    decode_card,
-    encode_card,
-    record_award,
-)
+from bot.services.perks import PerksService
+from bot.services.point_rules import record_award
+from bot.services.points import CARD_TOKEN_LENGTH, CardInvalid, PointsService, decode_card, encode_card
 from storage.db import Database
 from tests.harness import Harness, local
 

@@ -28,8 +28,9 @@ from bot.services.elections import (
 )
 from bot.services.proposals import HouseholdVoted, OptionUnknown, ProposalService
 from storage.db import Database
+from storage.elections import ElectionsRepo
+from storage.proposals import ProposalsRepo
 from storage.registry import RegistryRepo
-from storage.votes import ElectionsRepo, ProposalsRepo
 from tests.harness import Harness, local
 
 STAFF = UserInfo(1001, "Olga")

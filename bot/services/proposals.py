@@ -46,8 +46,9 @@ from bot.services.base import ServiceBase
 from bot.services.elections import NotAResident, NotOnBallot, VotingClosed, in_daytime, percent
 from bot.services.routing import fmt_local
 from storage.db import Tx
+from storage.elections import ElectionsRepo
+from storage.proposals import Decision, Proposal, ProposalsRepo
 from storage.registry import RegistryRepo
-from storage.votes import Decision, ElectionsRepo, Proposal, ProposalsRepo
 
 Mode = Literal["per_resident", "per_unit"]
 MODES: tuple[str, ...] = get_args(Mode)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot.models import DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
-from bot.services.points import apply_appeal_rules
+from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params
 from bot.services.workflow import WorkflowService
 from storage.appeals import AppealsRepo

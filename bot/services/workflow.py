@@ -21,7 +21,7 @@ from bot.models import (
 )
 from bot.services.base import ServiceBase
 from bot.services.filing import schedule_level_deadlines
-from bot.services.points import apply_appeal_rules
+from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, can_act, card_params, fmt_local, route
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo

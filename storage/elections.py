@@ -1,14 +1,13 @@
-"""Votes repositories: monthly elections (candidates, ballots, results), awards and yearly titles,
-residents' proposals and the buildings' decision history.
+"""Election repository: monthly elections, their candidates, the open ballots and the stored results.
 
 Repositories never commit: the services own the transactions. State changes are guarded updates
 (``... WHERE state = 'scheduled'``) whose row count tells the caller whether *it* made the change,
-so a transition happens once even when two sweeps race.
+so a transition happens once even when two sweeps race. Awards and yearly titles are in
+:mod:`storage.awards`, residents' proposals in :mod:`storage.proposals`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,41 +76,6 @@ class ResultRow:
     eligible: int
 
 
-@dataclass(frozen=True)
-class Proposal:
-    id: int
-    community_id: int
-    building_id: int
-    batch: str
-    question: str
-    options: tuple[str, ...]
-    custom: bool
-    mode: str  # per_resident | per_unit
-    quorum_pct: int
-    state: str  # open | closed | cancelled
-    opened_by: int
-    opened_at: datetime
-    closes_at: datetime
-    closed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Decision:
-    building_id: int
-    proposal_id: int
-    question: str
-    outcome: str  # adopted | rejected | chosen | tie | no_quorum
-    winner_option: int | None
-    counts: tuple[int, ...]
-    voters: int
-    eligible: int
-    households_voted: int
-    households: int
-    quorum_pct: int
-    quorum_met: bool
-    decided_at: datetime
-
-
 def _election(row: Row) -> Election:
     return Election(
         id=row["id"],
@@ -130,7 +94,7 @@ def _election(row: Row) -> Election:
     )
 
 
-def _candidate(row: Row) -> Candidate:
+def candidate_of_row(row: Row) -> Candidate:
     return Candidate(
         election_id=row["election_id"],
         user_id=row["user_id"],
@@ -142,43 +106,6 @@ def _candidate(row: Row) -> Candidate:
         position=row["position"],
         source=row["source"],
         removed=row["removed_at"] is not None,
-    )
-
-
-def _proposal(row: Row) -> Proposal:
-    return Proposal(
-        id=row["id"],
-        community_id=row["community_id"],
-        building_id=row["building_id"],
-        batch=row["batch"],
-        question=row["question"],
-        options=tuple(json.loads(row["options"])),
-        custom=bool(row["custom"]),
-        mode=row["mode"],
-        quorum_pct=row["quorum_pct"],
-        state=row["state"],
-        opened_by=row["opened_by"],
-        opened_at=from_ts(row["opened_at"]),
-        closes_at=from_ts(row["closes_at"]),
-        closed_at=from_ts_opt(row["closed_at"]),
-    )
-
-
-def _decision(row: Row) -> Decision:
-    return Decision(
-        building_id=row["building_id"],
-        proposal_id=row["proposal_id"],
-        question=row["question"],
-        outcome=row["outcome"],
-        winner_option=row["winner_option"],
-        counts=tuple(json.loads(row["counts"])),
-        voters=row["voters"],
-        eligible=row["eligible"],
-        households_voted=row["households_voted"],
-        households=row["households"],
-        quorum_pct=row["quorum_pct"],
-        quorum_met=bool(row["quorum_met"]),
-        decided_at=from_ts(row["decided_at"]),
     )
 
 
@@ -381,7 +308,7 @@ class ElectionsRepo:
 
     async def candidate(self, election_id: int, user_id: int) -> Candidate | None:
         row = await self.tx.fetchone(_CANDIDATE_SELECT + " AND c.user_id = ?", (election_id, user_id))
-        return _candidate(row) if row else None
+        return candidate_of_row(row) if row else None
 
     async def candidates(
         self,
@@ -401,7 +328,7 @@ class ElectionsRepo:
             sql += " AND c.removed_at IS NULL"
         sql += " ORDER BY c.building_id, c.position, c.user_id LIMIT ? OFFSET ?"
         rows = await self.tx.fetchall(sql, (*params, limit, offset))
-        return [_candidate(r) for r in rows]
+        return [candidate_of_row(r) for r in rows]
 
     async def count_candidates(self, election_id: int, *, building_id: int | None = None) -> int:
         sql = "SELECT COUNT(*) FROM election_candidates WHERE election_id = ? AND removed_at IS NULL"
@@ -482,7 +409,7 @@ class ElectionsRepo:
             (election_id,),
         )
 
-    # --- results and awards ---------------------------------------------------------------------
+    # --- results ---------------------------------------------------------------------------
     async def add_results(self, election_id: int, rows: Iterable[ResultRow]) -> None:
         await self.tx.executemany(
             "INSERT INTO election_results (election_id, building_id, candidate_id, votes, rank, voters, eligible)"
@@ -497,219 +424,3 @@ class ElectionsRepo:
             (election_id,),
         )
         return [ResultRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
-
-    async def add_award(
-        self,
-        *,
-        community_id: int,
-        user_id: int,
-        kind: str,
-        period: str,
-        rank: int,
-        votes: int,
-        election_id: int | None,
-        now: datetime,
-    ) -> bool:
-        count = await self.tx.execute(
-            "INSERT INTO awards (community_id, user_id, kind, period, rank, votes, election_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (community_id, kind, period, user_id) DO NOTHING",
-            (community_id, user_id, kind, period, rank, votes, election_id, to_ts(now)),
-        )
-        return count == 1
-
-    async def awards(self, community_id: int, kind: str, period_prefix: str = "") -> list[Row]:
-        return await self.tx.fetchall(
-            "SELECT * FROM awards WHERE community_id = ? AND kind = ? AND period LIKE ? ORDER BY period, rank, user_id",
-            (community_id, kind, period_prefix + "%"),
-        )
-
-    async def year_standings(self, community_id: int, year: int) -> list[Row]:
-        """Per person over the year's closed elections: monthly wins (rank 1), total community-wide
-        votes and the earliest month won."""
-        return await self.tx.fetchall(
-            "SELECT r.candidate_id AS user_id, SUM(CASE WHEN r.rank = 1 AND r.votes > 0 THEN 1 ELSE 0 END) AS wins,"
-            " SUM(r.votes) AS votes, MIN(CASE WHEN r.rank = 1 AND r.votes > 0 THEN e.period END) AS first_win"
-            " FROM election_results r JOIN elections e ON e.id = r.election_id"
-            " WHERE e.community_id = ? AND e.state = 'closed' AND e.period >= ? AND e.period <= ?"
-            " AND r.building_id = 0 GROUP BY r.candidate_id",
-            (community_id, f"{year:04d}-01", f"{year:04d}-12"),
-        )
-
-    async def claim_title(self, community_id: int, year: int, rule: str, winners: int, now: datetime) -> bool:
-        count = await self.tx.execute(
-            "INSERT INTO yearly_titles (community_id, year, rule, winners, decided_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (community_id, year) DO NOTHING",
-            (community_id, year, rule, winners, to_ts(now)),
-        )
-        return count == 1
-
-    async def title_decided(self, community_id: int, year: int) -> bool:
-        return bool(
-            await self.tx.fetchval(
-                "SELECT 1 FROM yearly_titles WHERE community_id = ? AND year = ?", (community_id, year)
-            )
-        )
-
-    async def last_candidate_snapshot(self, community_id: int, user_id: int) -> Candidate | None:
-        """The person's most recent candidacy in this community (names for the yearly title)."""
-        row = await self.tx.fetchone(
-            "SELECT c.*, b.title FROM election_candidates c JOIN buildings b ON b.id = c.building_id"
-            " JOIN elections e ON e.id = c.election_id WHERE e.community_id = ? AND c.user_id = ?"
-            " ORDER BY e.period DESC LIMIT 1",
-            (community_id, user_id),
-        )
-        return _candidate(row) if row else None
-
-
-class ProposalsRepo:
-    def __init__(self, tx: Tx) -> None:
-        self.tx = tx
-
-    async def create(
-        self,
-        *,
-        community_id: int,
-        building_id: int,
-        batch: str,
-        question: str,
-        options: tuple[str, ...],
-        custom: bool,
-        mode: str,
-        quorum_pct: int,
-        opened_by: int,
-        now: datetime,
-        closes_at: datetime,
-    ) -> int:
-        return await self.tx.insert(
-            "INSERT INTO proposals (community_id, building_id, batch, question, options, custom, mode, quorum_pct,"
-            " state, opened_by, opened_at, closes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) RETURNING id",
-            (
-                community_id,
-                building_id,
-                batch,
-                question,
-                json.dumps(list(options), ensure_ascii=False),
-                int(custom),
-                mode,
-                quorum_pct,
-                opened_by,
-                to_ts(now),
-                to_ts(closes_at),
-            ),
-        )
-
-    async def get(self, proposal_id: int) -> Proposal | None:
-        row = await self.tx.fetchone("SELECT * FROM proposals WHERE id = ?", (proposal_id,))
-        return _proposal(row) if row else None
-
-    async def open_in_building(self, building_id: int) -> list[Proposal]:
-        rows = await self.tx.fetchall(
-            "SELECT * FROM proposals WHERE building_id = ? AND state = 'open' ORDER BY closes_at, id", (building_id,)
-        )
-        return [_proposal(r) for r in rows]
-
-    async def due_to_close(self, now: datetime) -> list[int]:
-        rows = await self.tx.fetchall(
-            "SELECT id FROM proposals WHERE state = 'open' AND closes_at <= ? ORDER BY closes_at, id", (to_ts(now),)
-        )
-        return [r[0] for r in rows]
-
-    async def mark_closed(self, proposal_id: int, now: datetime) -> bool:
-        count = await self.tx.execute(
-            "UPDATE proposals SET state = 'closed', closed_at = ? WHERE id = ? AND state = 'open' AND closes_at <= ?",
-            (to_ts(now), proposal_id, to_ts(now)),
-        )
-        return count == 1
-
-    async def mark_cancelled(self, proposal_id: int, now: datetime) -> bool:
-        count = await self.tx.execute(
-            "UPDATE proposals SET state = 'cancelled', closed_at = ? WHERE id = ? AND state = 'open'",
-            (to_ts(now), proposal_id),
-        )
-        return count == 1
-
-    # --- votes ----------------------------------------------------------------------------------
-    async def ballot(self, proposal_id: int, ballot_key: str) -> Row | None:
-        return await self.tx.fetchone(
-            "SELECT voter_id, unit_id, option_index FROM proposal_votes WHERE proposal_id = ? AND ballot_key = ?",
-            (proposal_id, ballot_key),
-        )
-
-    async def put_vote(
-        self, proposal_id: int, ballot_key: str, voter_id: int, unit_id: int, option: int, now: datetime
-    ) -> None:
-        await self.tx.execute(
-            "INSERT INTO proposal_votes (proposal_id, ballot_key, voter_id, unit_id, option_index, cast_at, changed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id, ballot_key) DO UPDATE SET"
-            " option_index = excluded.option_index, unit_id = excluded.unit_id, changed_at = excluded.changed_at",
-            (proposal_id, ballot_key, voter_id, unit_id, option, to_ts(now), to_ts(now)),
-        )
-
-    async def tally(self, proposal_id: int) -> dict[int, int]:
-        rows = await self.tx.fetchall(
-            "SELECT option_index, COUNT(*) FROM proposal_votes WHERE proposal_id = ? AND option_index IS NOT NULL"
-            " GROUP BY option_index",
-            (proposal_id,),
-        )
-        return {int(r[0]): int(r[1]) for r in rows}
-
-    async def participation(self, proposal_id: int) -> tuple[int, int]:
-        """(ballots, distinct households = units) of the votes cast."""
-        row = await self.tx.fetchone(
-            "SELECT COUNT(*), COUNT(DISTINCT unit_id) FROM proposal_votes WHERE proposal_id = ?", (proposal_id,)
-        )
-        assert row is not None
-        return int(row[0]), int(row[1])
-
-    async def forget_choices(self, proposal_id: int) -> None:
-        await self.tx.execute(
-            "UPDATE proposal_votes SET option_index = NULL WHERE proposal_id = ? AND option_index IS NOT NULL",
-            (proposal_id,),
-        )
-
-    # --- the building's registered people -------------------------------------------------------
-    async def residents_count(self, building_id: int) -> int:
-        return int(await self.tx.fetchval("SELECT COUNT(*) FROM residents WHERE building_id = ?", (building_id,)))
-
-    async def households_count(self, building_id: int) -> int:
-        """Households: units of the building with at least one registered resident."""
-        return int(
-            await self.tx.fetchval(
-                "SELECT COUNT(DISTINCT unit_id) FROM residents WHERE building_id = ?", (building_id,)
-            )
-        )
-
-    # --- decisions ------------------------------------------------------------------------------
-    async def add_decision(self, decision: Decision) -> bool:
-        count = await self.tx.execute(
-            "INSERT INTO building_decisions (building_id, proposal_id, question, outcome, winner_option, counts,"
-            " voters, eligible, households_voted, households, quorum_pct, quorum_met, decided_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id) DO NOTHING",
-            (
-                decision.building_id,
-                decision.proposal_id,
-                decision.question,
-                decision.outcome,
-                decision.winner_option,
-                json.dumps(list(decision.counts)),
-                decision.voters,
-                decision.eligible,
-                decision.households_voted,
-                decision.households,
-                decision.quorum_pct,
-                int(decision.quorum_met),
-                to_ts(decision.decided_at),
-            ),
-        )
-        return count == 1
-
-    async def decision_of(self, proposal_id: int) -> Decision | None:
-        row = await self.tx.fetchone("SELECT * FROM building_decisions WHERE proposal_id = ?", (proposal_id,))
-        return _decision(row) if row else None
-
-    async def decisions(self, building_id: int, limit: int = 20) -> list[Decision]:
-        rows = await self.tx.fetchall(
-            "SELECT * FROM building_decisions WHERE building_id = ? ORDER BY decided_at DESC, id DESC LIMIT ?",
-            (building_id, limit),
-        )
-        return [_decision(r) for r in rows]

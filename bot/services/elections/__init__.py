@@ -1,0 +1,75 @@
+"""The monthly "best unit head" election and the yearly title.
+
+- :mod:`~bot.services.elections.rules`: the schedule, settings, tie rule and secrecy (its docstring is
+  the reference), the domain errors and the result records;
+- :mod:`~bot.services.elections.cycle`: :class:`ElectionCycle`, the periodic tick that opens and closes
+  elections, tallies, posts ballots and results and decides yearly titles;
+- :mod:`~bot.services.elections.service`: :class:`ElectionService`, what residents and staff do;
+- :mod:`~bot.services.elections.publish`: ballot buttons and the parameters of result messages.
+"""
+
+from bot.services.elections.cycle import ElectionCycle
+from bot.services.elections.publish import (
+    ballot_buttons,
+    building_result_params,
+    chart,
+    photo_spec,
+    result_lines,
+    staff_result_params,
+)
+from bot.services.elections.rules import (
+    EDITABLE,
+    BallotPage,
+    CandidateRemoved,
+    CandidateUnknown,
+    ElectionResults,
+    ElectionSettings,
+    NoOpenElection,
+    NotAResident,
+    NotOnBallot,
+    SelfVote,
+    Standing,
+    TickReport,
+    Turnout,
+    VoteOutcome,
+    VotingClosed,
+    VotingNotOpen,
+    in_daytime,
+    percent,
+    period_of,
+    rank_standings,
+    shift_month,
+)
+from bot.services.elections.service import ElectionService
+
+__all__ = [
+    "EDITABLE",
+    "BallotPage",
+    "CandidateRemoved",
+    "CandidateUnknown",
+    "ElectionCycle",
+    "ElectionResults",
+    "ElectionService",
+    "ElectionSettings",
+    "NoOpenElection",
+    "NotAResident",
+    "NotOnBallot",
+    "SelfVote",
+    "Standing",
+    "TickReport",
+    "Turnout",
+    "VoteOutcome",
+    "VotingClosed",
+    "VotingNotOpen",
+    "ballot_buttons",
+    "building_result_params",
+    "chart",
+    "in_daytime",
+    "percent",
+    "period_of",
+    "photo_spec",
+    "rank_standings",
+    "result_lines",
+    "shift_month",
+    "staff_result_params",
+]

@@ -1,0 +1,424 @@
+"""The election's clock: :meth:`ElectionCycle.tick` (run by the periodic sweep) creates, opens and
+closes elections and decides yearly titles, catching up after downtime; it also posts ballots and
+results. Every transition is a guarded update in an immediate transaction, so a repeated tick or a
+second process never acts twice (the rules are described in :mod:`bot.services.elections.rules`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.errors import NotFound
+from bot.models import Building, Community, Notice
+from bot.services.base import ServiceBase
+from bot.services.elections.publish import (
+    ballot_buttons,
+    building_result_params,
+    photo_spec,
+    result_rows,
+    staff_result_params,
+)
+from bot.services.elections.rules import (
+    CHART_MAX,
+    MONTHLY,
+    YEARLY,
+    BallotPage,
+    BuildingTurnout,
+    ElectionResults,
+    ElectionSettings,
+    Standing,
+    TickReport,
+    Turnout,
+    in_daytime,
+    rank_standings,
+)
+from bot.services.point_rules import record_award
+from bot.services.routing import fmt_local
+from storage.awards import AwardsRepo
+from storage.db import Tx
+from storage.elections import Election, ElectionsRepo, TallyRow
+from storage.registry import RegistryRepo
+
+
+class ElectionCycle(ServiceBase):
+    async def tick(self) -> TickReport:
+        """Create, open and close what is due (catching up after downtime), then decide yearly
+        titles. Safe to run at any time, repeatedly and from several processes."""
+        report = TickReport()
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            ids = await ElectionsRepo(tx).active_community_ids()
+            communities = [c for c in [await RegistryRepo(tx).get_community(i) for i in ids] if c is not None]
+        for community in communities:
+            await self._schedule(community, now)
+        async with self.db.read() as tx:
+            due_open = await ElectionsRepo(tx).due_to_open(now)
+        for election_id in due_open:
+            outcome = await self._open(election_id, now)
+            if outcome == "opened":
+                report.opened += 1
+            elif outcome == "missed":
+                report.missed += 1
+            elif outcome == "cancelled":
+                report.cancelled += 1
+            if outcome:
+                report.details.append(f"{outcome}:{election_id}")
+        async with self.db.read() as tx:
+            due_close = await ElectionsRepo(tx).due_to_close(now)
+        for election_id in due_close:
+            if await self._close(election_id, now):
+                report.closed += 1
+                report.details.append(f"closed:{election_id}")
+        for community in communities:
+            if await self._yearly_title(community, now):
+                report.titles += 1
+                report.details.append(f"title:{community.id}")
+        return report
+
+    async def _schedule(self, community: Community, now: datetime) -> None:
+        settings = ElectionSettings.from_settings(community.settings)
+        if not settings.enabled:
+            return
+        tz = ZoneInfo(community.timezone)
+        period, opens = settings.latest_opening(tz, now)
+        async with self.db.read() as tx:
+            repo = ElectionsRepo(tx)
+            if await repo.community_created_at(community.id) >= opens:
+                return  # the community did not exist yet when this one should have opened
+            if await repo.by_period(community.id, period) is not None:
+                return
+        async with self.db.write() as tx:
+            await ElectionsRepo(tx).create(
+                community_id=community.id,
+                period=period,
+                opens_at=opens,
+                closes_at=opens + timedelta(days=settings.duration_days),
+                top_n=settings.top_n,
+                scope=settings.scope,
+                now=now,
+            )
+
+    async def _open(self, election_id: int, now: datetime) -> str | None:
+        async with self.db.write() as tx:
+            repo = ElectionsRepo(tx)
+            election = await repo.get(election_id)
+            if election is None or election.state != "scheduled" or election.opens_at > now:
+                return None
+            community = await self._community(tx, election.community_id)
+            if election.closes_at <= now:
+                if not await repo.mark_missed(election.id, now):
+                    return None
+                await self.announce(
+                    tx,
+                    Notice(
+                        community.staff_chat_id,
+                        "election.staff_missed",
+                        {"period": election.period, "closes": fmt_local(election.closes_at, community)},
+                        dedupe_key=f"el:{election.id}:missed",
+                    ),
+                    community,
+                    now,
+                )
+                return "missed"
+            if not await repo.mark_open(election.id, now):
+                return None
+            if not election.shortlisted:
+                for position, head in enumerate(await repo.unit_heads(community.id)):
+                    await repo.add_candidate(election.id, head, position, "heads")
+            if await repo.count_candidates(election.id) == 0:
+                await repo.mark_cancelled(election.id, now, "no_candidates")
+                await self.announce(
+                    tx,
+                    Notice(
+                        community.staff_chat_id,
+                        "election.staff_no_candidates",
+                        {"period": election.period},
+                        dedupe_key=f"el:{election.id}:no_candidates",
+                    ),
+                    community,
+                    now,
+                )
+                return "cancelled"
+            opened = await repo.get(election.id)
+            assert opened is not None
+            posted = await self.post_ballots(tx, community, opened, now)
+            late = now - opened.opens_at > timedelta(hours=1)
+            await self.announce(
+                tx,
+                Notice(
+                    community.staff_chat_id,
+                    "election.staff_opened_late" if late else "election.staff_opened",
+                    {
+                        "period": opened.period,
+                        "closes": fmt_local(opened.closes_at, community),
+                        "candidates": await repo.count_candidates(opened.id),
+                        "buildings": posted,
+                    },
+                    dedupe_key=f"el:{opened.id}:opened",
+                ),
+                community,
+                now,
+            )
+            return "opened"
+
+    async def _close(self, election_id: int, now: datetime) -> bool:
+        async with self.db.write() as tx:
+            repo = ElectionsRepo(tx)
+            election = await repo.get(election_id)
+            if election is None or election.state != "open" or election.closes_at > now:
+                return False
+            if not await repo.mark_closed(election.id, now):
+                return False
+            community = await self._community(tx, election.community_id)
+            results = await self._tally(tx, community, election)
+            await repo.add_results(election.id, result_rows(results))
+            for winner in results.winners:
+                await AwardsRepo(tx).add_award(
+                    community_id=community.id,
+                    user_id=winner.candidate_id,
+                    kind=MONTHLY,
+                    period=election.period,
+                    rank=winner.rank,
+                    votes=winner.votes,
+                    election_id=election.id,
+                    now=now,
+                )
+                if winner.rank == 1:  # a monthly win also earns points (idempotent per election and person)
+                    await record_award(
+                        tx, community.id, winner.candidate_id, kind="election_win", ref_id=election.id, now=now
+                    )
+            await repo.forget_choices(election.id)
+            await self._post_results(tx, community, election, results, now)
+        return True
+
+    async def _tally(self, tx: Tx, community: Community, election: Election) -> ElectionResults:
+        repo = ElectionsRepo(tx)
+        candidates = await repo.candidates(election.id)  # removed candidates are not counted
+        active = {c.user_id for c in candidates}
+        rows: list[TallyRow] = [r for r in await repo.tally(election.id) if r.candidate_id in active]
+        total: dict[int, tuple[int, int]] = {}
+        by_building: dict[int, dict[int, tuple[int, int]]] = {}
+        for r in rows:
+            votes, last = total.get(r.candidate_id, (0, 0))
+            total[r.candidate_id] = (votes + r.votes, max(last, r.last_at))
+            by_building.setdefault(r.building_id, {})[r.candidate_id] = (r.votes, r.last_at)
+        community_standings = tuple(rank_standings(candidates, total))
+        turnout = await self.turnout(tx, community, election)
+        buildings: dict[int, tuple[Standing, ...]] = {}
+        for bt in turnout.buildings:
+            counts = by_building.get(bt.building_id, {})
+            if election.scope == "own_building":
+                pool = [c for c in candidates if c.building_id == bt.building_id]
+            else:
+                pool = [c for c in candidates if c.user_id in counts]
+            if pool:
+                buildings[bt.building_id] = tuple(rank_standings(pool, counts))
+        winners = tuple(s for s in community_standings if s.rank <= election.top_n and s.votes > 0)
+        return ElectionResults(election, community_standings, buildings, turnout, winners)
+
+    async def turnout(self, tx: Tx, community: Community, election: Election) -> Turnout:
+        repo = ElectionsRepo(tx)
+        voters = await repo.voters_by_building(election.id)
+        eligible = await repo.eligible_by_building(community.id)
+        titles = {b.id: b.title for b in await RegistryRepo(tx).buildings_of(community.id)}
+        rows = tuple(
+            BuildingTurnout(bid, titles.get(bid, "?"), voters.get(bid, 0), eligible.get(bid, 0))
+            for bid in sorted(set(eligible) | set(voters))
+        )
+        return Turnout(
+            election.id,
+            election.period,
+            election.state,
+            rows,
+            sum(voters.values()),
+            await repo.eligible_total(community.id),
+        )
+
+    async def announce(self, tx: Tx, notice: Notice, community: Community, now: datetime) -> bool:
+        return await self.queue(tx, in_daytime(notice, community, now), community, now)
+
+    async def ballot_buildings(self, tx: Tx, community: Community, election: Election) -> list[Building]:
+        buildings = [b for b in await RegistryRepo(tx).buildings_of(community.id) if b.active]
+        if election.scope == "community":
+            return buildings
+        with_candidates = set(await ElectionsRepo(tx).candidate_buildings(election.id))
+        return [b for b in buildings if b.id in with_candidates]
+
+    async def post_ballots(
+        self, tx: Tx, community: Community, election: Election, now: datetime, only: int | None = None
+    ) -> int:
+        posted = 0
+        settings = ElectionSettings.from_settings(community.settings)
+        for building in await self.ballot_buildings(tx, community, election):
+            if only is not None and building.id != only:
+                continue
+            page = await self.page(tx, election, building.id, 0, settings.page_size)
+            if not page.total:
+                continue
+            await self.announce(
+                tx,
+                Notice(
+                    building.chat_id,
+                    "election.ballot",
+                    {
+                        "period": election.period,
+                        "closes": fmt_local(election.closes_at, community),
+                        "building": building.title,
+                        "candidates": page.total,
+                        "page": page.page + 1,
+                        "pages": page.pages,
+                    },
+                    buttons=ballot_buttons(page),
+                    dedupe_key=f"el:{election.id}:ballot:{building.id}:{election.repost_seq}",
+                ),
+                community,
+                now,
+            )
+            posted += 1
+        return posted
+
+    async def _post_results(
+        self, tx: Tx, community: Community, election: Election, results: ElectionResults, now: datetime
+    ) -> None:
+        for building in await RegistryRepo(tx).buildings_of(community.id):
+            if not building.active:
+                continue
+            await self.announce(
+                tx,
+                Notice(
+                    building.chat_id,
+                    "election.result",
+                    building_result_params(results, building),
+                    dedupe_key=f"el:{election.id}:result:{building.id}",
+                ),
+                community,
+                now,
+            )
+        await self.announce(
+            tx,
+            Notice(
+                community.staff_chat_id,
+                "election.staff_result",
+                staff_result_params(results),
+                dedupe_key=f"el:{election.id}:result:staff",
+            ),
+            community,
+            now,
+        )
+        for winner in results.winners:
+            await self.announce(
+                tx,
+                Notice(
+                    winner.candidate_id,
+                    "election.award",
+                    {"period": election.period, "rank": winner.rank, "votes": winner.votes},
+                    user_id=winner.candidate_id,
+                    dedupe_key=f"el:{election.id}:award:{winner.candidate_id}",
+                ),
+                community,
+                now,
+            )
+
+    async def page(self, tx: Tx, election: Election, building_id: int, page: int, size: int) -> BallotPage:
+        repo = ElectionsRepo(tx)
+        scope = building_id if election.scope == "own_building" else None
+        size = max(1, min(size, 20))
+        total = await repo.count_candidates(election.id, building_id=scope)
+        pages = max(1, -(-total // size))
+        page = max(0, min(page, pages - 1))
+        rows = await repo.candidates(election.id, building_id=scope, offset=page * size, limit=size)
+        return BallotPage(
+            election.id, building_id, election.period, election.closes_at, tuple(rows), page, pages, total
+        )
+
+    async def _yearly_title(self, community: Community, now: datetime) -> bool:
+        settings = ElectionSettings.from_settings(community.settings)
+        tz = ZoneInfo(community.timezone)
+        year = now.astimezone(tz).year - 1
+        if now < settings.opening_in(tz, year + 1, 1):
+            return False  # December's election has not even opened yet
+        async with self.db.read() as tx:
+            awards = AwardsRepo(tx)
+            if await awards.title_decided(community.id, year):
+                return False
+            if any(e.state in ("scheduled", "open") for e in await ElectionsRepo(tx).of_year(community.id, year)):
+                return False
+            standings = [r for r in await awards.year_standings(community.id, year) if r["votes"]]
+        if not standings:
+            return False
+
+        def key(row: Any) -> tuple[int, int, str]:
+            wins, votes, first = int(row["wins"]), int(row["votes"]), row["first_win"] or "9999-99"
+            return (-wins, -votes, first) if settings.yearly_rule == "wins" else (-votes, -wins, first)
+
+        best = min(key(r) for r in standings)
+        winners = sorted((r for r in standings if key(r) == best), key=lambda r: int(r["user_id"]))
+        async with self.db.write() as tx:
+            repo = AwardsRepo(tx)
+            if not await repo.claim_title(community.id, year, settings.yearly_rule, len(winners), now):
+                return False
+            lines = []
+            for row in winners:
+                user_id, wins, votes = int(row["user_id"]), int(row["wins"]), int(row["votes"])
+                await repo.add_award(
+                    community_id=community.id,
+                    user_id=user_id,
+                    kind=YEARLY,
+                    period=str(year),
+                    rank=1,
+                    votes=votes,
+                    election_id=None,
+                    now=now,
+                )
+                snap = await repo.last_candidate_snapshot(community.id, user_id)
+                name = snap.display if snap else str(user_id)
+                unit = snap.unit_name if snap else "-"
+                building = snap.building_title if snap else "-"
+                lines.append(f"{name} ({unit}, {building}) — {wins} / {votes}")
+                await self.announce(
+                    tx,
+                    Notice(
+                        user_id,
+                        "title.award",
+                        {"year": year, "wins": wins, "votes": votes},
+                        user_id=user_id,
+                        dedupe_key=f"title:{community.id}:{year}:award:{user_id}",
+                    ),
+                    community,
+                    now,
+                )
+            params = {
+                "year": year,
+                "winners": "\n".join(lines),
+                "count": len(winners),
+                "rule_key": f"title.rule.{settings.yearly_rule}",
+            }
+            bars: list[dict[str, object]] = []  # the year's standings as a chart, like the monthly results
+            for rank, row in enumerate(sorted(standings, key=key)[:CHART_MAX], 1):
+                snap = await repo.last_candidate_snapshot(community.id, int(row["user_id"]))
+                value = int(row["wins"]) if settings.yearly_rule == "wins" else int(row["votes"])
+                bars.append(
+                    {
+                        "label": snap.display if snap else str(row["user_id"]),
+                        "unit": snap.unit_name if snap else "",
+                        "votes": value,
+                        "rank": 1 if key(row) == best else rank,
+                    }
+                )
+            params["photo"] = photo_spec("votes.chart_year", {"year": year, "rule_key": params["rule_key"]}, bars)
+            chats = [b.chat_id for b in await RegistryRepo(tx).buildings_of(community.id) if b.active]
+            for chat_id in [*chats, community.staff_chat_id]:
+                await self.announce(
+                    tx,
+                    Notice(chat_id, "title.announce", params, dedupe_key=f"title:{community.id}:{year}:{chat_id}"),
+                    community,
+                    now,
+                )
+        return True
+
+    async def _community(self, tx: Tx, community_id: int) -> Community:
+        community = await RegistryRepo(tx).get_community(community_id)
+        if community is None:
+            raise NotFound()
+        return community

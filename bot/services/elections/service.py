@@ -1,0 +1,392 @@
+"""The monthly "best unit head" election as people use it: residents' votes and ballots, staff's
+controls (settings, shortlist, extend, cancel, repost, live turnout) and the published results.
+The schedule, the tally and the announcements run in :class:`bot.services.elections.cycle.ElectionCycle`
+(``ElectionService.tick``); the rules (schedule, tie rule, secrecy) are described in
+:mod:`bot.services.elections.rules`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from bot.clock import Clock
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.models import Community, Notice, Role, UserInfo
+from bot.services.base import Calendars, ServiceBase
+from bot.services.elections.cycle import ElectionCycle
+from bot.services.elections.rules import (
+    EDITABLE,
+    MAX_EXTENSION,
+    BallotPage,
+    BuildingTurnout,
+    CandidateRemoved,
+    CandidateUnknown,
+    ElectionResults,
+    ElectionSettings,
+    NoOpenElection,
+    NotAResident,
+    NotOnBallot,
+    SelfVote,
+    Standing,
+    TickReport,
+    Turnout,
+    VoteOutcome,
+    VotingClosed,
+    VotingNotOpen,
+)
+from bot.services.routing import fmt_local
+from storage.db import Database, Tx
+from storage.elections import Candidate, Election, ElectionsRepo
+from storage.registry import RegistryRepo
+
+
+class ElectionService(ServiceBase):
+    def __init__(self, db: Database, clock: Clock, calendars: Calendars) -> None:
+        super().__init__(db, clock, calendars)
+        self.cycle = ElectionCycle(db, clock, calendars)
+
+    async def tick(self) -> TickReport:
+        """Create, open and close what is due, then decide yearly titles (see :class:`ElectionCycle`)."""
+        return await self.cycle.tick()
+
+    async def settings_of(self, community_id: int) -> ElectionSettings:
+        async with self.db.read() as tx:
+            community = await self._community(tx, community_id)
+        return ElectionSettings.from_settings(community.settings)
+
+    async def configure(self, actor: UserInfo, community_id: int, key: str, value: str) -> ElectionSettings:
+        if key not in EDITABLE:
+            raise InvalidInput("error.election_setting_key", keys=", ".join(EDITABLE))
+        async with self.db.write() as tx:
+            community = await self._community(tx, community_id)
+            await self._staff(tx, community, actor)
+            raw: dict[str, Any] = dict(community.settings.get("elections", {}))
+            raw[key] = value.strip()
+            try:
+                parsed = ElectionSettings.model_validate(raw)
+            except ValidationError as exc:
+                raise InvalidInput("error.election_setting_value", name=key) from exc
+            settings = dict(community.settings)
+            settings["elections"] = parsed.model_dump(mode="json")
+            await RegistryRepo(tx).set_community_settings(community.id, settings)
+        return parsed
+
+    async def latest_closed(self, community_id: int) -> Election | None:
+        """The community's most recent closed election (for ``/results``)."""
+        async with self.db.read() as tx:
+            found = await ElectionsRepo(tx).of_community(community_id, ("closed",))
+        return found[0] if found else None
+
+    async def current_or_next(self, community_id: int) -> Election | None:
+        """The open election, else the one waiting to open (for the staff's ``/election``)."""
+        async with self.db.read() as tx:
+            repo = ElectionsRepo(tx)
+            found = await repo.of_community(community_id, ("open",)) or await repo.of_community(
+                community_id, ("scheduled",)
+            )
+        return found[0] if found else None
+
+    async def candidate_count(self, election_id: int) -> int:
+        async with self.db.read() as tx:
+            return await ElectionsRepo(tx).count_candidates(election_id)
+
+    async def find_units(self, community_id: int, name: str) -> list[tuple[int, str, str]]:
+        """Units of the community called ``name`` (``"House A / 3"`` picks the building too):
+        (unit id, building title, unit name). Case-insensitive."""
+        building_part, _, unit_part = name.rpartition("/")
+        wanted_unit = " ".join(unit_part.split()).casefold()
+        wanted_building = " ".join(building_part.split()).casefold()
+        found: list[tuple[int, str, str]] = []
+        async with self.db.read() as tx:
+            reg = RegistryRepo(tx)
+            for building in await reg.buildings_of(community_id):
+                if not building.active or (wanted_building and building.title.casefold() != wanted_building):
+                    continue
+                found.extend(
+                    (u.id, building.title, u.name)
+                    for u in await reg.units_of(building.id)
+                    if u.name.casefold() == wanted_unit
+                )
+        return found
+
+    async def unit_head_of(self, community_id: int, unit_id: int) -> int | None:
+        """The head of ``unit_id`` if the unit belongs to the community (for withdrawing by unit)."""
+        async with self.db.read() as tx:
+            head = await ElectionsRepo(tx).unit_head(unit_id)
+            building = await RegistryRepo(tx).get_building(head.building_id) if head else None
+        if head is None or building is None or building.community_id != community_id:
+            return None
+        return head.user_id
+
+    async def nominate(self, actor: UserInfo, community_id: int, unit_id: int) -> Candidate:
+        """Put the head of ``unit_id`` on the shortlist of the next election (before it opens).
+        Once anybody is nominated, only the shortlist stands."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            community = await self._community(tx, community_id)
+            await self._staff(tx, community, actor)
+            repo = ElectionsRepo(tx)
+            head = await repo.unit_head(unit_id)
+            building = await RegistryRepo(tx).get_building(head.building_id) if head else None
+            if head is None or building is None or building.community_id != community.id:
+                raise NotFound("error.election_unit_no_head")
+            election = await self._upcoming(tx, community, now)
+            if await repo.candidate(election.id, head.user_id) is not None:
+                raise Conflict("error.election_already_nominated", name=head.display)
+            position = len(await repo.candidates(election.id, include_removed=True))
+            await repo.add_candidate(election.id, head, position, "nominated")
+            await repo.set_shortlisted(election.id)
+            candidate = await repo.candidate(election.id, head.user_id)
+        assert candidate is not None
+        return candidate
+
+    async def _upcoming(self, tx: Tx, community: Community, now: datetime) -> Election:
+        repo = ElectionsRepo(tx)
+        scheduled = await repo.of_community(community.id, ("scheduled",))
+        if scheduled:
+            return scheduled[-1]  # the earliest one still waiting to open
+        settings = ElectionSettings.from_settings(community.settings)
+        period, opens = settings.next_opening(ZoneInfo(community.timezone), now)
+        await repo.create(
+            community_id=community.id,
+            period=period,
+            opens_at=opens,
+            closes_at=opens + timedelta(days=settings.duration_days),
+            top_n=settings.top_n,
+            scope=settings.scope,
+            now=now,
+        )
+        election = await repo.by_period(community.id, period)
+        assert election is not None
+        if election.state != "scheduled":
+            raise Conflict("error.election_not_scheduled", period=period)
+        return election
+
+    async def withdraw(self, actor: UserInfo, election_id: int, user_id: int) -> Election:
+        """Take a candidate off: before opening they are dropped from the shortlist; while open they
+        are marked removed (votes for them stop counting; their voters may vote again)."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            election, community = await self._election(tx, election_id)
+            await self._staff(tx, community, actor)
+            repo = ElectionsRepo(tx)
+            candidate = await repo.candidate(election.id, user_id)
+            if candidate is None or candidate.removed:
+                raise CandidateUnknown()
+            if election.state == "scheduled":
+                await repo.delete_candidate(election.id, user_id)
+                if not await repo.count_candidates(election.id):
+                    await repo.set_shortlisted(election.id, False)  # back to "all unit heads"
+            elif election.state == "open" and now < election.closes_at:
+                await repo.remove_candidate(election.id, user_id, now)
+            else:
+                raise VotingClosed(period=election.period)
+        return election
+
+    async def extend(self, actor: UserInfo, election_id: int, closes_at: datetime) -> Election:
+        if closes_at.tzinfo is None:
+            raise InvalidInput("error.election_extend_time")
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            election, community = await self._election(tx, election_id)
+            await self._staff(tx, community, actor)
+            if election.state != "open" or now >= election.closes_at:
+                raise VotingClosed(period=election.period)
+            if closes_at <= election.closes_at:
+                raise InvalidInput("error.election_extend_earlier", closes=fmt_local(election.closes_at, community))
+            if closes_at > now + MAX_EXTENSION:
+                raise InvalidInput("error.election_extend_too_far", days=MAX_EXTENSION.days)
+            repo = ElectionsRepo(tx)
+            if not await repo.set_closes_at(election.id, closes_at, now):
+                raise VotingClosed(period=election.period)
+            fresh = await repo.get(election.id)
+            assert fresh is not None
+            for building in await self.cycle.ballot_buildings(tx, community, fresh):
+                await self.cycle.announce(
+                    tx,
+                    Notice(
+                        building.chat_id,
+                        "election.extended",
+                        {"period": fresh.period, "closes": fmt_local(fresh.closes_at, community)},
+                        dedupe_key=f"el:{fresh.id}:ext:{int(closes_at.timestamp())}:{building.id}",
+                    ),
+                    community,
+                    now,
+                )
+        return fresh
+
+    async def cancel(self, actor: UserInfo, election_id: int) -> Election:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            election, community = await self._election(tx, election_id)
+            await self._staff(tx, community, actor)
+            repo = ElectionsRepo(tx)
+            if not await repo.mark_cancelled(election.id, now, "by_staff"):
+                raise Conflict("error.election_not_cancellable", period=election.period)
+            await repo.forget_choices(election.id)
+            if election.state == "open":
+                for building in await self.cycle.ballot_buildings(tx, community, election):
+                    await self.cycle.announce(
+                        tx,
+                        Notice(
+                            building.chat_id,
+                            "election.cancelled",
+                            {"period": election.period},
+                            dedupe_key=f"el:{election.id}:cancel:{building.id}",
+                        ),
+                        community,
+                        now,
+                    )
+            fresh = await repo.get(election.id)
+        assert fresh is not None
+        return fresh
+
+    async def repost(self, actor: UserInfo, election_id: int, building_id: int | None = None) -> int:
+        """Post the ballot again (all ballot buildings, or one); returns how many were queued."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            election, community = await self._election(tx, election_id)
+            await self._staff(tx, community, actor)
+            if election.state != "open" or now >= election.closes_at:
+                raise VotingClosed(period=election.period)
+            await ElectionsRepo(tx).bump_repost(election.id)
+            fresh = await ElectionsRepo(tx).get(election.id)
+            assert fresh is not None
+            return await self.cycle.post_ballots(tx, community, fresh, now, only=building_id)
+
+    async def turnout(self, actor: UserInfo, election_id: int) -> Turnout:
+        """Live turnout per building (staff audit): counts of voters, never their choices."""
+        async with self.db.read() as tx:
+            election, community = await self._election(tx, election_id)
+            await self._staff(tx, community, actor)
+            return await self.cycle.turnout(tx, community, election)
+
+    async def current(self, community_id: int) -> Election | None:
+        """The community's open election (the latest one if, unusually, two are open)."""
+        async with self.db.read() as tx:
+            found = await ElectionsRepo(tx).of_community(community_id, ("open",))
+        return found[0] if found else None
+
+    async def ballot(
+        self, building_id: int, page: int = 0, page_size: int | None = None, *, election_id: int | None = None
+    ) -> BallotPage:
+        """One page of the building's ballot in the open election (or in ``election_id``)."""
+        async with self.db.read() as tx:
+            building = await RegistryRepo(tx).get_building(building_id)
+            if building is None:
+                raise NotFound("error.building_unknown")
+            community = await self._community(tx, building.community_id)
+            repo = ElectionsRepo(tx)
+            if election_id is None:
+                found = await repo.of_community(community.id, ("open",))
+                election = found[0] if found else None
+            else:
+                election = await repo.get(election_id)
+            if election is None or election.community_id != community.id:
+                raise NoOpenElection()
+            size = page_size or ElectionSettings.from_settings(community.settings).page_size
+            return await self.cycle.page(tx, election, building_id, page, size)
+
+    async def vote(self, voter: UserInfo, election_id: int, candidate_id: int) -> VoteOutcome:
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            repo = ElectionsRepo(tx)
+            election = await repo.get(election_id)
+            if election is None:
+                raise NotFound("error.election_unknown")
+            if election.state == "scheduled":
+                raise VotingNotOpen(period=election.period)
+            if election.state != "open" or now >= election.closes_at:
+                raise VotingClosed(period=election.period)
+            buildings = await repo.resident_buildings(voter.id, election.community_id)
+            if not buildings:
+                raise NotAResident()
+            candidate = await repo.candidate(election.id, candidate_id)
+            if candidate is None:
+                raise CandidateUnknown()
+            if candidate.removed:
+                raise CandidateRemoved(name=candidate.display)
+            if candidate.user_id == voter.id:
+                raise SelfVote()
+            if election.scope == "own_building":
+                if candidate.building_id not in buildings:
+                    raise NotOnBallot(name=candidate.display, building=candidate.building_title)
+                building_id = candidate.building_id
+            else:
+                building_id = buildings[0]
+            previous = await repo.vote_of(election.id, voter.id)
+            community = await self._community(tx, election.community_id)
+            params: dict[str, object] = {
+                "name": candidate.display,
+                "unit": candidate.unit_name,
+                "period": election.period,
+                "closes": fmt_local(election.closes_at, community),
+            }
+            if previous == candidate.user_id:
+                return VoteOutcome("done.vote_same", election.id, candidate.user_id, params)
+            await repo.put_vote(election.id, voter.id, building_id, candidate.user_id, now)
+        key = "done.vote_cast" if previous is None else "done.vote_changed"
+        return VoteOutcome(key, election.id, candidate.user_id, params)
+
+    async def my_vote(self, voter: UserInfo, election_id: int) -> int | None:
+        """The voter's own current choice (to mark their button); nobody else's."""
+        async with self.db.read() as tx:
+            return await ElectionsRepo(tx).vote_of(election_id, voter.id)
+
+    async def results(self, election_id: int) -> ElectionResults:
+        """Published results of a closed election (counts only)."""
+        async with self.db.read() as tx:
+            election, community = await self._election(tx, election_id)
+            if election.state != "closed":
+                raise Conflict("error.election_not_closed", period=election.period)
+            repo = ElectionsRepo(tx)
+            candidates = {c.user_id: c for c in await repo.candidates(election.id, include_removed=True)}
+            grouped: dict[int, list[Standing]] = {}
+            stored_rows = await repo.results(election.id)
+            for row in stored_rows:
+                c = candidates.get(row.candidate_id)
+                if c is None:  # pragma: no cover - results reference candidates of the same election
+                    continue
+                grouped.setdefault(row.building_id, []).append(
+                    Standing(c.user_id, c.display, c.unit_name, c.building_id, c.building_title, row.votes, row.rank)
+                )
+            stored = {r.building_id: (r.voters, r.eligible) for r in stored_rows}
+            titles = {b.id: b.title for b in await RegistryRepo(tx).buildings_of(community.id)}
+        order = {c.user_id: (c.building_id, c.position) for c in candidates.values()}
+        for rows in grouped.values():
+            rows.sort(key=lambda s: (s.rank, order[s.candidate_id]))
+        community_rows = tuple(grouped.pop(0, []))
+        voters, eligible = stored.get(0, (0, 0))
+        turnout = Turnout(
+            election.id,
+            election.period,
+            election.state,
+            tuple(
+                BuildingTurnout(b, titles.get(b, "?"), stored[b][0], stored[b][1])
+                for b in sorted(grouped)
+                if b in stored
+            ),
+            voters,
+            eligible,
+        )
+        winners = tuple(s for s in community_rows if s.rank <= election.top_n and s.votes > 0)
+        return ElectionResults(election, community_rows, {b: tuple(v) for b, v in grouped.items()}, turnout, winners)
+
+    async def _community(self, tx: Tx, community_id: int) -> Community:
+        community = await RegistryRepo(tx).get_community(community_id)
+        if community is None:
+            raise NotFound()
+        return community
+
+    async def _election(self, tx: Tx, election_id: int) -> tuple[Election, Community]:
+        election = await ElectionsRepo(tx).get(election_id)
+        if election is None:
+            raise NotFound("error.election_unknown")
+        return election, await self._community(tx, election.community_id)
+
+    async def _staff(self, tx: Tx, community: Community, actor: UserInfo) -> None:
+        if not await RegistryRepo(tx).has_role(community.id, actor.id, Role.STAFF):
+            raise PermissionDenied("error.staff_only")
