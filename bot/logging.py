@@ -27,6 +27,19 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class FloodControlIsNotAnError(logging.Filter):
+    """PTB's rate limiter logs ``Rate limit hit after maximum of N retries`` at ERROR with a traceback
+    when it gives a 429 back to its caller. For this bot a 429 is a normal, handled case (the outbox
+    reschedules the message after Telegram's retry_after, see handlers/delivery.py), so the record is
+    kept as a one-line WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.getMessage().startswith("Rate limit hit after"):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -37,3 +50,4 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     # httpx logs every request URL (with the token) at INFO
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(FloodControlIsNotAnError())

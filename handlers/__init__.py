@@ -1,5 +1,6 @@
 """Telegram adapters. ``register`` adds every handler in an explicit order.
 
+Group -2: an edited command is answered "send it again" and goes no further (commands run once).
 Group -1: remember the people seen in group chats (no answer; processing goes on to group 0).
 Group 0 (first match wins inside a group):
   1. chat lifecycle: the bot added/removed (my_chat_member), group -> supergroup migration
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 
 
 def register(app: UnitApp) -> None:
+    # group -2: an EDITED command is not run again (an edited /award would book a second award, an
+    # edited /perk add a second perk); the person is asked to send it anew, and processing stops
+    app.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, general.edited_command), group=-2
+    )
+
     # 0. group -1, never answers: remember people seen in group chats (for naming them by @username)
     app.add_handler(MessageHandler(filters.ChatType.GROUPS, general.remember_people), group=-1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import ApplicationHandlerStop
 
 from bot.app import AppContext
 from bot.errors import Conflict
@@ -47,6 +48,13 @@ async def help_command(update: Update, context: AppContext) -> None:
     if await context.services.perks.is_merchant(me):
         parts.append(t("general.help_merchants"))
     await send_text(update, context, "\n\n".join(parts))
+
+
+async def edited_command(update: Update, context: AppContext) -> None:
+    """A command the person edited after sending it: it already ran (or was refused) as first sent;
+    running it again would repeat its effect, so the bot asks for a new message instead."""
+    await say(update, context, "general.edited_command")
+    raise ApplicationHandlerStop
 
 
 async def lang(update: Update, context: AppContext) -> None:

@@ -17,7 +17,9 @@ OUTBOX_INTERVAL = 5.0
 
 async def sweep_job(context: AppContext) -> None:
     await run_sweep(context.bot_data.services)
-    await context.bot_data.outbox().drain()
+    # send what the sweep queued, in the background: a sending round that waits out Telegram's flood
+    # control must not hold up the next sweep (deadlines, escalations)
+    context.bot_data.outbox().kick()
 
 
 async def run_sweep(services: Services) -> None:

@@ -7,6 +7,7 @@ with what was recorded so far; :func:`holds` checks that something stays true fo
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 
 from bot.clock import FileClock
 from tests.harness import People
-from tests.support import Call, FakeBotApiServer, updates
+from tests.support import Call, FakeBotApiServer, buttons, updates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # a well-formed token that must never show up in the bot's output
@@ -38,6 +39,15 @@ def holds(predicate: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.02)
     if not predicate():
         raise AssertionError(f"{what}: no longer true")
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = STEP_TIMEOUT) -> None:
+    """A bounded positive wait: ``predicate`` becomes true within ``timeout`` (polled every 20 ms)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not true within {timeout}s")
+        time.sleep(0.02)
 
 
 class ClockFile:
@@ -216,6 +226,71 @@ class Chat:
         since = self.push(update)
         self.wait(lambda c: c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == query_id, since)
         return since
+
+    # --- photos, answers, messages as they are now (edited) ----------------------------------------------
+    def photos(self, chat: dict[str, Any] | int, contains: str = "", since: int = 0) -> list[Call]:
+        """sendPhoto calls to ``chat`` whose caption contains ``contains``."""
+        chat_id = chat if isinstance(chat, int) else chat["id"]
+        return [
+            c
+            for c in self.server.calls[since:]
+            if c.method == "sendPhoto" and c.chat_id == chat_id and contains in (c.text or "")
+        ]
+
+    def wait_photo(
+        self, chat: dict[str, Any] | int, contains: str = "", since: int = 0, timeout: float = STEP_TIMEOUT
+    ) -> Call:
+        """Waits for a sendPhoto to ``chat`` whose caption contains ``contains``; the uploaded bytes
+        are in ``Call.files`` (see :meth:`upload_of`)."""
+        chat_id = chat if isinstance(chat, int) else chat["id"]
+        return self.wait(
+            lambda c: c.method == "sendPhoto" and c.chat_id == chat_id and contains in (c.text or ""), since, timeout
+        )
+
+    @staticmethod
+    def upload_of(call: Call) -> bytes:
+        """The bytes of the one file uploaded with ``call`` (multipart/form-data)."""
+        assert len(call.files) == 1, f"expected one upload in {call!r}: {list(call.files)}"
+        return next(iter(call.files.values())).data
+
+    def stored_message(self, chat: dict[str, Any] | int, message_id: int) -> dict[str, Any]:
+        """The bot's message as the fake server holds it now (after any edits)."""
+        chat_id = chat if isinstance(chat, int) else chat["id"]
+        with self.server.telegram.lock:
+            found = self.server.telegram.messages.get((chat_id, message_id))
+            assert found is not None, f"no stored message {message_id} in {chat_id}"
+            return copy.deepcopy(found)
+
+    def wait_edit(self, chat: dict[str, Any] | int, message_id: int, contains: str = "", since: int = 0) -> Call:
+        """Waits for an editMessageText of that message whose new text contains ``contains``."""
+        chat_id = chat if isinstance(chat, int) else chat["id"]
+        return self.wait(
+            lambda c: (
+                c.method == "editMessageText"
+                and c.chat_id == chat_id
+                and c.params.get("message_id") == message_id
+                and contains in (c.text or "")
+            ),
+            since,
+        )
+
+    def press_message(self, who: dict[str, Any], message: dict[str, Any], data: str) -> tuple[int, Call]:
+        """Press the button ``data`` under ``message`` (a stored Message, e.g. :meth:`stored_message`);
+        waits for the callback to be answered; returns the call index before the press and the
+        answerCallbackQuery call (its ``text`` / ``show_alert`` is what the presser saw)."""
+        assert data in [d for _, d in buttons(message)], f"{data!r} is not a button of {message}"
+        update = updates.callback_query(who, message, data)
+        query_id = update["callback_query"]["id"]
+        since = self.push(update)
+        answer = self.wait(
+            lambda c: c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == query_id, since
+        )
+        return since, answer
+
+    def press_answer(self, who: dict[str, Any], call: Call, data: str) -> Call:
+        """Like :meth:`press`, but returns the answerCallbackQuery call."""
+        assert data in [d for _, d in call.buttons], f"{data!r} is not a button of {call!r}: {call.buttons}"
+        return self.press_message(who, self.message_of(call), data)[1]
 
     # --- scenario steps ------------------------------------------------------------------------------
     def setup_community(self) -> None:

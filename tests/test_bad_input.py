@@ -282,3 +282,17 @@ async def test_identical_repeat_is_refused_with_the_old_number_and_kept(h: Harne
         assert await tx.fetchval("SELECT COUNT(*) FROM appeals") == 1
     kept = [r["text"] for r in await inbox(h, h.p.resident["id"])]
     assert "  the LIFT is   broken " in kept
+
+
+async def test_an_edited_command_is_not_run_again(h: Harness) -> None:
+    await h.setup_community()
+    await h.cmd(h.p.staff, h.p.staff_chat, "award", "@uma_unit 5 helped at the fair")
+    edited = updates.message(h.p.staff, h.p.staff_chat, "/award @boris_b 5 helped at the fair", edited=True)
+    calls = await h.send(edited)
+    assert said(calls) == [h.services.catalogs.translator("en")("general.edited_command")]
+    async with h.services.db.read() as tx:
+        rows = await tx.fetchall("SELECT user_id, amount FROM ledger")
+    assert [tuple(r) for r in rows] == [(h.p.uhead["id"], 5)]  # one award, to the person first named
+    # an edited private text that is no command is still kept, not lost
+    calls = await h.send(updates.message(h.p.resident, updates.private_chat(h.p.resident), "hello", edited=True))
+    assert said(calls)

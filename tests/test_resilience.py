@@ -304,3 +304,26 @@ async def test_every_call_of_a_full_flow_is_valid(h: Harness) -> None:
     assert {"sendMessage", "answerCallbackQuery", "getChatAdministrators", "getChatMember"} <= methods
     assert not h.rt.rejected
     assert_calls_valid(h.rt.calls)
+
+
+def test_flood_control_given_back_by_the_rate_limiter_is_logged_as_a_warning() -> None:
+    """PTB's AIORateLimiter logs a 429 it gives back at ERROR with a traceback; the outbox handles it,
+    so the bot's logging keeps it as a one-line warning (and every other error as it is)."""
+    import logging as _logging
+
+    from bot.logging import FloodControlIsNotAnError
+
+    keep = FloodControlIsNotAnError()
+    try:
+        raise RuntimeError("429")
+    except RuntimeError:
+        import sys
+
+        info = sys.exc_info()
+    flood = _logging.LogRecord(
+        "telegram.ext.AIORateLimiter", _logging.ERROR, "x", 1, "Rate limit hit after maximum of %d retries", (2,), info
+    )
+    other = _logging.LogRecord("telegram.ext.AIORateLimiter", _logging.ERROR, "x", 1, "something else", None, info)
+    assert keep.filter(flood) and keep.filter(other)
+    assert (flood.levelno, flood.levelname, flood.exc_info) == (_logging.WARNING, "WARNING", None)
+    assert other.levelno == _logging.ERROR and other.exc_info is not None
