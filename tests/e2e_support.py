@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import FileClock
 from tests.harness import People
-from tests.support import Call, FakeBotApiServer, buttons, updates
+from tests.support import Call, FakeBotApiServer, assert_calls_valid, buttons, updates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # a well-formed token that must never show up in the bot's output
@@ -339,3 +341,56 @@ class Chat:
         receipt = self.wait_text(resident_chat, "received", since)
         assigned = self.wait_text(p.uhead, "New appeal #1", since)
         return receipt, assigned
+
+
+_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
+
+
+def log_records(logs: str) -> list[str]:
+    """The process log split into records (each begins with its timestamp line; a traceback logged
+    with a record belongs to it)."""
+    starts = [m.start() for m in _RECORD_START.finditer(logs)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    return [logs[a:b] for a, b in zip(starts, [*starts[1:], len(logs)], strict=True) if logs[a:b].strip()]
+
+
+@dataclass
+class E2E:
+    """One end-to-end test's world (fixture ``e2e`` in tests/conftest.py): the fake Bot API server, the
+    clock file, the talking helper and the bot processes started on one database."""
+
+    tmp: Path
+    server: FakeBotApiServer
+    clock: ClockFile
+    chat: Chat
+    database: Path
+    procs: list[BotProcess] = field(default_factory=list)
+
+    def spawn(self, name: str) -> BotProcess:
+        proc = BotProcess(self.server, self.tmp, self.database, self.clock, name)
+        self.procs.append(proc)
+        self.chat.procs.append(proc)
+        return proc
+
+    def escalations_to(self, person: dict[str, object], since: int = 0) -> int:
+        return len(self.chat.sent(person["id"], "was passed to you", since))  # type: ignore[arg-type]
+
+    def finish(self, rejected: int = 0, tolerated: tuple[str, ...] = ()) -> None:
+        """Every process stops cleanly (exit code 0), none printed a traceback (except in a log record
+        whose first line contains one of ``tolerated``) or the token, the fake refused only the
+        ``rejected`` scripted calls; then every accepted call is checked against the Bot API
+        reference (this skips, last of all, only when the reference file is absent)."""
+        for proc in self.procs:
+            assert proc.stop() == 0, proc.logs()
+            logs = proc.logs()
+            bad = [
+                r
+                for r in log_records(logs)
+                if "Traceback" in r and not any(t in r.split("\n", 1)[0] for t in tolerated)
+            ]
+            assert not bad, logs
+            assert TOKEN not in logs and TOKEN.split(":", 1)[1] not in logs, f"{proc.name} printed the token"
+        assert TOKEN in self.server.tokens  # it really talked to the fake with this token
+        assert len(self.server.rejected) == rejected, self.server.rejected
+        assert_calls_valid(self.server.calls)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,44 +19,13 @@ import pytest
 
 from bot.clock import ClockFileError, FileClock
 from bot.config import Settings
-from tests.e2e_support import REPO_ROOT, SWEEP_INTERVAL, TOKEN, BotProcess, Chat, ClockFile, holds
+from tests.e2e_support import E2E, REPO_ROOT, SWEEP_INTERVAL, TOKEN, BotProcess, holds
 from tests.harness import local
-from tests.support import FakeBotApiServer, assert_calls_valid, updates
+from tests.support import assert_calls_valid, updates
 
 START = local(2026, 11, 23, 10, 0)  # Monday
 REMINDER_DUE = local(2026, 11, 25, 17, 0)  # Wednesday: 2 working hours before the deadline
 UNIT_DEADLINE = local(2026, 11, 26, 10, 0)  # Thursday: 3 working days after filing
-
-
-@dataclass
-class E2E:
-    tmp: Path
-    server: FakeBotApiServer
-    clock: ClockFile
-    chat: Chat
-    database: Path
-    procs: list[BotProcess] = field(default_factory=list)
-
-    def spawn(self, name: str) -> BotProcess:
-        proc = BotProcess(self.server, self.tmp, self.database, self.clock, name)
-        self.procs.append(proc)
-        self.chat.procs.append(proc)
-        return proc
-
-    def escalations_to(self, person: dict[str, object], since: int = 0) -> int:
-        return len(self.chat.sent(person["id"], "was passed to you", since))  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def e2e(tmp_path: Path) -> Iterator[E2E]:
-    server = FakeBotApiServer().start()
-    env = E2E(tmp_path, server, ClockFile(tmp_path / "clock.txt", START), Chat(server), tmp_path / "bot.sqlite3")
-    try:
-        yield env
-    finally:
-        for proc in env.procs:
-            proc.kill()
-        server.stop()
 
 
 # --- the clock file ----------------------------------------------------------------------------------

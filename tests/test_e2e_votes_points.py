@@ -13,23 +13,18 @@ tests/test_points_handlers.py.
 from __future__ import annotations
 
 import io
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.e2e_support import STEP_TIMEOUT, SWEEP_INTERVAL, TOKEN, BotProcess, Chat, ClockFile, holds, wait_until
+from tests.e2e_support import E2E, STEP_TIMEOUT, SWEEP_INTERVAL, Chat, holds, wait_until
 from tests.harness import local
-from tests.support import FakeBotApiServer, assert_calls_valid, updates
+from tests.support import updates
 from tests.support.botapi import Call
 
-START = local(2026, 11, 23, 10, 0)  # Monday
 OPENS = local(2026, 12, 1, 10, 0)  # the election about November opens ...
 CLOSES = local(2026, 12, 8, 10, 0)  # ... and closes
 BACK_UP = local(2026, 12, 9, 11, 0)  # the bot was down over the closing moment, back a day later
@@ -38,65 +33,6 @@ KAI = updates.user(1024, "Kai", "kai_u")  # head of unit 2
 PAVEL = updates.user(1021, "Pavel", "pavel_r")  # a resident of unit 1
 MERCHANT = updates.user(1006, "Mo", "mo_shop")
 BOT_LINK = f"https://t.me/{updates.BOT_USERNAME}?start="
-
-
-_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
-
-
-def log_records(logs: str) -> list[str]:
-    """The process log split into records (each begins with its timestamp line; a traceback logged
-    with a record belongs to it)."""
-    starts = [m.start() for m in _RECORD_START.finditer(logs)]
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
-    return [logs[a:b] for a, b in zip(starts, [*starts[1:], len(logs)], strict=True) if logs[a:b].strip()]
-
-
-@dataclass
-class E2E:
-    tmp: Path
-    server: FakeBotApiServer
-    clock: ClockFile
-    chat: Chat
-    database: Path
-    procs: list[BotProcess] = field(default_factory=list)
-
-    def spawn(self, name: str) -> BotProcess:
-        proc = BotProcess(self.server, self.tmp, self.database, self.clock, name)
-        self.procs.append(proc)
-        self.chat.procs.append(proc)
-        return proc
-
-    def finish(self, rejected: int = 0, tolerated: tuple[str, ...] = ()) -> None:
-        """Every process stops cleanly (exit code 0), none printed a traceback (except in a log record
-        whose first line contains one of ``tolerated``) or the token, the fake refused only the
-        ``rejected`` scripted calls; then every accepted call is checked against the Bot API
-        reference (this skips, last of all, only when the reference file is absent)."""
-        for proc in self.procs:
-            assert proc.stop() == 0, proc.logs()
-            logs = proc.logs()
-            bad = [
-                r
-                for r in log_records(logs)
-                if "Traceback" in r and not any(t in r.split("\n", 1)[0] for t in tolerated)
-            ]
-            assert not bad, logs
-            assert TOKEN not in logs and TOKEN.split(":", 1)[1] not in logs, f"{proc.name} printed the token"
-        assert TOKEN in self.server.tokens  # it really talked to the fake with this token
-        assert len(self.server.rejected) == rejected, self.server.rejected
-        assert_calls_valid(self.server.calls)
-
-
-@pytest.fixture
-def e2e(tmp_path: Path) -> Iterator[E2E]:
-    server = FakeBotApiServer().start()
-    env = E2E(tmp_path, server, ClockFile(tmp_path / "clock.txt", START), Chat(server), tmp_path / "bot.sqlite3")
-    try:
-        yield env
-    finally:
-        for proc in env.procs:
-            proc.kill()
-        server.stop()
 
 
 def private(who: dict[str, Any]) -> dict[str, Any]:
