@@ -12,7 +12,7 @@
    timed work. The baseline is a bare PTB Application with one no-op ``CallbackQueryHandler`` over the
    same updates and the same fake transport, in the same run. Updates are built before timing.
 2. **Tallying.** Every resident has voted (rows bulk-inserted into ``election_votes``); timed is the
-   closing tally (``ElectionService._tally``: counts per building and candidate, ranking, turnout per
+   closing tally (``ElectionCycle._tally``: counts per building and candidate, ranking, turnout per
    building) in one read transaction, median of 7 runs; target <= 100 ms. Also printed once: the whole
    closing (tally, results, awards, points, erasing the choices, queuing the announcements).
 """
@@ -219,7 +219,7 @@ async def run(plan: Plan, tmp: Path) -> None:
             for _ in range(7):
                 async with h.services.db.read() as tx:
                     t0 = time.perf_counter()
-                    results = await service._tally(tx, community.community, election)
+                    results = await service.cycle._tally(tx, community.community, election)
                     times.append(1000 * (time.perf_counter() - t0))
             assert results is not None and results.turnout.voters == total
             assert sum(s.votes for s in results.community) == total

@@ -15,11 +15,16 @@ Commands
 
 ``/propose [YYYY-MM-DD HH:MM |] [NN% |] [per_resident|per_unit |] QUESTION [| OPTION | OPTION ...]``;
 defaults: closes in 7 days, quorum 50 %, one vote per resident, options yes / no / abstain.
-``/propose cancel ID`` withdraws an open proposal (its opener or staff).
+``/propose cancel ID`` withdraws an open proposal (its opener or staff); any ``/propose`` whose first
+word is ``cancel`` is a cancel request (without a valid id the answer is the usage).
+
+Ids in buttons and commands have at most 18 digits (they fit the database's 64-bit integers); longer
+ones match no pattern here (the button is answered as out of date) or are "unknown".
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,15 +42,17 @@ from bot.models import Community, Reply
 from bot.services.elections import (
     EDITABLE,
     BallotPage,
+    NoBallotHere,
     NoOpenElection,
+    SettingsView,
     ballot_buttons,
-    building_result_params,
-    staff_result_params,
+    building_result,
+    staff_result,
 )
 from bot.services.proposals import MODES
 from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
-from handlers.common import actor, is_group, keyboard, send_reply, translator
+from handlers.common import actor, is_group, keyboard, send_reply, send_text, translator
 from handlers.setup import _sync_if_staff_chat
 
 if TYPE_CHECKING:
@@ -62,7 +69,13 @@ DEFAULT_DAYS = 7
 DEFAULT_QUORUM = 50
 WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
 QUORUM = re.compile(r"^(\d{1,3})\s*%$")
+LOOKS_LIKE_QUORUM = re.compile(r"^[-+]?\s*[\d.,]+\s*%$")  # "-5%", "12.5%", "1000%": a quorum, but a wrong one
+LOOKS_LIKE_MODE = re.compile(r"^per[_ -][a-z]+$", re.IGNORECASE)  # "per_household", "per unit"
+CANCEL = re.compile(r"^cancel(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
+ID = re.compile(r"^#?(\d+)$")
+MAX_ID_DIGITS = 18  # a 64-bit integer holds every 18-digit number
 HISTORY = 10
+log = logging.getLogger(__name__)
 
 
 def register(app: UnitApp) -> None:
@@ -75,9 +88,9 @@ def register(app: UnitApp) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback), group=0)
-    app.add_handler(CallbackQueryHandler(vote_button, pattern=r"^ev:\d+:\d+$"), group=0)
-    app.add_handler(CallbackQueryHandler(page_button, pattern=r"^ep:\d+:\d+:\d+$"), group=0)
-    app.add_handler(CallbackQueryHandler(proposal_button, pattern=r"^pv:\d+:\d+$"), group=0)
+    app.add_handler(CallbackQueryHandler(vote_button, pattern=r"^ev:\d{1,18}:\d{1,18}$"), group=0)
+    app.add_handler(CallbackQueryHandler(page_button, pattern=r"^ep:\d{1,18}:\d{1,18}:\d{1,6}$"), group=0)
+    app.add_handler(CallbackQueryHandler(proposal_button, pattern=r"^pv:\d{1,18}:\d{1,3}$"), group=0)
 
 
 # --- where a command was sent -----------------------------------------------------------------------
@@ -139,7 +152,7 @@ async def vote_command(update: Update, context: AppContext) -> None:
     assert ctx.building is not None
     page = await context.services.elections.ballot(ctx.building.id)
     if not page.total:
-        raise NoOpenElection()
+        raise NoBallotHere(period=page.period, building=ctx.building.title)
     await send_reply(update, context, ballot_reply(page, ctx.community, ctx.building.title))
 
 
@@ -163,8 +176,6 @@ async def page_button(update: Update, context: AppContext) -> None:
     ctx = await context.services.registry.chat_context(query.message.chat.id) if query.message else None
     if ctx is None or ctx.building is None or ctx.building.id != page.building_id:
         raise NotFound("error.building_unknown")
-    if page.closes_at <= context.services.clock.now():
-        raise NoOpenElection()
     t = await translator(update, context)
     reply = ballot_reply(page, ctx.community, ctx.building.title)
     await query.answer()
@@ -184,8 +195,13 @@ async def send_with_chart(update: Update, context: AppContext, template: str, pa
     assert chat is not None
     if isinstance(photo, dict):
         caption = t(str(photo["caption_key"]), **dict(photo.get("caption_params") or {}))
-        png = chart_png(caption, photo.get("bars") or [])
-        await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=caption[:1024])
+        try:
+            png: bytes | None = chart_png(caption, photo.get("bars") or [])
+        except Exception:  # a chart that cannot be drawn: the text alone says it all
+            log.exception("the results chart could not be drawn; sending the text only")
+            png = None
+        if png is not None:
+            await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=caption[:1024])
     await send_reply(update, context, Reply(template, params), t)
 
 
@@ -198,9 +214,10 @@ async def results_command(update: Update, context: AppContext) -> None:
         raise NotFound("votes.no_results")
     results = await elections.results(election.id)
     if ctx.kind == "building" and ctx.building is not None:
-        await send_with_chart(update, context, "election.result", building_result_params(results, ctx.building))
+        template, params = building_result(results, ctx.building)
     else:
-        await send_with_chart(update, context, "election.staff_result", staff_result_params(results))
+        template, params = staff_result(results)
+    await send_with_chart(update, context, template, params)
 
 
 # --- staff: /election -------------------------------------------------------------------------------
@@ -222,15 +239,23 @@ async def election_command(update: Update, context: AppContext) -> None:
             update, context, Reply("votes.nominated", {"name": candidate.display, "unit": candidate.unit_name})
         )
         return
-    election = await elections.current_or_next(community.id)
     if sub == "":
         await election_status(update, context, community)
         return
+    if sub == "withdraw":
+        unit_id = await pick_unit(context, community, " ".join(rest))
+        done = await elections.withdraw_unit(me, community.id, unit_id)
+        key = "votes.withdrawn_shortlist" if done.from_shortlist else "votes.withdrawn"
+        await send_reply(update, context, Reply(key, {"period": done.election.period, "name": done.candidate.display}))
+        return
+    if sub not in ("extend", "cancel", "repost"):
+        raise InvalidInput("votes.election_usage")
+    if sub == "extend" and (len(rest) != 2 or not WHEN.match(" ".join(rest))):
+        raise InvalidInput("votes.election_usage")
+    election = await elections.current(community.id)  # these act on the open election only
     if election is None:
-        raise NotFound("votes.no_election")
+        raise NoOpenElection()
     if sub == "extend":
-        if len(rest) != 2 or not WHEN.match(" ".join(rest)):
-            raise InvalidInput("votes.election_usage")
         fresh = await elections.extend(me, election.id, parse_local(rest[0], rest[1], community))
         await send_reply(
             update,
@@ -240,18 +265,9 @@ async def election_command(update: Update, context: AppContext) -> None:
     elif sub == "cancel":
         fresh = await elections.cancel(me, election.id)
         await send_reply(update, context, Reply("votes.cancelled", {"period": fresh.period}))
-    elif sub == "repost":
+    else:
         posted = await elections.repost(me, election.id)
         await send_reply(update, context, Reply("votes.reposted", {"period": election.period, "count": posted}))
-    elif sub == "withdraw":
-        unit_id = await pick_unit(context, community, " ".join(rest))
-        head = await elections.unit_head_of(community.id, unit_id)
-        if head is None:
-            raise NotFound("error.election_unit_no_head")
-        await elections.withdraw(me, election.id, head)
-        await send_reply(update, context, Reply("votes.withdrawn", {"period": election.period}))
-    else:
-        raise InvalidInput("votes.election_usage")
 
 
 async def pick_unit(context: AppContext, community: Community, name: str) -> int:
@@ -293,14 +309,27 @@ async def election_status(update: Update, context: AppContext, community: Commun
 async def election_settings(update: Update, context: AppContext, community: Community, rest: list[str]) -> None:
     elections = context.services.elections
     if len(rest) >= 2:
-        settings = await elections.configure(actor(update), community.id, rest[0], " ".join(rest[1:]))
+        view = await elections.configure(actor(update), community.id, rest[0], " ".join(rest[1:]))
     elif not rest:
-        settings = await elections.settings_of(community.id)
+        view = await elections.settings_view(community.id)
     else:
         raise InvalidInput("votes.election_usage")
-    values = settings.model_dump(mode="json")
+    t = await translator(update, context)
+    await send_text(update, context, settings_text(t, view, community))
+
+
+def settings_text(t: Translator, view: SettingsView, community: Community) -> str:
+    """The settings, then when the next election opens and whether an open one keeps its own."""
+    values = view.settings.model_dump(mode="json")
     lines = "\n".join(f"{k} = {values[k]}" for k in EDITABLE)
-    await send_reply(update, context, Reply("votes.settings", {"lines": lines}))
+    parts = [t("votes.settings", lines=lines)]
+    if view.next_opens is None:
+        parts.append(t("votes.settings_off"))
+    else:
+        parts.append(t("votes.settings_next", period=view.next_period, opens=fmt_local(view.next_opens, community)))
+    if view.open_period is not None:
+        parts.append(t("votes.settings_open_now", period=view.open_period))
+    return "\n\n".join(parts)
 
 
 # --- proposals --------------------------------------------------------------------------------------
@@ -317,8 +346,12 @@ def parse_proposal(text: str, community: Community, now: datetime) -> dict[str, 
             closes = parse_local(when.group(1), when.group(2), community)
         elif pct and quorum is None:
             quorum = int(pct.group(1))
-        elif head in MODES and mode is None:
-            mode = head
+        elif LOOKS_LIKE_QUORUM.match(head) and quorum is None:
+            raise InvalidInput("error.proposal_quorum")
+        elif LOOKS_LIKE_MODE.match(head) and mode is None:
+            mode = re.sub(r"[ -]", "_", head.casefold())  # "per unit", "Per-Unit": per_unit
+            if mode not in MODES:
+                raise InvalidInput("error.proposal_mode", choices=", ".join(MODES))
         else:
             break
         parts.pop(0)
@@ -343,9 +376,14 @@ async def propose_command(update: Update, context: AppContext) -> None:
         raise WrongChat("error.building_chat_only")
     text = command_text(update)
     proposals = context.services.proposals
-    cancel = re.fullmatch(r"cancel\s+#?(\d+)", text)
-    if cancel:
-        proposal = await proposals.cancel(actor(update), int(cancel.group(1)))
+    cancel = CANCEL.match(text)
+    if cancel:  # "/propose cancel ..." is always a cancel request, never a question
+        found = ID.match((cancel.group(1) or "").strip())
+        if found is None:
+            raise InvalidInput("votes.propose_cancel_usage")
+        if len(found.group(1)) > MAX_ID_DIGITS:
+            raise NotFound("error.proposal_unknown")
+        proposal = await proposals.cancel(actor(update), int(found.group(1)))
         await send_reply(update, context, Reply("votes.proposal_cancelled", {"id": proposal.id}))
         return
     if not text:

@@ -118,6 +118,13 @@ def _display(row: Row) -> str:
 _CANDIDATE_SELECT = (
     "SELECT c.*, b.title FROM election_candidates c JOIN buildings b ON b.id = c.building_id WHERE c.election_id = ?"
 )
+# a candidate as listed on one building's ballot: the unit they head in that building
+_BALLOT_SELECT = (
+    "SELECT c.election_id, c.user_id, x.unit_id, x.building_id, x.unit_name, c.display, x.position, c.source,"
+    " c.removed_at, b.title FROM election_candidates c"
+    " JOIN election_candidate_buildings x ON x.election_id = c.election_id AND x.user_id = c.user_id"
+    " JOIN buildings b ON b.id = x.building_id WHERE c.election_id = ?"
+)
 
 
 class ElectionsRepo:
@@ -160,9 +167,8 @@ class ElectionsRepo:
             )
         )
 
-    async def unit_heads(self, community_id: int) -> list[HeadRow]:
-        """Unit heads of the community's active buildings, by building and unit order; a person heading
-        several units appears once, with their first unit."""
+    async def headed_units(self, community_id: int) -> list[HeadRow]:
+        """Every headed unit of the community's active buildings, by building and unit order."""
         rows = await self.tx.fetchall(
             "SELECT u.head_user_id AS user_id, u.id AS unit_id, u.name AS unit_name, u.building_id,"
             " us.first_name, us.last_name, us.username"
@@ -171,13 +177,18 @@ class ElectionsRepo:
             " ORDER BY b.id, u.position, u.id",
             (community_id,),
         )
+        return [HeadRow(r["user_id"], r["unit_id"], r["unit_name"], r["building_id"], _display(r)) for r in rows]
+
+    async def unit_heads(self, community_id: int) -> list[HeadRow]:
+        """Unit heads of the community's active buildings, by building and unit order; a person heading
+        several units appears once, with their first unit."""
         seen: set[int] = set()
         heads = []
-        for r in rows:
-            if r["user_id"] in seen:
+        for head in await self.headed_units(community_id):
+            if head.user_id in seen:
                 continue
-            seen.add(r["user_id"])
-            heads.append(HeadRow(r["user_id"], r["unit_id"], r["unit_name"], r["building_id"], _display(r)))
+            seen.add(head.user_id)
+            heads.append(head)
         return heads
 
     async def unit_head(self, unit_id: int) -> HeadRow | None:
@@ -282,6 +293,17 @@ class ElectionsRepo:
         )
         return count == 1
 
+    async def replan(
+        self, election_id: int, *, opens_at: datetime, closes_at: datetime, top_n: int, scope: str
+    ) -> bool:
+        """New schedule and rules for an election that has not opened yet."""
+        count = await self.tx.execute(
+            "UPDATE elections SET opens_at = ?, closes_at = ?, top_n = ?, scope = ?"
+            " WHERE id = ? AND state = 'scheduled'",
+            (to_ts(opens_at), to_ts(closes_at), top_n, scope, election_id),
+        )
+        return count == 1
+
     async def set_closes_at(self, election_id: int, closes_at: datetime, now: datetime) -> bool:
         count = await self.tx.execute(
             "UPDATE elections SET closes_at = ? WHERE id = ? AND state = 'open' AND closes_at > ?",
@@ -319,32 +341,78 @@ class ElectionsRepo:
         offset: int = 0,
         limit: int = -1,
     ) -> list[Candidate]:
-        sql = _CANDIDATE_SELECT
+        """The candidates (each once, with their own unit), or those on ``building_id``'s ballot (with
+        the unit they head in that building)."""
         params: list[object] = [election_id]
-        if building_id is not None:
-            sql += " AND c.building_id = ?"
+        if building_id is None:
+            sql = _CANDIDATE_SELECT
+            order = " ORDER BY c.building_id, c.position, c.user_id"
+        else:
+            sql = _BALLOT_SELECT + " AND x.building_id = ?"
             params.append(building_id)
+            order = " ORDER BY x.position, c.user_id"
         if not include_removed:
             sql += " AND c.removed_at IS NULL"
-        sql += " ORDER BY c.building_id, c.position, c.user_id LIMIT ? OFFSET ?"
-        rows = await self.tx.fetchall(sql, (*params, limit, offset))
+        rows = await self.tx.fetchall(sql + order + " LIMIT ? OFFSET ?", (*params, limit, offset))
+        return [candidate_of_row(r) for r in rows]
+
+    async def ballot_candidates(self, election_id: int, *, include_removed: bool = False) -> list[Candidate]:
+        """Every (building, candidate) pair of the ballots, by building and ballot order."""
+        sql = _BALLOT_SELECT + ("" if include_removed else " AND c.removed_at IS NULL")
+        rows = await self.tx.fetchall(sql + " ORDER BY x.building_id, x.position, c.user_id", (election_id,))
         return [candidate_of_row(r) for r in rows]
 
     async def count_candidates(self, election_id: int, *, building_id: int | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM election_candidates WHERE election_id = ? AND removed_at IS NULL"
-        params: tuple[int, ...] = (election_id,)
-        if building_id is not None:
-            sql += " AND building_id = ?"
-            params = (election_id, building_id)
-        return int(await self.tx.fetchval(sql, params))
+        if building_id is None:
+            sql = "SELECT COUNT(*) FROM election_candidates WHERE election_id = ? AND removed_at IS NULL"
+            return int(await self.tx.fetchval(sql, (election_id,)))
+        return int(
+            await self.tx.fetchval(
+                "SELECT COUNT(*) FROM election_candidate_buildings x JOIN election_candidates c"
+                " ON c.election_id = x.election_id AND c.user_id = x.user_id"
+                " WHERE x.election_id = ? AND x.building_id = ? AND c.removed_at IS NULL",
+                (election_id, building_id),
+            )
+        )
 
     async def candidate_buildings(self, election_id: int) -> list[int]:
+        """The buildings whose ballot lists somebody (not withdrawn)."""
         rows = await self.tx.fetchall(
-            "SELECT DISTINCT building_id FROM election_candidates WHERE election_id = ? AND removed_at IS NULL"
-            " ORDER BY building_id",
+            "SELECT DISTINCT x.building_id FROM election_candidate_buildings x JOIN election_candidates c"
+            " ON c.election_id = x.election_id AND c.user_id = x.user_id"
+            " WHERE x.election_id = ? AND c.removed_at IS NULL ORDER BY x.building_id",
             (election_id,),
         )
         return [r[0] for r in rows]
+
+    async def buildings_of_candidate(self, election_id: int, user_id: int) -> list[int]:
+        """The buildings whose ballot lists this candidate."""
+        rows = await self.tx.fetchall(
+            "SELECT building_id FROM election_candidate_buildings WHERE election_id = ? AND user_id = ?"
+            " ORDER BY position, building_id",
+            (election_id, user_id),
+        )
+        return [r[0] for r in rows]
+
+    async def snapshot_ballots(self, election_id: int, community_id: int) -> None:
+        """At opening: each candidate stands in their own building and in every other active building
+        where they head a unit (with the first unit they head there)."""
+        await self.tx.execute(
+            "INSERT INTO election_candidate_buildings (election_id, user_id, building_id, unit_id, unit_name, position)"
+            " SELECT election_id, user_id, building_id, unit_id, unit_name, position FROM election_candidates"
+            " WHERE election_id = ? ON CONFLICT (election_id, building_id, user_id) DO NOTHING",
+            (election_id,),
+        )
+        positions = {c.user_id: c.position for c in await self.candidates(election_id, include_removed=True)}
+        for head in await self.headed_units(community_id):
+            if head.user_id not in positions:
+                continue
+            await self.tx.execute(
+                "INSERT INTO election_candidate_buildings"
+                " (election_id, user_id, building_id, unit_id, unit_name, position) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (election_id, building_id, user_id) DO NOTHING",
+                (election_id, head.user_id, head.building_id, head.unit_id, head.unit_name, positions[head.user_id]),
+            )
 
     async def remove_candidate(self, election_id: int, user_id: int, now: datetime) -> bool:
         count = await self.tx.execute(
@@ -403,9 +471,11 @@ class ElectionsRepo:
         return {r[0]: int(r[1]) for r in rows}
 
     async def forget_choices(self, election_id: int) -> None:
-        """Ballot secrecy after closing: keep who took part, erase whom they chose."""
+        """Ballot secrecy after closing (or cancelling): keep who took part, erase whom they chose and
+        the building of that candidate (0)."""
         await self.tx.execute(
-            "UPDATE election_votes SET candidate_id = NULL WHERE election_id = ? AND candidate_id IS NOT NULL",
+            "UPDATE election_votes SET candidate_id = NULL, building_id = 0"
+            " WHERE election_id = ? AND (candidate_id IS NOT NULL OR building_id <> 0)",
             (election_id,),
         )
 
@@ -416,6 +486,21 @@ class ElectionsRepo:
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (election_id, building_id, candidate_id) DO NOTHING",
             [(election_id, r.building_id, r.candidate_id, r.votes, r.rank, r.voters, r.eligible) for r in rows],
         )
+
+    async def add_turnout(self, election_id: int, rows: Iterable[tuple[int, int, int]]) -> None:
+        """(building, voters, eligible) of every building at closing; building 0: the community."""
+        await self.tx.executemany(
+            "INSERT INTO election_turnout (election_id, building_id, voters, eligible) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (election_id, building_id) DO NOTHING",
+            [(election_id, b, v, e) for b, v, e in rows],
+        )
+
+    async def stored_turnout(self, election_id: int) -> dict[int, tuple[int, int]]:
+        rows = await self.tx.fetchall(
+            "SELECT building_id, voters, eligible FROM election_turnout WHERE election_id = ? ORDER BY building_id",
+            (election_id,),
+        )
+        return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     async def results(self, election_id: int) -> list[ResultRow]:
         rows = await self.tx.fetchall(

@@ -32,6 +32,17 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Ballot:
+    """A ballot as counted: no choice is linked to a name outside the count."""
+
+    voter_id: int
+    household: int  # the unit the voter lives in now
+    cast_from: int  # the unit they last voted from
+    option: int | None  # None once the choices are erased
+    cast_at: int  # epoch seconds of the first vote
+
+
+@dataclass(frozen=True)
 class Decision:
     building_id: int
     proposal_id: int
@@ -153,10 +164,12 @@ class ProposalsRepo:
         return count == 1
 
     # --- votes ----------------------------------------------------------------------------------
-    async def ballot(self, proposal_id: int, ballot_key: str) -> Row | None:
+    async def ballot_of_voter(self, proposal_id: int, voter_id: int) -> Row | None:
+        """The voter's ballot (one per person and proposal), whatever unit it was cast from."""
         return await self.tx.fetchone(
-            "SELECT voter_id, unit_id, option_index FROM proposal_votes WHERE proposal_id = ? AND ballot_key = ?",
-            (proposal_id, ballot_key),
+            "SELECT ballot_key, unit_id, option_index FROM proposal_votes WHERE proposal_id = ? AND voter_id = ?"
+            " ORDER BY cast_at LIMIT 1",
+            (proposal_id, voter_id),
         )
 
     async def put_vote(
@@ -169,21 +182,27 @@ class ProposalsRepo:
             (proposal_id, ballot_key, voter_id, unit_id, option, to_ts(now), to_ts(now)),
         )
 
-    async def tally(self, proposal_id: int) -> dict[int, int]:
-        rows = await self.tx.fetchall(
-            "SELECT option_index, COUNT(*) FROM proposal_votes WHERE proposal_id = ? AND option_index IS NOT NULL"
-            " GROUP BY option_index",
-            (proposal_id,),
+    async def change_vote(self, proposal_id: int, voter_id: int, unit_id: int, option: int, now: datetime) -> None:
+        """Change the voter's ballot; ``unit_id``: the unit they vote from now."""
+        await self.tx.execute(
+            "UPDATE proposal_votes SET unit_id = ?, option_index = ?, changed_at = ?"
+            " WHERE proposal_id = ? AND voter_id = ?",
+            (unit_id, option, to_ts(now), proposal_id, voter_id),
         )
-        return {int(r[0]): int(r[1]) for r in rows}
 
-    async def participation(self, proposal_id: int) -> tuple[int, int]:
-        """(ballots, distinct households = units) of the votes cast."""
-        row = await self.tx.fetchone(
-            "SELECT COUNT(*), COUNT(DISTINCT unit_id) FROM proposal_votes WHERE proposal_id = ?", (proposal_id,)
+    async def ballots(self, proposal_id: int, building_id: int, *, unit_id: int | None = None) -> list[Ballot]:
+        """The ballots of people registered in the building now (or in ``unit_id`` of it), each with
+        the unit they live in."""
+        sql = (
+            "SELECT v.voter_id, r.unit_id AS household, v.unit_id, v.option_index, v.cast_at FROM proposal_votes v"
+            " JOIN residents r ON r.user_id = v.voter_id AND r.building_id = ? WHERE v.proposal_id = ?"
         )
-        assert row is not None
-        return int(row[0]), int(row[1])
+        params: tuple[int, ...] = (building_id, proposal_id)
+        if unit_id is not None:
+            sql += " AND r.unit_id = ?"
+            params = (building_id, proposal_id, unit_id)
+        rows = await self.tx.fetchall(sql, params)
+        return [Ballot(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     async def forget_choices(self, proposal_id: int) -> None:
         await self.tx.execute(

@@ -11,6 +11,7 @@ Zoe in unit 1, Yan in unit 2). The election about November opens on 2026-12-01 1
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -463,7 +464,9 @@ async def test_a_message_that_fails_to_render_does_not_hold_up_the_others(
 
     await build_town(h)
     p = h.p
-    await open_election(h)
+    opened = await open_election(h)
+    ballot9 = ballot_of(opened, CHAT9["id"])
+    await h.press(YAN, ballot9, vote_data(ballot9, VERA))  # somebody voted: the results have a chart
     real = Dispatcher._parts
     broken_once = {p.building_chat["id"]}
 
@@ -482,3 +485,384 @@ async def test_a_message_that_fails_to_render_does_not_hold_up_the_others(
     h.clock.advance(timedelta(minutes=11))
     await h.app.bot_data.outbox().drain()
     assert len(photos(h.rt.calls, p.building_chat["id"])) == 1  # retried later, once
+
+
+# --- fixes after the audit of issue 3 ----------------------------------------------------------------
+def texts_to(calls: list[Call], chat_id: int) -> str:
+    return "\n".join(c.text or "" for c in calls if c.method == "sendMessage" and c.chat_id == chat_id)
+
+
+async def test_results_command_sends_the_text_when_the_chart_cannot_be_drawn(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """E1: /results degrades to the text version (the failure is logged), never "something went wrong"."""
+    await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    ballot7 = ballot_of(opened, p.building_chat["id"])
+    await h.press(p.resident, ballot7, vote_data(ballot7, KAI))
+    h.clock.set(CLOSES)
+    await h.sweep()
+
+    def broken(*_: Any) -> bytes:
+        raise OSError("no fonts at all")
+
+    monkeypatch.setattr("handlers.votes.chart_png", broken)
+    shown = await h.cmd(PAVEL, p.building_chat, "results")
+    assert not photos(shown, p.building_chat["id"])
+    text = texts_to(shown, p.building_chat["id"])
+    assert "results for Building 7" in text and "Kai" in text
+    assert expect(h, "error.internal") not in said(shown)
+    assert "could not be drawn" in caplog.text
+
+
+async def test_a_per_unit_ballot_moves_with_the_voter_and_counts_once(h: Harness) -> None:
+    """E2: switching unit with /myunit between votes never gives one person several household votes."""
+    town = await build_town(h)
+    p = h.p
+    calls = await h.cmd(p.bhead, p.building_chat, "propose", "per_unit | 10% | Install a parking barrier?")
+    b7 = ballot_of_proposal(calls, p.building_chat["id"])
+    yes, no = b7.buttons[0][1], b7.buttons[1][1]
+    await h.press(p.resident, b7, yes)  # Rita, unit 2
+    for unit in ("3", "4"):
+        await join(h, p.resident, p.building_chat, unit)
+        await h.press(p.resident, b7, no)
+    assert await town.rows("SELECT voter_id, option_index FROM proposal_votes") == [(p.resident["id"], 1)]
+    # Rita now lives in unit 1, where Pavel votes first: the household has one vote
+    await h.press(PAVEL, b7, yes)
+    await join(h, p.resident, p.building_chat, "1")
+    held = await h.press(p.resident, b7, yes)
+    assert alerts(held) == [expect(h, "error.vote_household_voted", unit="1")]
+    changed = await h.press(PAVEL, b7, no)  # Pavel still holds unit 1's vote and may change it
+    assert alerts(changed)[0].startswith("🔁")
+    h.clock.advance(timedelta(days=7, minutes=1))
+    await h.sweep()
+    decision = await town.rows("SELECT counts, voters, eligible, households_voted, households FROM building_decisions")
+    # households now: unit 1 only (Pavel, Uma, Rita); Pavel's ballot, cast from unit 1, is its vote
+    assert decision == [("[0, 1, 0]", 1, 1, 1, 1)]
+
+
+async def test_per_resident_quorum_counts_where_people_live_at_closing(h: Harness) -> None:
+    """E2: a voter who moved after voting counts for the household they live in (never more
+    households taking part than households)."""
+    town = await build_town(h)
+    p = h.p
+    calls = await h.cmd(p.bhead, p.building_chat, "propose", "Paint the hall?")
+    b7 = ballot_of_proposal(calls, p.building_chat["id"])
+    await h.press(PAVEL, b7, b7.buttons[0][1])  # unit 1
+    await h.press(p.resident, b7, b7.buttons[1][1])  # unit 2
+    await join(h, p.resident, p.building_chat, "1")  # unit 2 is left empty
+    h.clock.advance(timedelta(days=7, minutes=1))
+    await h.sweep()
+    decision = await town.rows("SELECT counts, voters, eligible, households_voted, households FROM building_decisions")
+    assert decision == [("[1, 1, 0]", 2, 3, 1, 1)]
+
+
+async def test_night_announcements_go_out_at_8_even_on_a_weekend(h: Harness) -> None:
+    """E3: a proposal opened on Friday at 22:00 that closes on Saturday at 12:00 has its ballot posted
+    on Saturday at 08:00 (not on Monday after closing); one closing before 08:00 goes out at once."""
+    town = await build_town(h)
+    p = h.p
+    h.clock.set(local(2026, 11, 27, 22, 0))  # Friday night
+    calls = await h.cmd(p.bhead, p.building_chat, "propose", "2026-11-28 12:00 | Open the gate on Saturday?")
+    assert not [c for c in calls if any(d.startswith("pv:") for _, d in c.buttons)]
+    not_before = await town.scalar("SELECT not_before FROM outbox WHERE template = 'proposal.opened'")
+    assert not_before == int(local(2026, 11, 28, 8, 0).timestamp())
+    h.clock.set(local(2026, 11, 28, 7, 59))
+    assert not [c for c in await h.sweep() if c.chat_id == p.building_chat["id"]]
+    h.clock.set(local(2026, 11, 28, 8, 0))
+    assert ballot_of_proposal(await h.sweep(), p.building_chat["id"])
+    # closing at 07:00 next morning: the ballot cannot wait for 08:00
+    h.clock.set(local(2026, 11, 28, 23, 0))
+    calls = await h.cmd(p.bhead, p.building_chat, "propose", "2026-11-29 07:00 | Night watch tonight?")
+    assert ballot_of_proposal(calls, p.building_chat["id"])
+
+
+async def test_an_election_opening_on_friday_night_posts_its_ballots_on_saturday_morning(h: Harness) -> None:
+    """E3: not held until Monday's working hours."""
+    await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "set open_time 22:00")
+    await h.cmd(p.staff, p.staff_chat, "election", "set open_day 4")  # 2026-12-04 is a Friday
+    h.clock.set(local(2026, 12, 4, 22, 0))
+    night = await h.sweep()
+    assert not [c for c in night if any(d.startswith("ev:") for _, d in c.buttons)]
+    h.clock.set(local(2026, 12, 5, 8, 0))
+    morning = await h.sweep()
+    assert ballot_of(morning, p.building_chat["id"]) and ballot_of(morning, CHAT9["id"])
+
+
+async def test_switching_elections_off_stops_a_scheduled_election(h: Harness) -> None:
+    """E4: a nomination created the election; switched off, it does not open: cancelled, staff told once."""
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "nominate Building 7 / 2")
+    await h.cmd(p.staff, p.staff_chat, "election", "set enabled false")
+    opened = await open_election(h)
+    assert not [c for c in opened if any(d.startswith("ev:") for _, d in c.buttons)]
+    assert expect(h, "election.staff_disabled", period="2026-11")[:40] in texts_to(opened, p.staff_chat["id"])
+    assert await town.rows("SELECT period, state, note FROM elections") == [("2026-11", "cancelled", "disabled")]
+    assert not [c for c in await h.sweep() if c.method == "sendMessage"]
+
+
+async def test_a_scheduled_election_follows_later_settings_and_an_open_one_keeps_its_own(h: Harness) -> None:
+    """E5: open_day, duration_days and top_n changed after a nomination created the election."""
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "nominate Building 7 / 2")
+    await h.cmd(p.staff, p.staff_chat, "election", "set open_day 5")
+    await h.cmd(p.staff, p.staff_chat, "election", "set duration_days 3")
+    answer = await h.cmd(p.staff, p.staff_chat, "election", "set top_n 1")
+    assert "2026-12-05 10:00" in said(answer)[-1]  # the next opening moment
+    assert await town.rows("SELECT opens_at, closes_at, top_n FROM elections") == [
+        (int(local(2026, 12, 5, 10, 0).timestamp()), int(local(2026, 12, 8, 10, 0).timestamp()), 1)
+    ]
+    h.clock.set(local(2026, 12, 5, 10, 0))
+    assert ballot_of(await h.sweep(), p.building_chat["id"])
+    # while it is open, a change applies from the next election (and the answer says so)
+    answer = await h.cmd(p.staff, p.staff_chat, "election", "set top_n 5")
+    assert expect(h, "votes.settings_open_now", period="2026-11") in said(answer)[-1]
+    assert await town.scalar("SELECT top_n FROM elections WHERE state = 'open'") == 1
+
+
+async def test_a_schedule_change_mid_month_takes_effect_from_the_next_opening(h: Harness) -> None:
+    """E6: moving open_day earlier after this month's moment creates no past election and no false
+    "the bot was not running" message; the answer shows the next opening moment."""
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "set open_day 20")
+    h.clock.set(local(2026, 12, 10, 12, 0))
+    await h.sweep()
+    answer = await h.cmd(p.staff, p.staff_chat, "election", "set open_day 1")
+    later = await h.sweep()
+    assert expect(h, "votes.settings_next", period="2026-12", opens="2027-01-01 10:00") in said(answer)[-1]
+    assert not texts_to(later, p.staff_chat["id"])
+    assert await town.scalar("SELECT COUNT(*) FROM elections") == 0
+    h.clock.set(local(2027, 1, 1, 10, 0))
+    assert ballot_of(await h.sweep(), p.building_chat["id"])
+    assert await town.rows("SELECT period, state FROM elections") == [("2026-12", "open")]
+
+
+async def test_switching_elections_on_mid_month_starts_with_the_next_opening(h: Harness) -> None:
+    """E6: no election for a window that passed while they were off, and no "missed" message."""
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "set enabled false")
+    h.clock.set(local(2027, 1, 20, 12, 0))
+    await h.sweep()
+    answer = await h.cmd(p.staff, p.staff_chat, "election", "set enabled true")
+    later = await h.sweep()
+    assert "2027-02-01 10:00" in said(answer)[-1]
+    assert not texts_to(later, p.staff_chat["id"])
+    assert await town.scalar("SELECT COUNT(*) FROM elections") == 0
+
+
+async def test_withdraw_undoes_a_nomination_before_touching_the_open_election(h: Harness) -> None:
+    """E7: the shortlist of the next election first; from the open one, the building chat is told."""
+    town = await build_town(h)
+    p = h.p
+    opened = await open_election(h)
+    b7 = ballot_of(opened, p.building_chat["id"])
+    await h.press(p.resident, b7, vote_data(b7, KAI))
+    await h.press(PAVEL, b7, vote_data(b7, KAI))
+    await h.cmd(p.staff, p.staff_chat, "election", "nominate Building 7 / 2")  # for December
+    undone = await h.cmd(p.staff, p.staff_chat, "election", "withdraw Building 7 / 2")
+    assert said(undone)[-1] == expect(h, "votes.withdrawn_shortlist", name="Kai", period="2026-12")
+    kai = await town.rows(
+        "SELECT e.period, c.removed_at IS NULL FROM election_candidates c JOIN elections e ON e.id = c.election_id"
+        " WHERE c.user_id = ?",
+        (KAI["id"],),
+    )
+    assert kai == [("2026-11", 1)]  # still standing in November; off December's shortlist
+    gone = await h.cmd(p.staff, p.staff_chat, "election", "withdraw Building 7 / 2")
+    assert texts_to(gone, p.staff_chat["id"]) == expect(h, "votes.withdrawn", name="Kai", period="2026-11")
+    notice = texts_to(gone, p.building_chat["id"])
+    assert notice == expect(h, "election.withdrawn", name="Kai", period="2026-11")
+    assert "Rita" not in notice and "Pavel" not in notice
+    assert not texts_to(gone, CHAT9["id"])  # Kai is not on building 9's ballot
+    again = await h.press(PAVEL, b7, vote_data(b7, p.uhead))
+    assert alerts(again) and "Uma" in alerts(again)[0]
+    nobody = await h.cmd(p.staff, p.staff_chat, "election", "withdraw Building 7 / 2")
+    assert said(nobody)[-1] == expect(h, "error.election_not_candidate", name="Kai")
+
+
+async def test_cancel_extend_and_repost_act_on_the_open_election_only(h: Harness) -> None:
+    """E8: a second /election cancel does not cancel the next (scheduled) election."""
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "nominate Building 7 / 2")  # November's, scheduled
+    for sub in ("extend 2026-12-10 10:00", "repost", "cancel"):
+        refused = await h.cmd(p.staff, p.staff_chat, "election", sub)
+        assert said(refused)[-1] == expect(h, "error.election_none_open"), sub
+    await open_election(h)
+    await h.cmd(p.staff, p.staff_chat, "election", "nominate Building 7 / 2")  # December's
+    first = await h.cmd(p.staff, p.staff_chat, "election", "cancel")
+    second = await h.cmd(p.staff, p.staff_chat, "election", "cancel")
+    assert texts_to(first, p.staff_chat["id"]) == expect(h, "votes.cancelled", period="2026-11")
+    assert said(second)[-1] == expect(h, "error.election_none_open")
+    assert await town.rows("SELECT period, state FROM elections ORDER BY period") == [
+        ("2026-11", "cancelled"),
+        ("2026-12", "scheduled"),
+    ]
+
+
+async def test_propose_cancel_without_a_valid_id_opens_nothing(h: Harness) -> None:
+    """E9, E13, E17: "/propose cancel ..." is always a cancel request; odd quorum or mode are named."""
+    town = await build_town(h)
+    p = h.p
+    cases = {
+        "cancel": expect(h, "votes.propose_cancel_usage"),
+        "cancel abc": expect(h, "votes.propose_cancel_usage"),
+        "Cancel the gym?": expect(h, "votes.propose_cancel_usage"),
+        "cancel 99999": expect(h, "error.proposal_unknown"),
+        "cancel 99999999999999999999999": expect(h, "error.proposal_unknown"),
+        "-5% | Paint the hall?": expect(h, "error.proposal_quorum"),
+        "1000% | Paint the hall?": expect(h, "error.proposal_quorum"),
+        "150% | Q?": expect(h, "error.proposal_quorum"),
+        "per_household | Paint the hall?": expect(h, "error.proposal_mode", choices="per_resident, per_unit"),
+    }
+    for text, answer in cases.items():
+        calls = await h.cmd(p.staff, p.staff_chat, "propose", text)
+        assert said(calls)[-1] == answer, text
+    assert await town.scalar("SELECT COUNT(*) FROM proposals") == 0
+    await h.cmd(p.staff, p.staff_chat, "propose", "per unit | Paint the hall?")
+    assert await town.rows("SELECT DISTINCT mode FROM proposals") == [("per_unit",)]
+
+
+async def test_forged_huge_ids_are_answered_politely(h: Harness) -> None:
+    """E13: ids past 64 bits in buttons match no pattern: "out of date", never "something went wrong"."""
+    await build_town(h)
+    p = h.p
+    ballot7 = ballot_of(await open_election(h), p.building_chat["id"])
+    huge = "9" * 23
+    for data in (f"ev:{huge}:1", f"ev:1:{huge}", f"ep:1:1:{huge}", f"pv:{huge}:0", f"pv:1:{huge}"):
+        assert alerts(await h.press(PAVEL, ballot7, data)) == [expect(h, "error.stale_button")], data
+
+
+async def test_a_unit_head_of_two_buildings_stands_in_both(h: Harness) -> None:
+    """E10: Kai also heads unit 2 of building 9: on both ballots, votable from both, tallied per building."""
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, CHAT9, "unithead", "2", reply_to=updates.message(KAI, CHAT9, "hi"))
+    opened = await open_election(h)
+    b7, b9 = ballot_of(opened, p.building_chat["id"]), ballot_of(opened, CHAT9["id"])
+    assert candidates(b7) == {p.uhead["id"], KAI["id"]} and candidates(b9) == {VERA["id"], KAI["id"]}
+    assert alerts(await h.press(YAN, b9, vote_data(b9, KAI)))[0].startswith("✅")
+    await h.press(ZOE, b9, vote_data(b9, KAI))
+    await h.press(PAVEL, b7, vote_data(b7, KAI))
+    h.clock.set(CLOSES)
+    closed = await h.sweep()
+    rows = await town.rows("SELECT building_id, votes FROM election_results WHERE candidate_id = ?", (KAI["id"],))
+    assert sorted(rows) == sorted([(0, 3), (town.b7, 1), (town.b9, 2)])
+    assert "Kai (2, Building 9) — 2" in texts_to(closed, CHAT9["id"])
+
+
+async def test_long_results_name_every_winner_and_every_candidate_of_a_building(h: Harness) -> None:
+    """E12: 59 candidates who all tie with one vote: every winner named, the building lists all; only
+    the community-wide staff list stops at 50 ("...and 9 more"); the chart stays at 10 bars."""
+    from bot.models import UserInfo
+
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.building_chat, "units", "5-60")
+    now = int(h.clock.now().timestamp())
+    async with h.services.db.write() as tx:
+        units = await tx.fetchall("SELECT id, name FROM units WHERE building_id = ? ORDER BY id", (town.b7,))
+        for i, (uid, name) in enumerate(units):
+            if name in ("1", "2", "3", "4"):
+                continue
+            for person, first in ((50000 + i, f"Head{name}"), (60000 + i, f"V{name}")):
+                await tx.execute(
+                    "INSERT INTO users (id, first_name, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (person, first, now),
+                )
+            await tx.execute("UPDATE units SET head_user_id = ? WHERE id = ?", (50000 + i, uid))
+            await tx.execute(
+                "INSERT INTO residents (user_id, building_id, unit_id, joined_at) VALUES (?, ?, ?, ?)",
+                (60000 + i, town.b7, uid, now),
+            )
+    ballot7 = ballot_of(await open_election(h), p.building_chat["id"])
+    eid = int(ballot7.buttons[0][1].split(":")[1])
+    heads = [int(r[0]) for r in await town.rows("SELECT user_id FROM election_candidates WHERE user_id >= 50000")]
+    for head in heads:
+        await h.services.elections.vote(UserInfo(head + 10000, "V"), eid, head)
+    h.clock.set(CLOSES)
+    closed = await h.sweep()
+    staff = texts_to(closed, p.staff_chat["id"])
+    building = texts_to(closed, p.building_chat["id"])
+    assert len(heads) == 56
+    winners, everybody = staff.split("All candidates:")
+    assert all(f"Head{n} " in winners for n in range(5, 61))
+    assert everybody.count(", Building 7) — ") == 50 and "…and 9 more" in everybody
+    assert all(f"Head{n} " in building for n in range(5, 61)) and "Uma" in building
+    assert photos(closed, p.staff_chat["id"]) and await town.scalar("SELECT COUNT(*) FROM awards") == 56
+    staff_params = json.loads(
+        await town.scalar("SELECT params FROM outbox WHERE template = 'election.staff_result_more'")
+    )
+    assert len(staff_params["photo"]["bars"]) == 10
+
+
+async def test_results_show_the_turnout_of_every_building_as_posted_at_closing(h: Harness) -> None:
+    """E14: community scope, building 7 without standings: /results says 0/3, as the closing did."""
+    await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "set scope community")
+    b9 = ballot_of(await open_election(h), CHAT9["id"])
+    await h.press(YAN, b9, vote_data(b9, KAI))
+    h.clock.set(CLOSES)
+    closed = await h.sweep()
+    assert "Turnout: 0/3 (0%)" in texts_to(closed, p.building_chat["id"])
+    shown = texts_to(await h.cmd(PAVEL, p.building_chat, "results"), p.building_chat["id"])
+    assert "Turnout: 0/3 (0%)" in shown
+    staff = texts_to(await h.cmd(p.staff, p.staff_chat, "results"), p.staff_chat["id"])
+    assert "Building 7: 0/3 (0%)" in staff and "Building 9: 1/2 (50%)" in staff
+
+
+async def test_closing_and_cancelling_erase_the_candidates_building_too(h: Harness) -> None:
+    """E15: after closing (and cancelling) a vote row keeps only who took part."""
+    town = await build_town(h)
+    p = h.p
+    b7 = ballot_of(await open_election(h), p.building_chat["id"])
+    await h.press(PAVEL, b7, vote_data(b7, KAI))
+    h.clock.set(CLOSES)
+    await h.sweep()
+    assert await town.rows("SELECT building_id, candidate_id FROM election_votes") == [(0, None)]
+    h.clock.set(local(2027, 1, 1, 10, 0))
+    b7 = ballot_of(await h.sweep(), p.building_chat["id"])
+    await h.press(PAVEL, b7, vote_data(b7, KAI))
+    await h.cmd(p.staff, p.staff_chat, "election", "cancel")
+    assert await town.rows("SELECT building_id, candidate_id FROM election_votes") == [(0, None), (0, None)]
+
+
+async def test_small_answers_after_the_audit(h: Harness) -> None:
+    """E17: paging a cancelled ballot, /vote with no ballot here, withdrawing a unit without a head,
+    a closing nobody voted in, open_time in H:MM."""
+    town = await build_town(h)
+    p = h.p
+    await h.cmd(p.staff, p.staff_chat, "election", "nominate Building 7 / 2")
+    await h.cmd(p.staff, p.staff_chat, "election", "set page_size 1")
+    nine = await h.cmd(p.staff, p.staff_chat, "election", "set open_time 9:00")
+    assert "open_time = 09:00:00" in said(nine)[-1]
+    bad = await h.cmd(p.staff, p.staff_chat, "election", "set open_time 25:00")
+    assert "HH:MM" in said(bad)[-1]
+    await h.cmd(p.staff, p.staff_chat, "election", "set open_time 10:00")
+    await open_election(h)
+    none_here = await h.cmd(ZOE, CHAT9, "vote")
+    assert said(none_here)[-1] == expect(h, "error.election_no_ballot_here", period="2026-11", building="Building 9")
+    no_head = await h.cmd(p.staff, p.staff_chat, "election", "withdraw Building 7 / 3")
+    assert said(no_head)[-1] == expect(h, "error.election_withdraw_no_head")
+    # nobody votes: the closing says so
+    h.clock.set(CLOSES)
+    closed = await h.sweep()
+    text7 = texts_to(closed, p.building_chat["id"])
+    assert "Nobody voted" in text7 and "Thank you to everyone who voted" not in text7
+    assert expect(h, "election.no_winners") in texts_to(closed, p.staff_chat["id"])
+    # December's ballot is long (page size 1): paging it after a cancel says the vote is closed
+    h.clock.set(local(2027, 1, 1, 10, 0))
+    ballot7 = ballot_of(await h.sweep(), p.building_chat["id"])
+    nav = [d for _, d in ballot7.buttons if d.startswith("ep:")]
+    await h.cmd(p.staff, p.staff_chat, "election", "cancel")
+    paged = await h.press(PAVEL, ballot7, nav[0])
+    assert alerts(paged) == [expect(h, "error.vote_closed", period="2026-12")]
+    assert not [c for c in paged if c.method == "editMessageText"]
+    assert town.b9

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import Conflict, InvalidInput, PermissionDenied
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import Role, UserInfo
 from bot.services.elections import (
     CandidateRemoved,
@@ -209,7 +209,7 @@ async def test_whole_monthly_election_across_two_buildings(h: Harness) -> None:
     assert sorted(p["chat_id"] for p in posted) == sorted([CHAT_A, CHAT_B])
     to_a = next(p for p in posted if p["chat_id"] == CHAT_A)["params"]
     assert (to_a["voters"], to_a["eligible"], to_a["turnout"]) == (5, 8, 62)
-    assert [bar["votes"] for bar in to_a["chart"]] == [3, 2]
+    assert [bar["votes"] for bar in to_a["photo"]["bars"]] == [3, 2]
     assert "Anna (A1, House A) — 3" in to_a["lines"]
     assert len(await w.outbox("election.staff_result")) == 1
     assert sorted(p["chat_id"] for p in await w.outbox("election.award")) == sorted([HA1.id, HA2.id, HB1.id, HB2.id])
@@ -385,7 +385,7 @@ async def test_schedule_is_configurable_and_a_vote_before_opening_is_refused(h: 
     with pytest.raises(InvalidInput):
         await w.elections.configure(STAFF, w.community_id, "colour", "red")
     await w.elections.configure(STAFF, w.community_id, "open_day", "3")
-    settings = await w.elections.configure(STAFF, w.community_id, "open_time", "09:30")
+    settings = (await w.elections.configure(STAFF, w.community_id, "open_time", "09:30")).settings
     assert (settings.open_day, settings.open_time.hour, settings.open_time.minute) == (3, 9, 30)
 
     nominated = await w.elections.nominate(STAFF, w.community_id, w.units["B1"])  # creates the scheduled one
@@ -571,3 +571,59 @@ async def test_proposals_quorum_modes_and_history(h: Harness) -> None:
     assert not [voter for voter in RESIDENT_IDS if str(voter) in published]
     assert await w.scalar("SELECT COUNT(*) FROM proposal_votes WHERE option_index IS NOT NULL") == 0
     assert await w.scalar("SELECT COUNT(*) FROM building_decisions") == 3
+
+
+# --- fixes after the audit of issue 3 ----------------------------------------------------------------
+def test_announcements_go_out_in_the_daytime_on_any_day() -> None:
+    """E3: 08:00-21:00 local at once, else the next 08:00 (never held to Monday); a deadline first."""
+    from bot.models import Community
+    from bot.services.elections import send_at
+
+    town = Community(1, "x", -1, None, "Asia/Shanghai", "CN", "en", {}, True)
+    friday_night = local(2026, 11, 27, 22, 0)
+    assert send_at(town, friday_night) == local(2026, 11, 28, 8, 0)  # Saturday morning
+    assert send_at(town, local(2026, 11, 29, 7, 0)) == local(2026, 11, 29, 8, 0)  # Sunday, before 08:00
+    assert send_at(town, local(2026, 11, 28, 12, 0)) == local(2026, 11, 28, 12, 0)
+    assert send_at(town, local(2026, 11, 28, 21, 0)) == local(2026, 11, 29, 8, 0)
+    assert send_at(town, friday_night, deadline=local(2026, 11, 28, 12, 0)) == local(2026, 11, 28, 8, 0)
+    assert send_at(town, friday_night, deadline=local(2026, 11, 28, 7, 0)) == friday_night  # at once
+
+
+async def test_a_replanned_election_whose_moment_passed_opens_at_the_next_tick(h: Harness) -> None:
+    """E5: it opens now and runs duration_days from then."""
+    w = await build_world(h)
+    await w.elections.configure(STAFF, w.community_id, "open_day", "5")
+    nominated = await w.elections.nominate(STAFF, w.community_id, w.units["A1"])
+    h.clock.set(local(2026, 12, 3, 12, 0))
+    assert (await w.elections.tick()).total == 0
+    view = await w.elections.configure(STAFF, w.community_id, "open_day", "2")
+    assert (view.next_period, view.next_opens) == ("2026-11", local(2026, 12, 3, 12, 0))
+    assert (await w.elections.tick()).opened == 1
+    election = await w.elections.current(w.community_id)
+    assert election is not None and election.id == nominated.election_id
+    assert election.closes_at == local(2026, 12, 10, 12, 0)
+    assert await w.rows("SELECT COUNT(*) FROM elections WHERE state = 'missed'") == [(0,)]
+
+
+async def test_extend_and_repost_of_an_election_not_open_yet_say_so(h: Harness) -> None:
+    """E8: "has not opened yet", not "already closed"."""
+    w = await build_world(h)
+    nominated = await w.elections.nominate(STAFF, w.community_id, w.units["A1"])
+    with pytest.raises(VotingNotOpen):
+        await w.elections.extend(STAFF, nominated.election_id, local(2026, 12, 9, 10, 0))
+    with pytest.raises(VotingNotOpen):
+        await w.elections.repost(STAFF, nominated.election_id)
+
+
+async def test_withdrawing_from_the_open_election_tells_the_candidates_buildings(h: Harness) -> None:
+    """E7: their building chat is told their voters may vote again; no voter is named."""
+    w = await build_world(h)
+    eid = await open_november(w)
+    await cast(w, B3, eid, HB2)
+    withdrawn = await w.elections.withdraw_unit(STAFF, w.community_id, w.units["B2"])
+    assert (withdrawn.from_shortlist, withdrawn.candidate.user_id) == (False, HB2.id)
+    told = await w.outbox("election.withdrawn")
+    assert [(t["chat_id"], t["params"]) for t in told] == [(CHAT_B, {"period": "2026-11", "name": "Dasha"})]
+    assert (await w.elections.vote(B3, eid, HB1.id)).key == "done.vote_changed"
+    with pytest.raises(NotFound):
+        await w.elections.withdraw_unit(STAFF, w.community_id, w.units["A3"])  # no unit head

@@ -58,9 +58,14 @@ class ServiceBase:
         self.clock = clock
         self.calendars = calendars
 
-    async def queue(self, tx: Tx, notice: Notice, community: Community, now: datetime) -> bool:
+    async def queue(
+        self, tx: Tx, notice: Notice, community: Community, now: datetime, *, not_before: datetime | None = None
+    ) -> bool:
         """Queue ``notice`` in the outbox, in the caller's transaction. Non-urgent messages wait for
-        the community's working hours (quiet hours)."""
+        the community's working hours (quiet hours), unless the caller gives the earliest send time
+        itself (``not_before``: election and proposal announcements follow their own daytime rule)."""
+        if not_before is not None:
+            return await OutboxRepo(tx).add(notice, community_id=community.id, now=now, not_before=max(now, not_before))
         not_before = now
         if not notice.urgent:
             cal = await self.calendars.for_community(tx, community)

@@ -17,10 +17,20 @@ Households and modes
     ``per_unit``: one vote per household; the first resident of the unit to vote holds the
     household's ballot (they may change it until closing), the others are told it was cast.
 
+Ballots and moving unit (``/myunit``) while a proposal is open
+    A person has one ballot per proposal (found by their id, in either mode), and it belongs to the
+    household they live in *now*: moving to another unit of the building takes their ballot along.
+    ``per_unit``: a household is taken when one of its current residents has a ballot, so after a
+    move the unit left may vote again and the unit joined may not vote twice (a resident who moves
+    into a unit that has voted is told so; should two current residents of a unit both hold a
+    ballot, the one cast from that unit counts, else the earliest). Only ballots of people
+    registered in the building at closing count. So nobody counts twice, no household counts twice
+    and the households that took part never outnumber the households.
+
 Quorum
     ``quorum_pct`` percent of the building's households must take part (a household takes part when
-    any of its residents voted, in either mode), counted at closing. With no household registered
-    the quorum is met only when it is 0 %.
+    any of its current residents voted, in either mode), counted at closing. With no household
+    registered the quorum is met only when it is 0 %.
 
 Decision
     Quorum missed: ``no_quorum``. Otherwise the option with strictly most votes wins (``adopted`` /
@@ -30,6 +40,10 @@ Decision
 
 Closing is done by :meth:`ProposalService.tick` (catching up after downtime) with a guarded update,
 so it happens exactly once.
+
+Announcements (the ballot, the result, the withdrawal notice) follow the elections' daytime rule
+(:func:`bot.services.elections.send_at`): at once 08:00-21:00 local on any day, otherwise at the
+next 08:00; a ballot whose vote closes before that morning goes out at once.
 """
 
 from __future__ import annotations
@@ -43,11 +57,11 @@ from typing import Literal, get_args
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import Building, Button, Community, Notice, Role, UserInfo
 from bot.services.base import ServiceBase
-from bot.services.elections import NotAResident, NotOnBallot, VotingClosed, in_daytime, percent
+from bot.services.elections import NotAResident, NotOnBallot, VotingClosed, percent, send_at
 from bot.services.routing import fmt_local
 from storage.db import Tx
 from storage.elections import ElectionsRepo
-from storage.proposals import Decision, Proposal, ProposalsRepo
+from storage.proposals import Ballot, Decision, Proposal, ProposalsRepo
 from storage.registry import RegistryRepo
 
 Mode = Literal["per_resident", "per_unit"]
@@ -110,6 +124,40 @@ def verdict(counts: Sequence[int], custom: bool, quorum_met: bool) -> tuple[str,
     return ("adopted" if winner == 0 else "rejected"), winner
 
 
+@dataclass(frozen=True)
+class Counted:
+    counts: dict[int, int]  # option index -> ballots (choices erased: empty)
+    voters: int  # ballots that count
+    households: int  # households taking part
+
+
+def holder_rank(ballot: Ballot) -> tuple[bool, int, int]:
+    """Per unit, which of a household's ballots is its vote (lowest first): one cast from that unit
+    before one brought along from another unit, then the earliest."""
+    return (ballot.cast_from != ballot.household, ballot.cast_at, ballot.voter_id)
+
+
+def count_ballots(ballots: Sequence[Ballot], mode: str) -> Counted:
+    """Which ballots count (see the module docstring): every ballot of a resident; per unit only one
+    per household (the unit the voter lives in now): the one cast from that unit, else the earliest."""
+    person: dict[int, Ballot] = {}  # one per person (older data may hold two)
+    for b in sorted(ballots, key=lambda b: (b.cast_at, b.household)):
+        person.setdefault(b.voter_id, b)
+    kept = list(person.values())
+    if mode == "per_unit":
+        holder: dict[int, Ballot] = {}
+        for b in kept:
+            held = holder.get(b.household)
+            if held is None or holder_rank(b) < holder_rank(held):
+                holder[b.household] = b
+        kept = list(holder.values())
+    counts: dict[int, int] = {}
+    for b in kept:
+        if b.option is not None:
+            counts[b.option] = counts.get(b.option, 0) + 1
+    return Counted(counts, len(kept), len({b.household for b in kept}))
+
+
 def quorum_met(households_voted: int, households: int, quorum_pct: int) -> bool:
     if quorum_pct <= 0:
         return True
@@ -160,14 +208,14 @@ class ProposalService(ServiceBase):
         mode: str = "per_resident",
     ) -> list[Proposal]:
         """Open a proposal in ``building_id``, or (``None``, staff only) in every active building."""
-        question = " ".join(question.split())
-        if not 3 <= len(question) <= QUESTION_MAX:
-            raise InvalidInput("error.proposal_question", max=QUESTION_MAX)
-        opts, custom = clean_options(options)
         if mode not in MODES:
             raise InvalidInput("error.proposal_mode", choices=", ".join(MODES))
         if not 0 <= quorum_pct <= 100:
             raise InvalidInput("error.proposal_quorum")
+        question = " ".join(question.split())
+        if not 3 <= len(question) <= QUESTION_MAX:
+            raise InvalidInput("error.proposal_question", max=QUESTION_MAX)
+        opts, custom = clean_options(options)
         now = self.clock.now()
         if closes_at.tzinfo is None or not now + MIN_DURATION <= closes_at <= now + MAX_DURATION:
             raise InvalidInput("error.proposal_closes", days=MAX_DURATION.days)
@@ -256,6 +304,7 @@ class ProposalService(ServiceBase):
             ),
             community,
             now,
+            deadline=proposal.closes_at,
         )
 
     async def vote(self, voter: UserInfo, proposal_id: int, option: int) -> ProposalVote:
@@ -274,20 +323,26 @@ class ProposalService(ServiceBase):
                 raise NotAResident()
             if not 0 <= option < len(proposal.options):
                 raise OptionUnknown()
-            ballot_key = f"u{unit.id}" if proposal.mode == "per_unit" else f"r{voter.id}"
-            existing = await repo.ballot(proposal.id, ballot_key)
-            if existing is not None and existing["voter_id"] != voter.id:
-                raise HouseholdVoted(unit=unit.name)
+            mine = await repo.ballot_of_voter(proposal.id, voter.id)  # one per person, wherever cast
+            if proposal.mode == "per_unit":  # the unit's vote is held by another resident of it?
+                here = await repo.ballots(proposal.id, proposal.building_id, unit_id=unit.id)
+                holder = min(here, key=holder_rank, default=None)
+                if holder is not None and holder.voter_id != voter.id:
+                    raise HouseholdVoted(unit=unit.name)
             label = proposal.options[option]
             params: dict[str, object] = {"question": proposal.question, "id": proposal.id}
             if proposal.custom:
                 params["option"] = label
             else:
                 params["option_key"] = f"proposal.option.{label}"
-            if existing is not None and existing["option_index"] == option:
-                return ProposalVote("done.proposal_vote_same", proposal.id, option, params)
-            await repo.put_vote(proposal.id, ballot_key, voter.id, unit.id, option, now)
-        key = "done.proposal_vote_cast" if existing is None else "done.proposal_vote_changed"
+            same = mine is not None and mine["option_index"] == option
+            if mine is None:
+                await repo.put_vote(proposal.id, f"r{voter.id}", voter.id, unit.id, option, now)
+            elif not same or mine["unit_id"] != unit.id:  # changed, or cast from the unit they left
+                await repo.change_vote(proposal.id, voter.id, unit.id, option, now)
+        if same:
+            return ProposalVote("done.proposal_vote_same", proposal.id, option, params)
+        key = "done.proposal_vote_cast" if mine is None else "done.proposal_vote_changed"
         return ProposalVote(key, proposal.id, option, params)
 
     async def cancel(self, actor: UserInfo, proposal_id: int) -> Proposal:
@@ -339,9 +394,9 @@ class ProposalService(ServiceBase):
             proposal = await repo.get(proposal_id)
             if proposal is None or not await repo.mark_closed(proposal.id, now):
                 return False
-            tally = await repo.tally(proposal.id)
-            counts = tuple(tally.get(i, 0) for i in range(len(proposal.options)))
-            voters, households_voted = await repo.participation(proposal.id)
+            counted = count_ballots(await repo.ballots(proposal.id, proposal.building_id), proposal.mode)
+            counts = tuple(counted.counts.get(i, 0) for i in range(len(proposal.options)))
+            voters, households_voted = counted.voters, counted.households
             households = await repo.households_count(proposal.building_id)
             eligible = households if proposal.mode == "per_unit" else await repo.residents_count(proposal.building_id)
             met = quorum_met(households_voted, households, proposal.quorum_pct)
@@ -395,7 +450,8 @@ class ProposalService(ServiceBase):
                     decision.households,
                     decision,
                 )
-            voters, households_voted = await repo.participation(proposal.id)
+            counted = count_ballots(await repo.ballots(proposal.id, proposal.building_id), proposal.mode)
+            voters, households_voted = counted.voters, counted.households
             households = await repo.households_count(proposal.building_id)
             eligible = households if proposal.mode == "per_unit" else await repo.residents_count(proposal.building_id)
         return ProposalStatus(proposal, voters, eligible, households_voted, households, None)
@@ -409,8 +465,11 @@ class ProposalService(ServiceBase):
         async with self.db.read() as tx:
             return await ProposalsRepo(tx).decisions(building_id, max(1, min(limit, 100)))
 
-    async def _announce(self, tx: Tx, notice: Notice, community: Community, now: datetime) -> bool:
-        return await self.queue(tx, in_daytime(notice, community, now), community, now)
+    async def _announce(
+        self, tx: Tx, notice: Notice, community: Community, now: datetime, deadline: datetime | None = None
+    ) -> bool:
+        """Queue by the daytime rule (``deadline``: a ballot's closing moment, see :func:`send_at`)."""
+        return await self.queue(tx, notice, community, now, not_before=send_at(community, now, deadline))
 
 
 def result_params(proposal: Proposal, decision: Decision) -> dict[str, object]:

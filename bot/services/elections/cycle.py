@@ -14,10 +14,11 @@ from bot.models import Building, Community, Notice
 from bot.services.base import ServiceBase
 from bot.services.elections.publish import (
     ballot_buttons,
-    building_result_params,
+    building_result,
     photo_spec,
     result_rows,
-    staff_result_params,
+    staff_result,
+    turnout_rows,
 )
 from bot.services.elections.rules import (
     CHART_MAX,
@@ -30,14 +31,14 @@ from bot.services.elections.rules import (
     Standing,
     TickReport,
     Turnout,
-    in_daytime,
     rank_standings,
+    send_at,
 )
 from bot.services.point_rules import record_award
 from bot.services.routing import fmt_local
 from storage.awards import AwardsRepo
 from storage.db import Tx
-from storage.elections import Election, ElectionsRepo, TallyRow
+from storage.elections import Candidate, Election, ElectionsRepo, TallyRow
 from storage.registry import RegistryRepo
 
 
@@ -86,6 +87,8 @@ class ElectionCycle(ServiceBase):
             repo = ElectionsRepo(tx)
             if await repo.community_created_at(community.id) >= opens:
                 return  # the community did not exist yet when this one should have opened
+            if settings.schedule_since is not None and opens < settings.schedule_since:
+                return  # the schedule was changed (or switched on) after it: it starts with the next one
             if await repo.by_period(community.id, period) is not None:
                 return
         async with self.db.write() as tx:
@@ -106,6 +109,21 @@ class ElectionCycle(ServiceBase):
             if election is None or election.state != "scheduled" or election.opens_at > now:
                 return None
             community = await self._community(tx, election.community_id)
+            if not ElectionSettings.from_settings(community.settings).enabled:
+                if not await repo.mark_cancelled(election.id, now, "disabled"):
+                    return None
+                await self.announce(
+                    tx,
+                    Notice(
+                        community.staff_chat_id,
+                        "election.staff_disabled",
+                        {"period": election.period},
+                        dedupe_key=f"el:{election.id}:disabled",
+                    ),
+                    community,
+                    now,
+                )
+                return "cancelled"
             if election.closes_at <= now:
                 if not await repo.mark_missed(election.id, now):
                     return None
@@ -126,6 +144,7 @@ class ElectionCycle(ServiceBase):
             if not election.shortlisted:
                 for position, head in enumerate(await repo.unit_heads(community.id)):
                     await repo.add_candidate(election.id, head, position, "heads")
+            await repo.snapshot_ballots(election.id, community.id)
             if await repo.count_candidates(election.id) == 0:
                 await repo.mark_cancelled(election.id, now, "no_candidates")
                 await self.announce(
@@ -173,6 +192,7 @@ class ElectionCycle(ServiceBase):
             community = await self._community(tx, election.community_id)
             results = await self._tally(tx, community, election)
             await repo.add_results(election.id, result_rows(results))
+            await repo.add_turnout(election.id, turnout_rows(results))
             for winner in results.winners:
                 await AwardsRepo(tx).add_award(
                     community_id=community.id,
@@ -205,11 +225,14 @@ class ElectionCycle(ServiceBase):
             by_building.setdefault(r.building_id, {})[r.candidate_id] = (r.votes, r.last_at)
         community_standings = tuple(rank_standings(candidates, total))
         turnout = await self.turnout(tx, community, election)
+        ballots: dict[int, list[Candidate]] = {}  # each building's ballot, with the unit headed there
+        for cand in await repo.ballot_candidates(election.id):
+            ballots.setdefault(cand.building_id, []).append(cand)
         buildings: dict[int, tuple[Standing, ...]] = {}
         for bt in turnout.buildings:
             counts = by_building.get(bt.building_id, {})
             if election.scope == "own_building":
-                pool = [c for c in candidates if c.building_id == bt.building_id]
+                pool = ballots.get(bt.building_id, [])
             else:
                 pool = [c for c in candidates if c.user_id in counts]
             if pool:
@@ -235,8 +258,11 @@ class ElectionCycle(ServiceBase):
             await repo.eligible_total(community.id),
         )
 
-    async def announce(self, tx: Tx, notice: Notice, community: Community, now: datetime) -> bool:
-        return await self.queue(tx, in_daytime(notice, community, now), community, now)
+    async def announce(
+        self, tx: Tx, notice: Notice, community: Community, now: datetime, deadline: datetime | None = None
+    ) -> bool:
+        """Queue an announcement by the daytime rule (:func:`send_at`; ``deadline``: the vote's closing)."""
+        return await self.queue(tx, notice, community, now, not_before=send_at(community, now, deadline))
 
     async def ballot_buildings(self, tx: Tx, community: Community, election: Election) -> list[Building]:
         buildings = [b for b in await RegistryRepo(tx).buildings_of(community.id) if b.active]
@@ -274,6 +300,7 @@ class ElectionCycle(ServiceBase):
                 ),
                 community,
                 now,
+                election.closes_at,
             )
             posted += 1
         return posted
@@ -284,25 +311,17 @@ class ElectionCycle(ServiceBase):
         for building in await RegistryRepo(tx).buildings_of(community.id):
             if not building.active:
                 continue
+            template, params = building_result(results, building)
             await self.announce(
                 tx,
-                Notice(
-                    building.chat_id,
-                    "election.result",
-                    building_result_params(results, building),
-                    dedupe_key=f"el:{election.id}:result:{building.id}",
-                ),
+                Notice(building.chat_id, template, params, dedupe_key=f"el:{election.id}:result:{building.id}"),
                 community,
                 now,
             )
+        template, params = staff_result(results)
         await self.announce(
             tx,
-            Notice(
-                community.staff_chat_id,
-                "election.staff_result",
-                staff_result_params(results),
-                dedupe_key=f"el:{election.id}:result:staff",
-            ),
+            Notice(community.staff_chat_id, template, params, dedupe_key=f"el:{election.id}:result:staff"),
             community,
             now,
         )
@@ -315,6 +334,28 @@ class ElectionCycle(ServiceBase):
                     {"period": election.period, "rank": winner.rank, "votes": winner.votes},
                     user_id=winner.candidate_id,
                     dedupe_key=f"el:{election.id}:award:{winner.candidate_id}",
+                ),
+                community,
+                now,
+            )
+
+    async def post_withdrawn(
+        self, tx: Tx, community: Community, election: Election, candidate: Candidate, now: datetime
+    ) -> None:
+        """Tell the building chats whose ballot listed a candidate withdrawn from the open election
+        that their voters may vote again (no voter is named)."""
+        buildings = [b for b in await RegistryRepo(tx).buildings_of(community.id) if b.active]
+        if election.scope == "own_building":  # (the candidate may have been the building's only one)
+            theirs = set(await ElectionsRepo(tx).buildings_of_candidate(election.id, candidate.user_id))
+            buildings = [b for b in buildings if b.id in theirs]
+        for building in buildings:
+            await self.announce(
+                tx,
+                Notice(
+                    building.chat_id,
+                    "election.withdrawn",
+                    {"period": election.period, "name": candidate.display},
+                    dedupe_key=f"el:{election.id}:withdrawn:{candidate.user_id}:{building.id}",
                 ),
                 community,
                 now,

@@ -1,21 +1,25 @@
 """What the election posts: the ballot's buttons, the results' text lines and chart bars, and the
-parameters of the result messages (counts only: nothing here says who voted for whom). The chart
-itself is drawn when the message is sent (``handlers.delivery``), so the outbox stores only numbers."""
+result messages (counts only: nothing here says who voted for whom). The chart itself is drawn when
+the message is sent (``handlers.delivery``), so the outbox stores only numbers.
+
+The text versions name every winner and list every candidate of a building; only the community-wide
+list in the staff's text stops after ``TEXT_MAX`` lines ("...and N more"). Charts show at most
+``CHART_MAX`` bars."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.models import Building, Button
-from bot.services.elections.rules import CHART_MAX, BallotPage, ElectionResults, Standing
+from bot.services.elections.rules import CHART_MAX, TEXT_MAX, BallotPage, ElectionResults, Standing
 from storage.elections import ResultRow
 
 
-def result_lines(standings: tuple[Standing, ...] | list[Standing], limit: int = CHART_MAX) -> str:
-    """A short language-neutral text version (accessibility; the template adds the words)."""
-    return "\n".join(
-        f"{s.rank}. {s.display} ({s.unit_name}, {s.building_title}) — {s.votes}" for s in standings[:limit]
-    )
+def result_lines(standings: tuple[Standing, ...] | list[Standing], limit: int | None = None) -> str:
+    """A language-neutral text version (accessibility; the template adds the words): every line, or
+    the first ``limit``."""
+    shown = standings if limit is None else standings[:limit]
+    return "\n".join(f"{s.rank}. {s.display} ({s.unit_name}, {s.building_title}) — {s.votes}" for s in shown)
 
 
 def chart(standings: tuple[Standing, ...] | list[Standing], limit: int = CHART_MAX) -> list[dict[str, object]]:
@@ -38,18 +42,28 @@ def result_rows(results: ElectionResults) -> list[ResultRow]:
     return rows
 
 
+def turnout_rows(results: ElectionResults) -> list[tuple[int, int, int]]:
+    """(building, voters, eligible) of every building, and building 0 for the whole community."""
+    rows = [(0, results.turnout.voters, results.turnout.eligible)]
+    rows.extend((t.building_id, t.voters, t.eligible) for t in results.turnout.buildings)
+    return rows
+
+
 def _summary(results: ElectionResults) -> dict[str, Any]:
     election = results.election
-    return {
+    params: dict[str, Any] = {
         "period": election.period,
         "top_n": election.top_n,
-        "winners": result_lines(results.winners),
-        "community_lines": result_lines(results.community),
-        "community_chart": chart(results.community),
+        "community_lines": result_lines(results.community, TEXT_MAX) or "-",
         "voters_total": results.turnout.voters,
         "eligible_total": results.turnout.eligible,
         "turnout_total": results.turnout.percent,
     }
+    if results.winners:
+        params["winners"] = result_lines(results.winners)
+    else:  # nobody got a counted vote: say so rather than leave the list blank
+        params["winners_key"] = "election.no_winners"
+    return params
 
 
 def photo_spec(caption_key: str, caption_params: dict[str, Any], bars: list[dict[str, object]]) -> dict[str, Any]:
@@ -57,19 +71,20 @@ def photo_spec(caption_key: str, caption_params: dict[str, Any], bars: list[dict
     return {"kind": "bars", "caption_key": caption_key, "caption_params": caption_params, "bars": bars}
 
 
-def building_result_params(results: ElectionResults, building: Building) -> dict[str, Any]:
-    """Parameters of ``election.result`` for one building chat (counts only, no voter ids)."""
+def building_result(results: ElectionResults, building: Building) -> tuple[str, dict[str, Any]]:
+    """(template, parameters) of the results for one building chat (counts only, no voter ids)."""
     mine = results.buildings.get(building.id, ())
     bt = next((t for t in results.turnout.buildings if t.building_id == building.id), None)
     params: dict[str, Any] = {
         **_summary(results),
         "building": building.title,
         "lines": result_lines(mine) or "-",
-        "chart": chart(mine),
         "voters": bt.voters if bt else 0,
         "eligible": bt.eligible if bt else 0,
         "turnout": bt.percent if bt else 0,
     }
+    if not results.turnout.voters:  # nobody voted at all: no chart of zeros, no thanks to voters
+        return "election.result_no_votes", params
     if mine:
         caption = {"period": results.election.period, "building": building.title}
         params["photo"] = photo_spec("votes.chart_building", caption, chart(mine))
@@ -77,21 +92,26 @@ def building_result_params(results: ElectionResults, building: Building) -> dict
         params["photo"] = photo_spec(
             "votes.chart_community", {"period": results.election.period}, chart(results.community)
         )
-    return params
+    return "election.result", params
 
 
-def staff_result_params(results: ElectionResults) -> dict[str, Any]:
-    """Parameters of ``election.staff_result`` (community standings and turnout per building)."""
+def staff_result(results: ElectionResults) -> tuple[str, dict[str, Any]]:
+    """(template, parameters) of the staff's results: community standings and every building's turnout."""
     params: dict[str, Any] = {
         **_summary(results),
         "turnout_lines": "\n".join(
             f"{t.title}: {t.voters}/{t.eligible} ({t.percent}%)" for t in results.turnout.buildings
-        ),
+        )
+        or "-",
     }
     bars = chart(results.community)
-    if bars:
+    if bars and results.turnout.voters:
         params["photo"] = photo_spec("votes.chart_community", {"period": results.election.period}, bars)
-    return params
+    more = len(results.community) - TEXT_MAX
+    if more > 0:
+        params["more"] = more
+        return "election.staff_result_more", params
+    return "election.staff_result", params
 
 
 def ballot_buttons(page: BallotPage) -> tuple[tuple[Button, ...], ...]:

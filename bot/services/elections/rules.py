@@ -8,7 +8,16 @@ Schedule
     sweep) drives everything and catches up after downtime:
 
     * it creates the election of the most recent opening moment that has passed (only that one; a
-      community created after that moment starts with the next month);
+      community created after that moment starts with the next month, and so does a schedule changed
+      or re-enabled after it: ``schedule_since``, set by :meth:`ElectionService.configure`, is the
+      moment of the last change of ``open_day`` / ``open_time`` or of switching elections on, and
+      openings before it are skipped, never reported as missed);
+    * an election created early (a staff nomination creates it before its opening) follows later
+      changes of ``open_day``, ``open_time``, ``duration_days``, ``top_n`` and ``scope`` until it opens
+      (re-planned by ``configure``; if its new opening moment has passed it opens at the next tick
+      and runs ``duration_days`` from then). An open election keeps its settings;
+    * a scheduled election is not opened while elections are switched off (``enabled`` false): it is
+      cancelled (note ``disabled``) and staff are told once;
     * a scheduled election whose opening moment passed is opened late but closes at its scheduled
       time; if the bot was down for the whole window it is marked ``missed`` (staff are told) rather
       than opened and closed with no chance to vote;
@@ -20,10 +29,19 @@ Schedule
 Candidates and ballots
     Candidates are the community's unit heads at opening (snapshot with unit and building; a person
     heading several units stands once, with their first unit), or, when staff nominated anybody
-    before the opening, exactly that shortlist. With scope ``own_building`` (default) each building's
-    ballot lists the candidates whose unit is in that building and residents may vote only for them;
-    with scope ``community`` every ballot lists every candidate. Ballots are paged
+    before the opening, exactly that shortlist. At opening the ballots are snapshot too
+    (``election_candidate_buildings``): a candidate is on the ballot of their own building and of
+    every other building where they head a unit (shown with the unit they head there). With scope
+    ``own_building`` (default) each building's ballot lists those candidates and its residents may
+    vote only for them; the vote counts in that building's standings (a voter registered in two
+    buildings counts in the first one they registered in that lists the candidate). With scope
+    ``community`` every ballot lists every candidate. Ballots are paged
     (:meth:`ElectionService.ballot`).
+
+    Staff withdraw a person by unit: if they are on the shortlist of the election still waiting to
+    open, they leave that shortlist; otherwise they are withdrawn from the open election (votes for
+    them stop counting, their voters may vote again, and the building chats whose ballot listed them
+    are told so, without any voter's name).
 
 Voters
     Registered residents of the community (a ``residents`` row: a person with a unit). One vote per
@@ -36,8 +54,10 @@ Secrecy
     Published results and the staff audit show counts only (turnout per building = distinct voters
     / registered residents). While the election is open a vote row links voter and candidate (the
     only way to allow one *changeable* vote per person); at closing the counts are stored in
-    ``election_results`` and the link is erased (``candidate_id`` set to NULL), keeping only who took
-    part. A cancelled election's choices are erased too.
+    ``election_results``, the turnout of every building in ``election_turnout``, and the link is
+    erased (``candidate_id`` set to NULL and the candidate's building set to 0, so a person
+    registered in two buildings does not reveal whose building's candidate they chose), keeping
+    only who took part. A cancelled election's choices are erased the same way.
 
 Tally and tie rule
     One ``GROUP BY building, candidate`` over a covering index. Ranking is standard competition
@@ -49,18 +69,21 @@ Tally and tie rule
 
 Yearly title
     Decided once per community and year (``yearly_titles`` primary key) after December's election
-    closes, or at December's opening moment when no election of the year is still pending. Rule
+    closes, or at January's opening moment when no election of the year is still pending. Rule
     ``wins`` (default): most monthly wins (community rank 1 with votes), then total votes over the
     year, then the earliest win. Rule ``votes``: total votes, then wins, then earliest win. People
     still equal on all of these share the title. Recorded as ``kind='yearly_title'`` awards.
 
-Announcements go to group chats through the outbox in the same transaction as the change; they are
-sent at once in the daytime (08:00-21:00 local) and otherwise wait for the community's working hours.
+Announcements (ballots, results, opened / extended / cancelled / withdrawn notices, award messages) go
+to the chats through the outbox in the same transaction as the change; they are sent at once in the
+daytime (08:00-21:00 local, on any day: a weekend or holiday opening is not held until Monday) and
+otherwise at the next 08:00 local (:func:`send_at`). A ballot whose vote would close before that
+morning goes out at once: never after its closing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -68,13 +91,14 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import Conflict, NotFound, PermissionDenied
-from bot.models import Community, Notice
+from bot.models import Community
 from storage.elections import Candidate, Election
 
 MONTHLY = "monthly_best"
 YEARLY = "yearly_title"
 MAX_EXTENSION = timedelta(days=30)
-CHART_MAX = 10  # bars in a chart / lines in a text version
+CHART_MAX = 10  # bars in a chart (the text versions list everybody)
+TEXT_MAX = 50  # lines of the community-wide list in the staff's text ("...and N more")
 DAYTIME = (time(8, 0), time(21, 0))
 
 
@@ -115,6 +139,18 @@ class NoOpenElection(NotFound):
     key = "error.election_none_open"
 
 
+class NoBallotHere(NotFound):
+    """The open election lists nobody on this building's ballot."""
+
+    key = "error.election_no_ballot_here"
+
+
+class NotACandidate(NotFound):
+    """Withdraw: the person is neither on the next election's shortlist nor on the open ballot."""
+
+    key = "error.election_not_candidate"
+
+
 # --- settings ---------------------------------------------------------------------------------------
 class ElectionSettings(BaseModel):
     """Stored as JSON in ``communities.settings['elections']``; staff change it with
@@ -130,6 +166,9 @@ class ElectionSettings(BaseModel):
     scope: Literal["own_building", "community"] = "own_building"
     yearly_rule: Literal["wins", "votes"] = "wins"
     page_size: int = Field(8, ge=1, le=20)
+    # not editable: the moment of the last change of open_day / open_time or of switching elections
+    # on; openings before it are skipped (the change takes effect from the next opening)
+    schedule_since: datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> ElectionSettings:
@@ -160,7 +199,9 @@ class ElectionSettings(BaseModel):
         return period_of(*shift_month(year, month, -1)), opens
 
 
-EDITABLE = tuple(ElectionSettings.model_fields)
+EDITABLE = tuple(k for k in ElectionSettings.model_fields if k != "schedule_since")
+SCHEDULE_KEYS = ("enabled", "open_day", "open_time")  # a change here sets schedule_since
+REPLAN_KEYS = ("open_day", "open_time", "duration_days", "top_n", "scope")  # a scheduled election follows them
 
 
 def shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
@@ -241,6 +282,23 @@ class ElectionResults:
     winners: tuple[Standing, ...]
 
 
+@dataclass(frozen=True)
+class SettingsView:
+    """The settings with what they mean now (the answer to ``/election set``)."""
+
+    settings: ElectionSettings
+    next_period: str | None  # the next election to open; None: elections are switched off
+    next_opens: datetime | None
+    open_period: str | None  # an election open right now: it keeps the settings it opened with
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    election: Election
+    candidate: Candidate
+    from_shortlist: bool  # True: taken off the next election's shortlist; False: off the open ballot
+
+
 @dataclass
 class TickReport:
     opened: int = 0
@@ -255,11 +313,19 @@ class TickReport:
         return self.opened + self.closed + self.missed + self.cancelled + self.titles
 
 
-def in_daytime(notice: Notice, community: Community, now: datetime) -> Notice:
-    """Announcements go out at once in the daytime (08:00-21:00 local, any day, so a weekend
-    opening is not held until Monday); at night they wait for the community's working hours."""
-    local = now.astimezone(ZoneInfo(community.timezone)).time()
-    return replace(notice, urgent=notice.urgent or DAYTIME[0] <= local < DAYTIME[1])
+def send_at(community: Community, now: datetime, deadline: datetime | None = None) -> datetime:
+    """When an announcement goes out: at once in the daytime (08:00-21:00 local, any day, so a weekend
+    opening is not held until Monday), otherwise at the next 08:00 local. With ``deadline`` (a
+    ballot's closing moment) it is never held to or past the deadline: then it goes out at once."""
+    tz = ZoneInfo(community.timezone)
+    local = now.astimezone(tz)
+    if DAYTIME[0] <= local.time() < DAYTIME[1]:
+        return now
+    day = local.date() if local.time() < DAYTIME[0] else local.date() + timedelta(days=1)
+    morning = datetime.combine(day, DAYTIME[0], tzinfo=tz)
+    if deadline is not None and morning >= deadline:
+        return now
+    return morning
 
 
 def percent(part: int, whole: int) -> int:

@@ -6,6 +6,7 @@ The schedule, the tally and the announcements run in :class:`bot.services.electi
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,8 @@ from bot.services.elections.cycle import ElectionCycle
 from bot.services.elections.rules import (
     EDITABLE,
     MAX_EXTENSION,
+    REPLAN_KEYS,
+    SCHEDULE_KEYS,
     BallotPage,
     BuildingTurnout,
     CandidateRemoved,
@@ -27,15 +30,19 @@ from bot.services.elections.rules import (
     ElectionResults,
     ElectionSettings,
     NoOpenElection,
+    NotACandidate,
     NotAResident,
     NotOnBallot,
     SelfVote,
+    SettingsView,
     Standing,
     TickReport,
     Turnout,
     VoteOutcome,
     VotingClosed,
     VotingNotOpen,
+    Withdrawn,
+    shift_month,
 )
 from bot.services.routing import fmt_local
 from storage.db import Database, Tx
@@ -57,22 +64,84 @@ class ElectionService(ServiceBase):
             community = await self._community(tx, community_id)
         return ElectionSettings.from_settings(community.settings)
 
-    async def configure(self, actor: UserInfo, community_id: int, key: str, value: str) -> ElectionSettings:
+    async def settings_view(self, community_id: int) -> SettingsView:
+        """The settings, the next opening moment and the election open now (``/election set``)."""
+        async with self.db.read() as tx:
+            community = await self._community(tx, community_id)
+            return await self._view(tx, community, ElectionSettings.from_settings(community.settings))
+
+    async def configure(self, actor: UserInfo, community_id: int, key: str, value: str) -> SettingsView:
+        """Change one setting. A change of ``open_day`` / ``open_time`` or switching elections on takes
+        effect from the next opening moment (``schedule_since``); an election waiting to open follows
+        the new schedule and rules; an open one keeps its own."""
         if key not in EDITABLE:
             raise InvalidInput("error.election_setting_key", keys=", ".join(EDITABLE))
+        now = self.clock.now()
         async with self.db.write() as tx:
             community = await self._community(tx, community_id)
             await self._staff(tx, community, actor)
             raw: dict[str, Any] = dict(community.settings.get("elections", {}))
-            raw[key] = value.strip()
+            before = ElectionSettings.model_validate(raw)
+            text = value.strip()
+            if key == "open_time" and re.fullmatch(r"\d:\d{2}", text):
+                text = "0" + text  # 9:30 -> 09:30
+            raw[key] = text
             try:
                 parsed = ElectionSettings.model_validate(raw)
             except ValidationError as exc:
+                if key == "open_time":
+                    raise InvalidInput("error.election_setting_time") from exc
                 raise InvalidInput("error.election_setting_value", name=key) from exc
+            changed = getattr(parsed, key) != getattr(before, key)
+            if changed and key in SCHEDULE_KEYS and (key != "enabled" or parsed.enabled):
+                parsed = parsed.model_copy(update={"schedule_since": now})
             settings = dict(community.settings)
             settings["elections"] = parsed.model_dump(mode="json")
             await RegistryRepo(tx).set_community_settings(community.id, settings)
-        return parsed
+            if changed and key in REPLAN_KEYS:
+                await self._replan(tx, community, parsed, key, now)
+            return await self._view(tx, community, parsed)
+
+    async def _replan(self, tx: Tx, community: Community, settings: ElectionSettings, key: str, now: datetime) -> None:
+        """Elections still waiting to open follow the changed setting. A new opening moment that has
+        passed means: open at the next tick and run ``duration_days`` from then."""
+        repo = ElectionsRepo(tx)
+        tz = ZoneInfo(community.timezone)
+        for election in await repo.of_community(community.id, ("scheduled",)):
+            opens = election.opens_at
+            if key in ("open_day", "open_time"):
+                year, month = (int(part) for part in election.period.split("-"))
+                opens = max(now, settings.opening_in(tz, *shift_month(year, month, 1)))
+            closes = election.closes_at
+            if key in ("open_day", "open_time", "duration_days"):
+                closes = opens + timedelta(days=settings.duration_days)
+            await repo.replan(election.id, opens_at=opens, closes_at=closes, top_n=settings.top_n, scope=settings.scope)
+
+    async def _view(self, tx: Tx, community: Community, settings: ElectionSettings) -> SettingsView:
+        repo = ElectionsRepo(tx)
+        now = self.clock.now()
+        opened = await repo.of_community(community.id, ("open",))
+        open_period = opened[0].period if opened else None
+        if not settings.enabled:
+            return SettingsView(settings, None, None, open_period)
+        scheduled = await repo.of_community(community.id, ("scheduled",))
+        if scheduled:
+            return SettingsView(settings, scheduled[-1].period, scheduled[-1].opens_at, open_period)
+        period, opens = await self._next_opening(tx, community, settings, now)
+        return SettingsView(settings, period, opens, open_period)
+
+    async def _next_opening(
+        self, tx: Tx, community: Community, settings: ElectionSettings, now: datetime
+    ) -> tuple[str, datetime]:
+        """The first opening moment after ``now`` whose month has no election yet."""
+        repo = ElectionsRepo(tx)
+        tz = ZoneInfo(community.timezone)
+        period, opens = settings.next_opening(tz, now)
+        for _ in range(12):  # at most one election a month: a year ahead is always enough
+            if await repo.by_period(community.id, period) is None:
+                break
+            period, opens = settings.next_opening(tz, opens)
+        return period, opens
 
     async def latest_closed(self, community_id: int) -> Election | None:
         """The community's most recent closed election (for ``/results``)."""
@@ -112,15 +181,6 @@ class ElectionService(ServiceBase):
                 )
         return found
 
-    async def unit_head_of(self, community_id: int, unit_id: int) -> int | None:
-        """The head of ``unit_id`` if the unit belongs to the community (for withdrawing by unit)."""
-        async with self.db.read() as tx:
-            head = await ElectionsRepo(tx).unit_head(unit_id)
-            building = await RegistryRepo(tx).get_building(head.building_id) if head else None
-        if head is None or building is None or building.community_id != community_id:
-            return None
-        return head.user_id
-
     async def nominate(self, actor: UserInfo, community_id: int, unit_id: int) -> Candidate:
         """Put the head of ``unit_id`` on the shortlist of the next election (before it opens).
         Once anybody is nominated, only the shortlist stands."""
@@ -149,7 +209,7 @@ class ElectionService(ServiceBase):
         if scheduled:
             return scheduled[-1]  # the earliest one still waiting to open
         settings = ElectionSettings.from_settings(community.settings)
-        period, opens = settings.next_opening(ZoneInfo(community.timezone), now)
+        period, opens = await self._next_opening(tx, community, settings, now)
         await repo.create(
             community_id=community.id,
             period=period,
@@ -165,26 +225,57 @@ class ElectionService(ServiceBase):
             raise Conflict("error.election_not_scheduled", period=period)
         return election
 
+    async def withdraw_unit(self, actor: UserInfo, community_id: int, unit_id: int) -> Withdrawn:
+        """Take the head of ``unit_id`` off: off the shortlist of the election waiting to open if they
+        are on it, otherwise off the open election's ballot."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            community = await self._community(tx, community_id)
+            await self._staff(tx, community, actor)
+            repo = ElectionsRepo(tx)
+            head = await repo.unit_head(unit_id)
+            building = await RegistryRepo(tx).get_building(head.building_id) if head else None
+            if head is None or building is None or building.community_id != community.id:
+                raise NotFound("error.election_withdraw_no_head")
+            for election in reversed(await repo.of_community(community.id, ("scheduled",))):
+                candidate = await repo.candidate(election.id, head.user_id)
+                if candidate is not None and not candidate.removed:
+                    await self._withdraw(tx, community, election, candidate, now)
+                    return Withdrawn(election, candidate, from_shortlist=True)
+            for election in await repo.of_community(community.id, ("open",)):
+                candidate = await repo.candidate(election.id, head.user_id)
+                if candidate is not None and not candidate.removed:
+                    await self._withdraw(tx, community, election, candidate, now)
+                    return Withdrawn(election, candidate, from_shortlist=False)
+        raise NotACandidate(name=head.display)
+
     async def withdraw(self, actor: UserInfo, election_id: int, user_id: int) -> Election:
         """Take a candidate off: before opening they are dropped from the shortlist; while open they
-        are marked removed (votes for them stop counting; their voters may vote again)."""
+        are marked removed (votes for them stop counting; their voters may vote again, and the
+        building chats whose ballot listed them are told)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             election, community = await self._election(tx, election_id)
             await self._staff(tx, community, actor)
-            repo = ElectionsRepo(tx)
-            candidate = await repo.candidate(election.id, user_id)
+            candidate = await ElectionsRepo(tx).candidate(election.id, user_id)
             if candidate is None or candidate.removed:
                 raise CandidateUnknown()
-            if election.state == "scheduled":
-                await repo.delete_candidate(election.id, user_id)
-                if not await repo.count_candidates(election.id):
-                    await repo.set_shortlisted(election.id, False)  # back to "all unit heads"
-            elif election.state == "open" and now < election.closes_at:
-                await repo.remove_candidate(election.id, user_id, now)
-            else:
-                raise VotingClosed(period=election.period)
+            await self._withdraw(tx, community, election, candidate, now)
         return election
+
+    async def _withdraw(
+        self, tx: Tx, community: Community, election: Election, candidate: Candidate, now: datetime
+    ) -> None:
+        repo = ElectionsRepo(tx)
+        if election.state == "scheduled":
+            await repo.delete_candidate(election.id, candidate.user_id)
+            if not await repo.count_candidates(election.id):
+                await repo.set_shortlisted(election.id, False)  # back to "all unit heads"
+        elif election.state == "open" and now < election.closes_at:
+            if await repo.remove_candidate(election.id, candidate.user_id, now):
+                await self.cycle.post_withdrawn(tx, community, election, candidate, now)
+        else:
+            raise VotingClosed(period=election.period)
 
     async def extend(self, actor: UserInfo, election_id: int, closes_at: datetime) -> Election:
         if closes_at.tzinfo is None:
@@ -193,8 +284,7 @@ class ElectionService(ServiceBase):
         async with self.db.write() as tx:
             election, community = await self._election(tx, election_id)
             await self._staff(tx, community, actor)
-            if election.state != "open" or now >= election.closes_at:
-                raise VotingClosed(period=election.period)
+            self._must_be_open(election, now)
             if closes_at <= election.closes_at:
                 raise InvalidInput("error.election_extend_earlier", closes=fmt_local(election.closes_at, community))
             if closes_at > now + MAX_EXTENSION:
@@ -250,18 +340,20 @@ class ElectionService(ServiceBase):
         async with self.db.write() as tx:
             election, community = await self._election(tx, election_id)
             await self._staff(tx, community, actor)
-            if election.state != "open" or now >= election.closes_at:
-                raise VotingClosed(period=election.period)
+            self._must_be_open(election, now)
             await ElectionsRepo(tx).bump_repost(election.id)
             fresh = await ElectionsRepo(tx).get(election.id)
             assert fresh is not None
             return await self.cycle.post_ballots(tx, community, fresh, now, only=building_id)
 
     async def turnout(self, actor: UserInfo, election_id: int) -> Turnout:
-        """Live turnout per building (staff audit): counts of voters, never their choices."""
+        """Turnout per building (staff audit): counts of voters, never their choices; live while the
+        election runs, as stored at closing once it is closed."""
         async with self.db.read() as tx:
             election, community = await self._election(tx, election_id)
             await self._staff(tx, community, actor)
+            if election.state == "closed":
+                return await self._stored_turnout(tx, community, election)
             return await self.cycle.turnout(tx, community, election)
 
     async def current(self, community_id: int) -> Election | None:
@@ -273,7 +365,9 @@ class ElectionService(ServiceBase):
     async def ballot(
         self, building_id: int, page: int = 0, page_size: int | None = None, *, election_id: int | None = None
     ) -> BallotPage:
-        """One page of the building's ballot in the open election (or in ``election_id``)."""
+        """One page of the building's ballot in the open election (or in ``election_id``, which must
+        be open: a closed or cancelled election's ballot is not shown)."""
+        now = self.clock.now()
         async with self.db.read() as tx:
             building = await RegistryRepo(tx).get_building(building_id)
             if building is None:
@@ -287,6 +381,7 @@ class ElectionService(ServiceBase):
                 election = await repo.get(election_id)
             if election is None or election.community_id != community.id:
                 raise NoOpenElection()
+            self._must_be_open(election, now)
             size = page_size or ElectionSettings.from_settings(community.settings).page_size
             return await self.cycle.page(tx, election, building_id, page, size)
 
@@ -311,10 +406,12 @@ class ElectionService(ServiceBase):
                 raise CandidateRemoved(name=candidate.display)
             if candidate.user_id == voter.id:
                 raise SelfVote()
-            if election.scope == "own_building":
-                if candidate.building_id not in buildings:
+            if election.scope == "own_building":  # any building whose ballot lists the candidate
+                listed = await repo.buildings_of_candidate(election.id, candidate.user_id)
+                shared = [b for b in buildings if b in listed]
+                if not shared:
                     raise NotOnBallot(name=candidate.display, building=candidate.building_title)
-                building_id = candidate.building_id
+                building_id = shared[0]
             else:
                 building_id = buildings[0]
             previous = await repo.vote_of(election.id, voter.id)
@@ -337,43 +434,53 @@ class ElectionService(ServiceBase):
             return await ElectionsRepo(tx).vote_of(election_id, voter.id)
 
     async def results(self, election_id: int) -> ElectionResults:
-        """Published results of a closed election (counts only)."""
+        """Published results of a closed election (counts only), with the turnout stored at closing."""
         async with self.db.read() as tx:
             election, community = await self._election(tx, election_id)
             if election.state != "closed":
                 raise Conflict("error.election_not_closed", period=election.period)
             repo = ElectionsRepo(tx)
             candidates = {c.user_id: c for c in await repo.candidates(election.id, include_removed=True)}
+            on_ballot = {
+                (c.building_id, c.user_id): c for c in await repo.ballot_candidates(election.id, include_removed=True)
+            }
             grouped: dict[int, list[Standing]] = {}
             stored_rows = await repo.results(election.id)
             for row in stored_rows:
-                c = candidates.get(row.candidate_id)
+                # a building's standings show the unit the candidate heads in that building
+                c = on_ballot.get((row.building_id, row.candidate_id)) or candidates.get(row.candidate_id)
                 if c is None:  # pragma: no cover - results reference candidates of the same election
                     continue
                 grouped.setdefault(row.building_id, []).append(
                     Standing(c.user_id, c.display, c.unit_name, c.building_id, c.building_title, row.votes, row.rank)
                 )
-            stored = {r.building_id: (r.voters, r.eligible) for r in stored_rows}
-            titles = {b.id: b.title for b in await RegistryRepo(tx).buildings_of(community.id)}
+            turnout = await self._stored_turnout(tx, community, election)
         order = {c.user_id: (c.building_id, c.position) for c in candidates.values()}
         for rows in grouped.values():
             rows.sort(key=lambda s: (s.rank, order[s.candidate_id]))
         community_rows = tuple(grouped.pop(0, []))
-        voters, eligible = stored.get(0, (0, 0))
-        turnout = Turnout(
-            election.id,
-            election.period,
-            election.state,
-            tuple(
-                BuildingTurnout(b, titles.get(b, "?"), stored[b][0], stored[b][1])
-                for b in sorted(grouped)
-                if b in stored
-            ),
-            voters,
-            eligible,
-        )
         winners = tuple(s for s in community_rows if s.rank <= election.top_n and s.votes > 0)
         return ElectionResults(election, community_rows, {b: tuple(v) for b, v in grouped.items()}, turnout, winners)
+
+    async def _stored_turnout(self, tx: Tx, community: Community, election: Election) -> Turnout:
+        """The turnout of every building as stored at closing (older elections: as their results kept it)."""
+        repo = ElectionsRepo(tx)
+        stored = await repo.stored_turnout(election.id)
+        if not stored:
+            stored = {r.building_id: (r.voters, r.eligible) for r in await repo.results(election.id)}
+        titles = {b.id: b.title for b in await RegistryRepo(tx).buildings_of(community.id)}
+        voters, eligible = stored.get(0, (0, 0))
+        buildings = tuple(
+            BuildingTurnout(b, titles.get(b, "?"), v, e) for b, (v, e) in sorted(stored.items()) if b != 0
+        )
+        return Turnout(election.id, election.period, election.state, buildings, voters, eligible)
+
+    @staticmethod
+    def _must_be_open(election: Election, now: datetime) -> None:
+        if election.state == "scheduled":
+            raise VotingNotOpen(period=election.period)
+        if election.state != "open" or now >= election.closes_at:
+            raise VotingClosed(period=election.period)
 
     async def _community(self, tx: Tx, community_id: int) -> Community:
         community = await RegistryRepo(tx).get_community(community_id)
