@@ -9,10 +9,12 @@ from bot.app import AppContext
 from bot.errors import InvalidInput, NotConfigured, WrongChat
 from bot.models import ActionKind, Button, Category, Reply
 from bot.services.filing import FilingStep, Receipt
+from bot.services.perk_catalog import looks_like_code
 from bot.services.queries import AppealLine
 from bot.services.routing import action_buttons
 from bot.services.workflow import Outcome
 from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
+from handlers.perks import check_typed_code
 
 CATEGORY_BUTTONS: tuple[tuple[Button, ...], ...] = tuple(
     (Button(f"category.{c.value}", data=f"f:c:{c.value}"),) for c in Category
@@ -283,14 +285,19 @@ async def action_button(update: Update, context: AppContext) -> None:
 
 # --- private messages ------------------------------------------------------------------------------
 async def private_message(update: Update, context: AppContext) -> None:
-    """Text / voice / photo in a private chat, in this order: the user's pending action (reply,
-    question, resolution note); a reply to a message of an appeal; the appeal being filed; the answer
-    to a question waiting for them; otherwise kept and the user asked what it is."""
+    """Text / voice / photo in a private chat, in this order: a merchant's perk code typed on its own
+    (checked as /check would); the user's pending action (reply, question, resolution note); a reply
+    to a message of an appeal; the appeal being filed; the answer to a question waiting for them;
+    otherwise kept and the user asked what it is."""
     message = update.effective_message
     assert message is not None
     content = content_of(message)
     if content is None:
         await say(update, context, "general.unsupported")
+        return
+    # a code-like text only costs a database read (is it a merchant?); other texts go straight on
+    typed_code = content.kind == "text" and looks_like_code(content.text)
+    if typed_code and await check_typed_code(update, context, content.text):
         return
     user = actor(update)
     services = context.services

@@ -1,45 +1,49 @@
 """Perks: the catalog for unit heads (/perks, buttons ``pk:``), redemption with a one-time code (text
-and a QR image whose deep link opens the bot for the merchant), the merchant's /check, and staff's
-catalog commands in the staff chat (/merchant, /perk, /perkimport).
+and a QR image whose deep link opens the bot for the merchant), the merchant's /check (or a code
+typed on its own), and staff's catalog commands in the staff chat (/merchant, /perk, /perkimport).
 
-Buttons: ``pk:home`` categories · ``pk:c:<category>`` perks of a category · ``pk:p:<perk>`` one perk ·
-``pk:r:<perk>`` "redeem?" · ``pk:y:<perk>`` redeem · ``pk:n`` cancel.
+Buttons (ids are ASCII digits, at most 18; pages at most 4 digits; every one under Telegram's 64
+bytes): ``pk:home`` / ``pk:h:<page>`` categories · ``pk:c:<category>[:<page>]`` perks of a category
+· ``pk:p:<perk>[:<page>]`` one perk (the page to go back to) · ``pk:r:<perk>`` "redeem?" ·
+``pk:y:<perk>`` redeem (once per confirmation message) · ``pk:n`` cancel. Anything else is answered
+as a stale button.
 
 ``/perk`` arguments are separated by ``|`` (see docs/points.md)::
 
     /perk add <category> | <merchant> | <title> | <cost> [| <stock> | <valid until> | <per-person limit>
               | <address> | <description>]          ("-" or nothing: unlimited / no end / no limit)
-    /perk change <id> <field> <value>                 (value "-" clears stock, limit or end date)
+    /perk change <id> <field> <value>                 (a value is required; "-" clears stock, limit,
+                                                       end date, address or description)
     /perk retire <id>
     /perk                                             (the perks on offer, with their ids)
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from telegram import InputFile, Update
 
 from bot.app import AppContext
 from bot.cards import qr_png
-from bot.errors import Conflict, InvalidInput
+from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import Translator
 from bot.models import Button, Reply
-from bot.services.perk_catalog import CatalogRejected, PerkView, parse_catalog_csv
-from handlers.common import actor, deep_link, send_reply, split_text, translator
-from handlers.points import edit_or_send, local_time, my_community, points_text, private_only, staff_community
+from bot.services.perk_catalog import (
+    CatalogRejected,
+    CodeCheck,
+    Page,
+    PerkView,
+    local_minute,
+    parse_id,
+    problem_key,
+)
+from handlers.common import actor, deep_link, keyboard, send_reply, send_text, split_text, translator
+from handlers.points import edit_or_send, points_text, private_only, staff_community
 from handlers.setup import _target
 
 IMPORT_MAX_BYTES = 1_000_000
-PROBLEM_KEYS = {
-    "required": "perks.problem.required",
-    "not_a_number": "perks.problem.not_a_number",
-    "out_of_range": "perks.problem.out_of_range",
-    "bad_date": "perks.problem.bad_date",
-    "too_long": "perks.problem.too_long",
-    "unknown_column": "perks.problem.unknown_column",
-    "merchant_unknown": "perks.problem.merchant_unknown",
-    "perk_unknown": "perks.problem.perk_unknown",
-    "invalid": "perks.problem.invalid",
-}
 ADD_FIELDS = (
     "category",
     "merchant",
@@ -50,6 +54,11 @@ ADD_FIELDS = (
     "per_person_limit",
     "address",
     "description",
+)
+_BUTTON = re.compile(
+    r"pk:(?:(?P<plain>home|n)|h:(?P<home_page>[0-9]{1,4})"
+    r"|(?P<view>[cp]):(?P<view_id>[0-9]{1,18})(?::(?P<page>[0-9]{1,4}))?"
+    r"|(?P<act>[ry]):(?P<act_id>[0-9]{1,18}))"
 )
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -85,76 +94,94 @@ def render_perk(t: Translator, view: PerkView) -> str:
     )
 
 
+def _paged(t: Translator, text: str, page: Page[Any]) -> str:
+    return text if page.pages == 1 else text + "\n" + t("perks.page", page=page.page + 1, pages=page.pages)
+
+
+def _turn(page: Page[Any], data: str) -> Rows:
+    """◀️ ▶️ for a list over several pages (``data`` + the page number)."""
+    row: list[Button] = []
+    if page.page > 0:
+        row.append(Button("perks.btn_prev", data=f"{data}{page.page - 1}"))
+    if page.page < page.pages - 1:
+        row.append(Button("perks.btn_next", data=f"{data}{page.page + 1}"))
+    return (tuple(row),) if row else ()
+
+
 # --- /perks and its buttons -------------------------------------------------------------------------
-async def _categories(update: Update, context: AppContext) -> tuple[str, Rows]:
-    """The key of the text ('perks.categories' or 'perks.none') and one button per category."""
-    community_id = await my_community(update, context)
-    found = [c for c in await context.services.perks.categories(community_id) if c.available > 0]
+async def _categories(update: Update, context: AppContext, page: int = 0) -> tuple[str, Rows]:
+    """The text and one button per category of one page (unit and building heads only)."""
+    t = await translator(update, context)
+    found = await context.services.perks.head_categories(actor(update).id, page=page)
+    if not found.items:
+        return t("perks.none"), ()
     rows = tuple(
-        (Button("perks.btn_category", data=f"pk:c:{c.id}", params={"name": c.name, "n": c.available}),) for c in found
+        (Button("perks.btn_category", data=f"pk:c:{c.id}", params={"name": c.name, "n": c.available}),)
+        for c in found.items
     )
-    return ("perks.categories" if found else "perks.none"), rows
+    return _paged(t, t("perks.categories"), found), (*rows, *_turn(found, "pk:h:"))
 
 
 async def perks_command(update: Update, context: AppContext) -> None:
     if not await private_only(update, context):
         return
-    key, rows = await _categories(update, context)
-    await send_reply(update, context, Reply(key, {}, rows))
+    text, rows = await _categories(update, context)
+    await send_text(update, context, text, keyboard(await translator(update, context), rows))
 
 
 async def perks_button(update: Update, context: AppContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    parts = query.data.split(":")
     t = await translator(update, context)
-    if parts == ["pk", "home"]:
-        key, rows = await _categories(update, context)
-        await edit_or_send(update, context, t(key), rows)
-    elif parts == ["pk", "n"]:
-        await edit_or_send(update, context, t("perks.cancelled"), ())
-    elif len(parts) == 3 and parts[1] in ("c", "p", "r", "y") and parts[2].isdigit():
-        ref = int(parts[2])
-        if parts[1] == "c":
-            await _show_category(update, context, t, ref)
-        elif parts[1] == "p":
-            await _show_perk(update, context, t, ref)
-        elif parts[1] == "r":
-            await _confirm(update, context, t, ref)
-        else:
-            await _redeem(update, context, t, ref)
-    else:
+    match = _BUTTON.fullmatch(query.data)
+    if match is None:
         raise Conflict("error.stale_button")
+    if match["plain"] == "home" or match["home_page"] is not None:
+        text, rows = await _categories(update, context, int(match["home_page"] or 0))
+        await edit_or_send(update, context, text, rows)
+    elif match["plain"] == "n":
+        await edit_or_send(update, context, t("perks.cancelled"), ())
+    elif match["view"] == "c":
+        await _show_category(update, context, t, int(match["view_id"]), int(match["page"] or 0))
+    elif match["view"] == "p":
+        await _show_perk(update, context, t, int(match["view_id"]), int(match["page"] or 0))
+    elif match["act"] == "r":
+        await _confirm(update, context, t, int(match["act_id"]))
+    else:
+        await _redeem(update, context, t, int(match["act_id"]))
 
 
-async def _show_category(update: Update, context: AppContext, t: Translator, category_id: int) -> None:
-    community_id = await my_community(update, context)
-    views = await context.services.perks.perks(community_id, category_id, viewer=actor(update).id)
-    if not views:
+async def _show_category(update: Update, context: AppContext, t: Translator, category_id: int, page: int) -> None:
+    found = await context.services.perks.head_category(actor(update).id, category_id, page)
+    views = found.perks
+    if not views.items:
         await edit_or_send(update, context, t("perks.none"), ((Button("perks.btn_back", data="pk:home"),),))
         return
-    lines = "\n".join(t("perks.line", title=v.perk.title, cost=_cost(t, v), stock=_stock(t, v)) for v in views)
-    text = t("perks.list", category=views[0].perk.category, perks=lines)
+    lines = "\n".join(t("perks.line", title=v.perk.title, cost=_cost(t, v), stock=_stock(t, v)) for v in views.items)
+    text = _paged(t, t("perks.list", category=found.category.name, perks=lines), views)
+    suffix = f":{views.page}" if views.page else ""
     rows: Rows = tuple(
-        (Button("perks.btn_perk", data=f"pk:p:{v.perk.id}", params={"title": v.perk.title}),) for v in views[:40]
+        (Button("perks.btn_perk", data=f"pk:p:{v.perk.id}{suffix}", params={"title": v.perk.title}),)
+        for v in views.items
     )
-    await edit_or_send(update, context, text, (*rows, (Button("perks.btn_back", data="pk:home"),)))
+    turn = _turn(views, f"pk:c:{category_id}:")
+    await edit_or_send(update, context, text, (*rows, *turn, (Button("perks.btn_back", data="pk:home"),)))
 
 
-async def _show_perk(update: Update, context: AppContext, t: Translator, perk_id: int) -> None:
-    view = await context.services.perks.perk(perk_id, viewer=actor(update).id)
+async def _show_perk(update: Update, context: AppContext, t: Translator, perk_id: int, page: int) -> None:
+    view, _ = await context.services.perks.head_perk(actor(update).id, perk_id)
     rows: list[tuple[Button, ...]] = []
     if view.on_offer and not view.status_only:
         cost = points_text(t, view.perk.cost)
         rows.append((Button("perks.btn_redeem", data=f"pk:r:{perk_id}", params={"cost": cost}),))
-    rows.append((Button("perks.btn_back_category", data=f"pk:c:{view.perk.category_id}"),))
+    back = f"pk:c:{view.perk.category_id}" + (f":{page}" if page else "")
+    rows.append((Button("perks.btn_back_category", data=back),))
     await edit_or_send(update, context, render_perk(t, view), tuple(rows))
 
 
 async def _confirm(update: Update, context: AppContext, t: Translator, perk_id: int) -> None:
-    view = await context.services.perks.perk(perk_id, viewer=actor(update).id)
-    summary = await context.services.points.summary(actor(update).id, view.perk.community_id, page_size=1)
-    text = t("perks.confirm", cost=points_text(t, view.perk.cost), title=view.perk.title, balance=summary.balance)
+    view, balance = await context.services.perks.head_perk(actor(update).id, perk_id)
+    text = t("perks.confirm", cost=points_text(t, view.perk.cost), title=view.perk.title, balance=balance)
     rows: Rows = ((Button("perks.btn_yes", data=f"pk:y:{perk_id}"), Button("perks.btn_no", data="pk:n")),)
     await edit_or_send(update, context, text, rows)
 
@@ -162,8 +189,10 @@ async def _confirm(update: Update, context: AppContext, t: Translator, perk_id: 
 async def _redeem(update: Update, context: AppContext, t: Translator, perk_id: int) -> None:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
-    receipt = await context.services.perks.redeem(actor(update), perk_id)
-    expires = local_time(context, receipt.expires_at).strftime("%Y-%m-%d %H:%M")
+    shown = query.message  # the confirmation: its "Yes" redeems once, however often it is pressed
+    request_key = f"{shown.chat.id}:{shown.message_id}" if shown is not None else None
+    receipt = await context.services.perks.redeem(actor(update), perk_id, request_key=request_key)
+    expires = local_minute(receipt.expires_at, receipt.timezone)
     perk = receipt.perk.perk
     text = t(
         "perks.redeemed",
@@ -185,7 +214,20 @@ async def _redeem(update: Update, context: AppContext, t: Translator, perk_id: i
 # --- the merchant's check ---------------------------------------------------------------------------
 async def check_code(update: Update, context: AppContext, code: str) -> None:
     result = await context.services.perks.check_code(actor(update), code)
-    redeemed = local_time(context, result.redeemed_at).strftime("%Y-%m-%d %H:%M")
+    await _checked(update, context, result)
+
+
+async def check_typed_code(update: Update, context: AppContext, text: str) -> bool:
+    """A merchant typed a code without /check: checked and answered (True); for anyone else nothing
+    happens (False) and the message goes on to the appeal router."""
+    result = await context.services.perks.check_typed_code(actor(update), text)
+    if result is None:
+        return False
+    await _checked(update, context, result)
+    return True
+
+
+async def _checked(update: Update, context: AppContext, result: CodeCheck) -> None:
     await send_reply(
         update,
         context,
@@ -195,7 +237,7 @@ async def check_code(update: Update, context: AppContext, code: str) -> None:
                 "title": result.title,
                 "description": result.description or "-",
                 "holder": result.holder,
-                "redeemed": redeemed,
+                "redeemed": local_minute(result.redeemed_at, result.timezone),
             },
         ),
     )
@@ -227,6 +269,16 @@ def _value(text: str) -> str:
     return "" if text == "-" else text
 
 
+def _perk_id(text: str) -> int:
+    """The id in ``/perk change ID ...`` / ``/perk retire ID``: plain digits (``#12`` too)."""
+    ref = parse_id(text)
+    if ref is not None:
+        return ref
+    if text.lstrip("#").isdigit():  # '²', '١٢', or more digits than any id has
+        raise NotFound("error.perk_unknown", id=text.lstrip("#")[:24])
+    raise InvalidInput("perks.usage.perk")
+
+
 async def perk_command(update: Update, context: AppContext) -> None:
     community_id = await staff_community(update, context)
     message = update.effective_message
@@ -242,12 +294,13 @@ async def perk_command(update: Update, context: AppContext) -> None:
         fields = {name: value for name, value in zip(ADD_FIELDS, values, strict=False)}
         view = await service.add_perk(actor(update), community_id, fields)
         await send_reply(update, context, Reply("perks.added", {"id": view.perk.id, "title": view.perk.title}))
-    elif sub == "change" and len(args) >= 3 and args[1].isdigit():
-        value = _value(message.text.split(None, 4)[4] if len(args) > 3 else "")
-        view = await service.change_perk(actor(update), int(args[1]), args[2].lower(), value)
+    elif sub == "change" and len(args) >= 3:
+        perk_id = _perk_id(args[1])
+        value = message.text.split(None, 4)[4] if len(args) > 3 else ""  # required; "-" clears
+        view = await service.change_perk(actor(update), perk_id, args[2].lower(), value)
         await send_reply(update, context, Reply("perks.changed", {"id": view.perk.id, "title": view.perk.title}))
-    elif sub == "retire" and len(args) == 2 and args[1].isdigit():
-        view = await service.retire_perk(actor(update), int(args[1]))
+    elif sub == "retire" and len(args) == 2:
+        view = await service.retire_perk(actor(update), _perk_id(args[1]))
         await send_reply(update, context, Reply("perks.retired", {"id": view.perk.id, "title": view.perk.title}))
     elif not args:
         t = await translator(update, context)
@@ -295,15 +348,10 @@ async def import_command(update: Update, context: AppContext) -> None:
         raise InvalidInput("perks.import_not_text") from exc
     t = await translator(update, context)
     try:
-        report = await context.services.perks.import_catalog(actor(update), community_id, parse_catalog_csv(text))
+        report = await context.services.perks.import_file(actor(update), community_id, text)
     except CatalogRejected as exc:
         problems = "\n".join(
-            t(
-                "perks.import_problem",
-                line=e.line,
-                field=e.field,
-                problem=t(PROBLEM_KEYS.get(e.problem, "perks.problem.invalid")),
-            )
+            t("perks.import_problem", line=e.line, field=e.field, problem_key=problem_key(e.problem))
             for e in exc.errors[:50]
         )
         await _send_long(update, context, t("perks.import_rejected", count=len(exc.errors), problems=problems))

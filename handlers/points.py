@@ -2,13 +2,15 @@
 electronic ID card), staff's /award and /deduct, and the deep links a scanned QR opens
 (``/start card_<token>``, ``/start rc_<CODE>``). The perks catalog is in :mod:`handlers.perks`.
 
-``register`` adds the buttons (``pt:`` history and leaderboard, ``pk:`` perks) and the commands; the
+``register`` adds the buttons (``pt:`` history, leaderboard and the choice of community for a head
+in several, ``pk:`` perks) and the commands; the
 deep-link ``/start`` handler sits in group -1 (before the general ``/start`` of group 0) and stops
 processing once it has answered, so a scanned card or code never also gets the welcome text.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -23,7 +25,7 @@ from bot.errors import InvalidInput, PermissionDenied, WrongChat
 from bot.i18n import Translator
 from bot.models import Button, Reply
 from bot.services.point_rules import EDITABLE_RULES, PointsSettings, Reason
-from bot.services.points import MANUAL_MAX, Card, Leaderboard, PointsSummary
+from bot.services.points import MANUAL_MAX, Card, HistoryPage, Leaderboard, PointsSummary
 from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
 from handlers.errors import on_error
 from handlers.setup import _sync_if_staff_chat, _target
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 
 PAGE = 5  # entries on /points
 HISTORY_PAGE = 10  # entries per "older" page
+ID = r"[0-9]{1,18}"  # ids and amounts: ASCII digits that fit a BIGINT ("²".isdigit() is True)
+CHOOSABLE = ("points", "top", "card")  # commands that ask "which community?" of a head in several
 
 # ledger reasons (``bot.services.points.Reason``) -> their texts
 REASON_KEYS: dict[str, str] = {  # Reason is a StrEnum: looked up by the stored text
@@ -71,8 +75,9 @@ def register(app: UnitApp) -> None:
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback), group=0)
-    app.add_handler(CallbackQueryHandler(history_button, pattern=r"^pt:h:\d+:\d+$"), group=0)
-    app.add_handler(CallbackQueryHandler(top_button, pattern=r"^pt:t:\d+:[ma]$"), group=0)
+    app.add_handler(CallbackQueryHandler(history_button, pattern=rf"^pt:h:{ID}:{ID}$"), group=0)
+    app.add_handler(CallbackQueryHandler(top_button, pattern=rf"^pt:t:{ID}:[ma]$"), group=0)
+    app.add_handler(CallbackQueryHandler(choice_button, pattern=rf"^pt:ch:({'|'.join(CHOOSABLE)}):{ID}$"), group=0)
     app.add_handler(CallbackQueryHandler(perks.perks_button, pattern=r"^pk:"), group=0)
 
 
@@ -87,11 +92,29 @@ async def private_only(update: Update, context: AppContext) -> bool:
 
 
 async def my_community(update: Update, context: AppContext) -> int:
-    """The community where the acting user heads a unit or building (or has points)."""
+    """The community where the acting user heads a unit or building now (the first by id when they
+    head in several), else the first where they have points."""
     mine = await context.services.points.communities_of(actor(update).id)
     if not mine:
         raise PermissionDenied("error.heads_only")
     return mine[0]
+
+
+async def chosen_community(update: Update, context: AppContext, command: str) -> int | None:
+    """The community for ``command`` (one of CHOOSABLE): the acting user's only one; or, when they
+    head a unit or building in several, None after asking "which community?" with one button each
+    (``pt:ch:<command>:<community>``, answered by :func:`choice_button`)."""
+    choices = await context.services.points.choices(actor(update).id)
+    if not choices:
+        raise PermissionDenied("error.heads_only")
+    if len(choices) == 1:
+        return choices[0].community_id
+    rows = tuple(
+        (Button("points.btn_community", data=f"pt:ch:{command}:{c.community_id}", params={"name": c.name}),)
+        for c in choices
+    )
+    await send_reply(update, context, Reply("points.choose_community", {}, rows))
+    return None
 
 
 async def staff_community(update: Update, context: AppContext) -> int:
@@ -105,8 +128,10 @@ async def staff_community(update: Update, context: AppContext) -> int:
     return ctx.community.id
 
 
-def local_time(context: AppContext, moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo(context.services.settings.timezone))
+def local_time(context: AppContext, moment: datetime, timezone: str | None = None) -> datetime:
+    """``moment`` in ``timezone`` (a community's, e.g. ``Community.timezone``); the installation's
+    time zone when none is given."""
+    return moment.astimezone(ZoneInfo(timezone or context.services.settings.timezone))
 
 
 def points_text(t: Translator, amount: int) -> str:
@@ -118,14 +143,14 @@ def signed(amount: int) -> str:
     return f"+{amount}" if amount > 0 else f"−{-amount}" if amount < 0 else "0"
 
 
-def entry_line(t: Translator, context: AppContext, entry: LedgerEntry) -> str:
+def entry_line(t: Translator, context: AppContext, entry: LedgerEntry, timezone: str | None = None) -> str:
     key = REASON_KEYS.get(entry.reason)
     reason = t(key) if key else entry.reason
     if entry.ref_type == "appeal" and entry.ref_id is not None:
         reason += f" #{entry.ref_id}"
     if entry.note:
         reason += f": {entry.note}"
-    day = local_time(context, entry.created_at).strftime("%Y-%m-%d")
+    day = local_time(context, entry.created_at, timezone).strftime("%Y-%m-%d")
     return t("points.entry", date=day, amount=signed(entry.amount), reason=reason)
 
 
@@ -146,7 +171,7 @@ async def edit_or_send(update: Update, context: AppContext, text: str, rows: tup
 
 # --- /points ----------------------------------------------------------------------------------------
 def render_summary(t: Translator, context: AppContext, s: PointsSummary) -> Reply:
-    entries = "\n".join(entry_line(t, context, e) for e in s.entries) or t("points.no_entries")
+    entries = "\n".join(entry_line(t, context, e, s.timezone) for e in s.entries) or t("points.no_entries")
     params = {
         "balance": s.balance,
         "month": s.month,
@@ -167,10 +192,20 @@ def render_summary(t: Translator, context: AppContext, s: PointsSummary) -> Repl
 async def points_command(update: Update, context: AppContext) -> None:
     if not await private_only(update, context):
         return
-    community_id = await my_community(update, context)
+    community_id = await chosen_community(update, context, "points")
+    if community_id is None:
+        return
     summary = await context.services.points.summary(actor(update).id, community_id, page_size=PAGE)
     t = await translator(update, context)
     await send_reply(update, context, render_summary(t, context, summary), t)
+
+
+def render_history(t: Translator, context: AppContext, community_id: int, page: HistoryPage) -> Reply:
+    entries = "\n".join(entry_line(t, context, e, page.timezone) for e in page.entries) or t("points.no_entries")
+    rows: tuple[tuple[Button, ...], ...] = ()
+    if page.next_before is not None:
+        rows = ((Button("points.btn_older", data=f"pt:h:{community_id}:{page.next_before}"),),)
+    return Reply("points.history", {"entries": entries}, rows)
 
 
 async def history_button(update: Update, context: AppContext) -> None:
@@ -183,11 +218,29 @@ async def history_button(update: Update, context: AppContext) -> None:
     )
     t = await translator(update, context)
     await query.answer()
-    entries = "\n".join(entry_line(t, context, e) for e in page.entries) or t("points.no_entries")
-    rows: tuple[tuple[Button, ...], ...] = ()
-    if page.next_before is not None:
-        rows = ((Button("points.btn_older", data=f"pt:h:{community}:{page.next_before}"),),)
-    await send_reply(update, context, Reply("points.history", {"entries": entries}, rows), t)
+    await send_reply(update, context, render_history(t, context, int(community), page), t)
+
+
+async def choice_button(update: Update, context: AppContext) -> None:
+    """``pt:ch:<command>:<community>``: the chosen community's /points, /top or /card."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, _, command, community = query.data.split(":")
+    community_id, me = int(community), actor(update)
+    service = context.services.points
+    if command == "card":
+        await query.answer()
+        await send_card(update, context, await service.card_token(me, community_id))
+        return
+    if community_id not in await service.communities_of(me.id):
+        raise PermissionDenied("error.heads_only")
+    t = await translator(update, context)
+    if command == "points":
+        reply = render_summary(t, context, await service.summary(me.id, community_id, page_size=PAGE))
+        await edit_or_send(update, context, t(reply.template, **reply.params), reply.buttons)
+    else:
+        text, rows = render_top(t, await service.leaderboard(community_id, "month"))
+        await edit_or_send(update, context, text, rows)
 
 
 # --- /top -------------------------------------------------------------------------------------------
@@ -203,7 +256,9 @@ def render_top(t: Translator, board: Leaderboard) -> tuple[str, tuple[tuple[Butt
 async def top_command(update: Update, context: AppContext) -> None:
     if not await private_only(update, context):
         return
-    community_id = await my_community(update, context)
+    community_id = await chosen_community(update, context, "top")
+    if community_id is None:
+        return
     board = await context.services.points.leaderboard(community_id, "month")
     t = await translator(update, context)
     text, rows = render_top(t, board)
@@ -234,7 +289,13 @@ def fmt_day(day: date) -> str:
 async def card_command(update: Update, context: AppContext) -> None:
     if not await private_only(update, context):
         return
-    card: Card = await context.services.points.card_token(actor(update))
+    community_id = await chosen_community(update, context, "card")
+    if community_id is None:
+        return
+    await send_card(update, context, await context.services.points.card_token(actor(update), community_id))
+
+
+async def send_card(update: Update, context: AppContext, card: Card) -> None:
     t = await translator(update, context)
     face = CardFace(
         title=t("card.title"),
@@ -291,7 +352,7 @@ async def _manual(update: Update, context: AppContext, *, deduct: bool) -> None:
     if target is None or not rest:
         raise InvalidInput(usage)
     amount_text, reason = rest[0], " ".join(rest[1:])
-    if not amount_text.isdigit():
+    if not re.fullmatch(ID, amount_text):
         raise InvalidInput("error.points_amount", max=MANUAL_MAX)
     message = update.effective_message
     assert message is not None
@@ -305,9 +366,10 @@ async def _manual(update: Update, context: AppContext, *, deduct: bool) -> None:
         reason,
         request_key=f"{message.chat_id}:{message.message_id}",
     )
-    key = "points.deduct_done" if deduct else "points.award_done"
+    key = "points.deduct_done" if entry.amount < 0 else "points.award_done"  # what was booked
     t = await translator(update, context)
-    params = {"name": target.display, "points": points_text(t, abs(entry.amount)), "reason": entry.note or ""}
+    name = target.display if entry.user_id == target.id else str(entry.user_id)
+    params = {"name": name, "points": points_text(t, abs(entry.amount)), "reason": entry.note or ""}
     await send_reply(update, context, Reply(key, params), t)
 
 

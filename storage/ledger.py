@@ -5,11 +5,16 @@ Repositories receive a ``Tx`` and never commit. The ledger is append-only: :meth
 inserts the entry and moves the balance (and the month's total) in the same transaction, so a balance
 is always the sum of its entries and ``/points`` reads one row instead of summing history. The perks
 catalog and redemptions are in :mod:`storage.perks`.
+
+Every current unit or building head has a ``balances`` row in their community, zeros until their first
+entry (:meth:`RolesRepo.sync_rank_rows`, called whenever a post changes hands), so a rank and its
+"of N" are two index counts: N is the community's heads plus anyone else with entries there.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +49,7 @@ class Standing:
     balance: int
     earned: int
     entries: int
+    counted: bool = True  # has a row: a head there now, or has entries there (one of the "of N")
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ class LedgerRepo:
             "SELECT balance, earned, entries FROM balances WHERE community_id = ? AND user_id = ?",
             (community_id, user_id),
         )
-        return Standing(row["balance"], row["earned"], row["entries"]) if row else Standing(0, 0, 0)
+        return Standing(row["balance"], row["earned"], row["entries"]) if row else Standing(0, 0, 0, counted=False)
 
     async def month_points(self, community_id: int, month: str, user_id: int) -> int:
         value = await self.tx.fetchval(
@@ -205,23 +211,32 @@ class LedgerRepo:
         return int(value or 0)
 
     async def rank_all(self, community_id: int, earned: int) -> int:
-        """1 + how many people of the community earned more (ties share a rank); walks the index."""
+        """1 + how many of the community's people earned more (ties share a rank; heads without entries
+        have a zero row, so they count as 0); walks the index."""
         above = await self.tx.fetchval(
             "SELECT COUNT(*) FROM balances WHERE community_id = ? AND earned > ?", (community_id, earned)
         )
         return 1 + int(above)
 
-    async def rank_month(self, community_id: int, month: str, points: int) -> int:
-        above = await self.tx.fetchval(
-            "SELECT COUNT(*) FROM monthly_points WHERE community_id = ? AND month = ? AND points > ?",
-            (community_id, month, points),
+    async def rank_month(self, community_id: int, month: str, points: int, people: int) -> int:
+        """1 + how many of the community's ``people`` have more this month; those with no month total
+        count as 0 (ahead of a negative month). Two index counts."""
+        above = int(
+            await self.tx.fetchval(
+                "SELECT COUNT(*) FROM monthly_points WHERE community_id = ? AND month = ? AND points > ?",
+                (community_id, month, points),
+            )
         )
-        return 1 + int(above)
+        if points < 0:  # everyone without a total this month (0) is ahead
+            above += max(0, people - await self.people_month(community_id, month))
+        return 1 + above
 
     async def people_all(self, community_id: int) -> int:
+        """The people ranks are among: the community's current heads and anyone else with entries."""
         return int(await self.tx.fetchval("SELECT COUNT(*) FROM balances WHERE community_id = ?", (community_id,)))
 
     async def people_month(self, community_id: int, month: str) -> int:
+        """How many have a total this month (all of them among :meth:`people_all`)."""
         return int(
             await self.tx.fetchval(
                 "SELECT COUNT(*) FROM monthly_points WHERE community_id = ? AND month = ?", (community_id, month)
@@ -250,7 +265,7 @@ class LedgerRepo:
         rows = await self.tx.fetchall(
             "SELECT b.user_id, b.earned AS points, u.first_name, u.last_name, u.username"
             " FROM balances b LEFT JOIN users u ON u.id = b.user_id"
-            " WHERE b.community_id = ? ORDER BY b.earned DESC, b.user_id LIMIT ?",
+            " WHERE b.community_id = ? AND b.entries > 0 ORDER BY b.earned DESC, b.user_id LIMIT ?",
             (community_id, limit),
         )
         return [_leader(r) for r in rows]
@@ -265,8 +280,9 @@ class LedgerRepo:
         return [_leader(r) for r in rows]
 
     async def communities_of(self, user_id: int) -> list[int]:
+        """Communities where the person has entries."""
         rows = await self.tx.fetchall(
-            "SELECT community_id FROM balances WHERE user_id = ? ORDER BY community_id", (user_id,)
+            "SELECT community_id FROM balances WHERE user_id = ? AND entries > 0 ORDER BY community_id", (user_id,)
         )
         return [r[0] for r in rows]
 
@@ -299,6 +315,14 @@ class HeadRole:
     unit: str | None = None
 
 
+# (user id, community id, user id, community id): heads a unit or a building there now
+_HEADS_THERE = (
+    "(EXISTS (SELECT 1 FROM units hu JOIN buildings hb ON hb.id = hu.building_id"
+    " WHERE hu.head_user_id = ? AND hb.community_id = ? AND hb.active = 1)"
+    " OR EXISTS (SELECT 1 FROM buildings hb WHERE hb.head_user_id = ? AND hb.community_id = ? AND hb.active = 1))"
+)
+
+
 class RolesRepo:
     """Who heads what right now (the live registry, never a cached copy)."""
 
@@ -328,6 +352,32 @@ class RolesRepo:
             (user_id, user_id),
         )
         return sorted({int(r[0]) for r in rows})
+
+    async def heads_here(self, user_id: int, community_id: int) -> bool:
+        """Heads a unit or a building of an active building of the community now."""
+        return bool(
+            await self.tx.fetchval("SELECT 1 WHERE " + _HEADS_THERE, (user_id, community_id, user_id, community_id))
+        )
+
+    async def sync_rank_rows(self, community_id: int, user_ids: Iterable[int | None]) -> None:
+        """Keep these people's ``balances`` rows in step with their posts in the community: whoever
+        heads something there now has a row (zeros until the first entry, so they count in ranks as
+        0); the entry-less row of someone who heads nothing there any more goes. Call it after any
+        change of who heads what (old and new head)."""
+        people = sorted({u for u in user_ids if u is not None})
+        if not people:
+            return
+        heads = [(community_id, u, u, community_id, u, community_id) for u in people]
+        await self.tx.executemany(
+            "INSERT INTO balances (community_id, user_id, balance, earned, entries, updated_at)"
+            " SELECT ?, ?, 0, 0, 0, 0 WHERE " + _HEADS_THERE + " ON CONFLICT (community_id, user_id) DO NOTHING",
+            heads,
+        )
+        await self.tx.executemany(
+            "DELETE FROM balances WHERE community_id = ? AND user_id = ? AND entries = 0 AND NOT "  # noqa: S608
+            + _HEADS_THERE,
+            heads,
+        )
 
     async def unit_head(self, unit_id: int) -> int | None:
         value = await self.tx.fetchval("SELECT head_user_id FROM units WHERE id = ?", (unit_id,))

@@ -66,7 +66,8 @@ class Redemption:
     refunded_at: datetime | None
     perk_title: str
     perk_description: str
-    merchant_user_id: int
+    merchant_user_id: int  # the perk's merchant when the code was issued: they check it
+    request_key: str | None = None
 
 
 # --- perks ------------------------------------------------------------------------------------------
@@ -76,7 +77,8 @@ _PERK_SELECT = (
 )
 _REDEMPTION_SELECT = (
     "SELECT r.*, p.title AS perk_title, p.description AS perk_description, m.user_id AS merchant_user_id"
-    " FROM redemptions r JOIN perks p ON p.id = r.perk_id JOIN merchants m ON m.id = p.merchant_id"
+    " FROM redemptions r JOIN perks p ON p.id = r.perk_id"
+    " JOIN merchants m ON m.id = COALESCE(r.merchant_id, p.merchant_id)"
 )
 PERK_COLUMNS = frozenset(
     {
@@ -128,6 +130,7 @@ def _redemption(row: Row) -> Redemption:
         perk_title=row["perk_title"],
         perk_description=row["perk_description"],
         merchant_user_id=row["merchant_user_id"],
+        request_key=row["request_key"],
     )
 
 
@@ -244,7 +247,10 @@ class PerksRepo:
             ),
         )
 
-    async def update_perk(self, perk_id: int, now: datetime, changes: dict[str, Any]) -> None:
+    async def update_perk(
+        self, perk_id: int, now: datetime, changes: dict[str, Any], *, stock_set: bool = False
+    ) -> None:
+        """``stock_set``: staff set the stock by hand now (refunds of codes redeemed before leave it as set)."""
         cols: list[str] = []
         values: list[Any] = []
         for key, value in changes.items():
@@ -254,6 +260,9 @@ class PerksRepo:
             values.append(to_ts(value) if isinstance(value, datetime) else value)
         cols.append("updated_at = ?")
         values.append(to_ts(now))
+        if stock_set:
+            cols.append("stock_set_after = (SELECT COALESCE(MAX(r.id), 0) FROM redemptions r WHERE r.perk_id = ?)")
+            values.append(perk_id)
         sql = f"UPDATE perks SET {', '.join(cols)} WHERE id = ?"  # noqa: S608 - column names come from PERK_COLUMNS
         await self.tx.execute(sql, (*values, perk_id))
 
@@ -268,17 +277,41 @@ class PerksRepo:
         row = await self.tx.fetchone(_PERK_SELECT + " WHERE p.id = ?", (perk_id,))
         return _perk(row) if row else None
 
-    async def on_offer(self, community_id: int, category_id: int | None, now: datetime) -> list[Perk]:
-        sql = (
-            _PERK_SELECT
-            + " WHERE p.community_id = ? AND p.retired_at IS NULL AND (p.valid_until IS NULL OR p.valid_until > ?)"
-        )
+    async def on_offer(
+        self,
+        community_id: int,
+        category_id: int | None,
+        now: datetime,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Perk]:
+        """Not retired and still valid, cheapest first (``limit``/``offset``: one page of them)."""
+        where, params = self._on_offer_where(community_id, category_id, now)
+        sql = _PERK_SELECT + where + " ORDER BY p.cost, p.id"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        rows = await self.tx.fetchall(sql, params)
+        return [_perk(r) for r in rows]
+
+    async def count_on_offer(self, community_id: int, category_id: int | None, now: datetime) -> int:
+        where, params = self._on_offer_where(community_id, category_id, now)
+        sql = "SELECT COUNT(*) FROM perks p" + where  # noqa: S608 - a fixed clause with placeholders
+        return int(await self.tx.fetchval(sql, params))
+
+    @staticmethod
+    def _on_offer_where(community_id: int, category_id: int | None, now: datetime) -> tuple[str, list[Any]]:
+        where = " WHERE p.community_id = ? AND p.retired_at IS NULL AND (p.valid_until IS NULL OR p.valid_until > ?)"
         params: list[Any] = [community_id, to_ts(now)]
         if category_id is not None:
-            sql += " AND p.category_id = ?"
+            where += " AND p.category_id = ?"
             params.append(category_id)
-        rows = await self.tx.fetchall(sql + " ORDER BY p.cost, p.id", params)
-        return [_perk(r) for r in rows]
+        return where, params
+
+    async def category(self, category_id: int) -> PerkCategory | None:
+        row = await self.tx.fetchone("SELECT id, community_id, name FROM perk_categories WHERE id = ?", (category_id,))
+        return PerkCategory(row["id"], row["community_id"], row["name"]) if row else None
 
     async def take_stock(self, perk_id: int) -> bool:
         """One item off the stock; False when none is left (unlimited stock always succeeds)."""
@@ -287,8 +320,14 @@ class PerksRepo:
         )
         return count == 1
 
-    async def return_stock(self, perk_id: int) -> None:
-        await self.tx.execute("UPDATE perks SET stock = stock + 1 WHERE id = ? AND stock IS NOT NULL", (perk_id,))
+    async def return_stock(self, perk_id: int, redemption_id: int) -> None:
+        """One item back for a redemption whose code was never used; not when staff set the stock by
+        hand after that redemption (their count already holds) or the stock is unlimited."""
+        await self.tx.execute(
+            "UPDATE perks SET stock = stock + 1 WHERE id = ? AND stock IS NOT NULL"
+            " AND (stock_set_after IS NULL OR stock_set_after < ?)",
+            (perk_id, redemption_id),
+        )
 
     # --- redemptions ---------------------------------------------------------------------------
     async def redeemed_count(self, user_id: int, perk_id: int) -> int:
@@ -308,17 +347,26 @@ class PerksRepo:
         *,
         community_id: int,
         perk_id: int,
+        merchant_id: int,
         user_id: int,
         cost: int,
         code_hash: str,
         now: datetime,
         expires: datetime,
-    ) -> int:
-        return await self.tx.insert(
-            "INSERT INTO redemptions (community_id, perk_id, user_id, cost, code_hash, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (community_id, perk_id, user_id, cost, code_hash, to_ts(now), to_ts(expires)),
+        request_key: str | None = None,
+    ) -> int | None:
+        """The new redemption's id; None when ``request_key`` was already used (nothing inserted)."""
+        row = await self.tx.fetchone(
+            "INSERT INTO redemptions (community_id, perk_id, merchant_id, user_id, cost, code_hash, created_at,"
+            " expires_at, request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (request_key) DO NOTHING RETURNING id",
+            (community_id, perk_id, merchant_id, user_id, cost, code_hash, to_ts(now), to_ts(expires), request_key),
         )
+        return None if row is None else int(row[0])
+
+    async def redemption_by_request(self, request_key: str) -> Redemption | None:
+        row = await self.tx.fetchone(_REDEMPTION_SELECT + " WHERE r.request_key = ?", (request_key,))
+        return _redemption(row) if row else None
 
     async def redemption(self, redemption_id: int) -> Redemption | None:
         row = await self.tx.fetchone(_REDEMPTION_SELECT + " WHERE r.id = ?", (redemption_id,))

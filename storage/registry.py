@@ -9,6 +9,7 @@ from typing import Any
 from bot.clock import to_ts
 from bot.models import Building, Community, Role, Unit, UserInfo
 from storage.db import Row, Tx
+from storage.ledger import RolesRepo
 
 
 def _community(row: Row) -> Community:
@@ -218,10 +219,21 @@ class RegistryRepo:
         return [_building(r) for r in rows]
 
     async def set_building_head(self, building_id: int, user_id: int | None) -> None:
+        before = await self.get_building(building_id)
         await self.tx.execute("UPDATE buildings SET head_user_id = ? WHERE id = ?", (user_id, building_id))
+        if before is not None:  # the points ranks count every current head
+            await RolesRepo(self.tx).sync_rank_rows(before.community_id, (before.head_user_id, user_id))
 
     async def set_building_active(self, building_id: int, active: bool) -> None:
         await self.tx.execute("UPDATE buildings SET active = ? WHERE id = ?", (int(active), building_id))
+        building = await self.get_building(building_id)
+        if building is not None:  # its heads join (leave) the points ranks
+            heads = await self.tx.fetchall(
+                "SELECT DISTINCT head_user_id FROM units WHERE building_id = ? AND head_user_id IS NOT NULL",
+                (building_id,),
+            )
+            people = [building.head_user_id, *(int(r[0]) for r in heads)]
+            await RolesRepo(self.tx).sync_rank_rows(building.community_id, people)
 
     async def set_building_title(self, building_id: int, title: str) -> None:
         await self.tx.execute("UPDATE buildings SET title = ? WHERE id = ?", (title, building_id))
@@ -254,7 +266,14 @@ class RegistryRepo:
         return [_unit(r) for r in rows]
 
     async def set_unit_head(self, unit_id: int, user_id: int | None) -> None:
+        before = await self.tx.fetchone(
+            "SELECT b.community_id, u.head_user_id FROM units u JOIN buildings b ON b.id = u.building_id"
+            " WHERE u.id = ?",
+            (unit_id,),
+        )
         await self.tx.execute("UPDATE units SET head_user_id = ? WHERE id = ?", (user_id, unit_id))
+        if before is not None:  # the points ranks count every current head
+            await RolesRepo(self.tx).sync_rank_rows(int(before[0]), (before[1], user_id))
 
     async def max_unit_position(self, building_id: int) -> int:
         return int(

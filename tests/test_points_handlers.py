@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import zxingcpp
@@ -137,7 +138,7 @@ async def test_a_whole_appeal_handled_on_time_shows_in_points(h: Harness) -> Non
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "points")
     (text,) = sent(calls, h.p.uhead)
     assert "Balance: 9" in text  # first reply 2 + resolved on time 5 + good rating 2
-    assert "rank 1 of 1" in text
+    assert "rank 1 of 2" in text  # Uma and Boris, the building head
     assert f"Good rating from the resident #{appeal_id}" in text
     assert f"Appeal resolved on time #{appeal_id}" in text
     assert f"Quick first reply to appeal #{appeal_id}" in text
@@ -297,7 +298,7 @@ async def test_double_redemption_and_double_check_at_the_same_moment(h: Harness,
     both = h.rt.telegram.calls[before:]  # each send's own slice may hold the other's calls too
     photos = [c for c in both if c.method == "sendPhoto"]
     assert len(photos) == 1
-    refused_with(both, h, "error.not_enough_points")
+    refused_with(both, h, "error.redeem_button_used")
     assert (await balance(h, h.p.uhead), await stock(h, perk)) == (4, 4)
 
     # two checks of one code, by two connections to the same database file
@@ -552,3 +553,134 @@ async def test_help_shows_each_person_what_they_can_do(h: Harness) -> None:
     assert "/election" in staff_help and "/pointrules" in staff_help and "/perkimport" in staff_help
     group = sent(await h.cmd(h.p.resident, h.p.building_chat, "help"), h.p.building_chat)[-1]
     assert "/vote" in group and "/decisions" in group and "/pointrules" not in group
+
+
+# --- audit fixes (issue 4) --------------------------------------------------------------------------
+def went_wrong(calls: list[Call]) -> bool:
+    return any("went wrong" in t for t in told(calls))
+
+
+async def second_community(h: Harness) -> int:
+    """Hill Top (Moscow time), where Uma heads unit 1 too, and 50 points she earned there."""
+    p, tg = h.p, h.rt.telegram
+    staff2, house = updates.group_chat(-1001000000011, "Staff 2"), updates.group_chat(-1001000000012, "Building 9")
+    tg.admins[staff2["id"]] = [p.staff]
+    tg.admins[house["id"]] = [p.staff]
+    await h.cmd(p.staff, staff2, "newcommunity", "Hill Top")
+    await h.cmd(p.staff, staff2, "community", "timezone Europe/Moscow")
+    code = (await h.cmd(p.staff, staff2, "invite"))[-1].text.split(":", 1)[1].split()[0]
+    await h.cmd(p.staff, house, "register", code)
+    await h.cmd(p.staff, house, "units", "1-2")
+    await h.cmd(p.staff, house, "unithead", "1", reply_to=updates.message(p.uhead, house, "hi"))
+    await h.cmd(p.staff, staff2, "award", "@uma_unit 50 hill work")
+    ctx = await h.services.registry.chat_context(staff2["id"])
+    return int(ctx.community.id)
+
+
+async def test_a_head_in_two_communities_chooses_which_one(h: Harness) -> None:
+    await h.setup_community()
+    await award(h, 7, "sunny work")
+    sunny, hill = await community_id(h), await second_community(h)
+    for command in ("points", "top", "card"):
+        calls = await h.cmd(h.p.uhead, private(h.p.uhead), command)
+        (menu,) = [c for c in calls if c.method == "sendMessage"]
+        assert menu.text == "You are a head in more than one community. Which one?"
+        assert menu.buttons == [("Sunny Side", f"pt:ch:{command}:{sunny}"), ("Hill Top", f"pt:ch:{command}:{hill}")]
+        assert all(len(data.encode()) <= 64 for _, data in menu.buttons)
+        calls = await h.press(h.p.uhead, menu, f"pt:ch:{command}:{hill}")
+        assert not went_wrong(calls)
+        if command == "points":
+            assert "Balance: 50" in told(calls)[-1] and "hill work" in told(calls)[-1]
+        elif command == "top":
+            assert told(calls)[-1] == "🏆 Leaderboard for 2026-11:\n1. Uma — 50"
+        else:
+            (photo,) = [c for c in calls if c.method == "sendPhoto"]
+            assert str(photo.params["caption"]).startswith("🪪 Your ID card for Hill Top")
+    calls = await h.press(h.p.uhead, menu, f"pt:ch:points:{sunny}")
+    assert "Balance: 7" in told(calls)[-1]
+    # somebody else's button data: not a community of the person pressing it
+    calls = await h.press(h.p.resident, menu, f"pt:ch:points:{hill}")
+    refused_with(calls, h, "error.heads_only")
+    assert_calls_valid(h.rt.telegram.calls)
+
+
+async def test_a_head_who_moved_sees_the_community_where_they_head_now(h: Harness) -> None:
+    await h.setup_community()
+    await award(h, 7, "sunny work")
+    await h.cmd(
+        h.p.staff, h.p.building_chat, "unithead", "1", reply_to=updates.message(h.p.bhead, h.p.building_chat, "me")
+    )  # Uma no longer heads anything in Sunny Side, but keeps her 7 points there
+    await second_community(h)
+    for command in ("points", "top"):
+        calls = await h.cmd(h.p.uhead, private(h.p.uhead), command)
+        assert "50" in told(calls)[-1] and "7" not in told(calls)[-1], told(calls)
+    calls = await h.cmd(h.p.uhead, private(h.p.uhead), "card")
+    (photo,) = [c for c in calls if c.method == "sendPhoto"]
+    assert "Hill Top" in str(photo.params["caption"])
+
+
+async def test_points_dates_are_in_the_communitys_time_zone(h: Harness) -> None:
+    await h.setup_community()
+    await staff(h, "community", "timezone Europe/Moscow")
+    h.clock.set(datetime(2026, 11, 30, 22, 0, tzinfo=ZoneInfo("Europe/Moscow")))  # Dec 1, 03:00 in Shanghai
+    for i in range(6):
+        await award(h, 1, f"late {i}")
+    calls = await h.cmd(h.p.uhead, private(h.p.uhead), "points")
+    message = [c for c in calls if c.method == "sendMessage"][-1]
+    assert "This month (2026-11)" in (message.text or "")
+    assert "2026-11-30  +1" in (message.text or "") and "2026-12-01" not in (message.text or "")
+    calls = await h.press(h.p.uhead, message, message.buttons[0][1])
+    assert "2026-11-30  +1  Award by staff: late 0" in told(calls)[-1]
+
+
+async def test_odd_numbers_are_refused_politely(h: Harness) -> None:
+    await h.setup_community()
+    for name, args in (
+        ("award", "@uma_unit ² reason"),
+        ("deduct", "@uma_unit ١٢ reason"),
+        ("award", "@uma_unit 99999999999999999999 reason"),
+        ("award", "@uma_unit ５ reason"),
+    ):
+        refused_with(await staff(h, name, args), h, "error.points_amount")
+    assert await balance(h, h.p.uhead) == 0
+    await award(h, 5)
+    calls = await h.cmd(h.p.uhead, private(h.p.uhead), "points")
+    message = [c for c in calls if c.method == "sendMessage"][-1]
+    cid = await community_id(h)
+    for data in (
+        f"pt:h:{cid}:99999999999999999999",
+        "pt:h:99999999999999999999:1",
+        "pt:t:99999999999999999999:m",
+        "pt:ch:points:99999999999999999999",
+        f"pt:h:{cid}:²",
+        "pt:ch:perks:1",
+    ):
+        refused_with(await h.press(h.p.uhead, message, data), h, "error.stale_button")
+    refused_with(await h.press(h.p.uhead, message, "pt:h:999999999999999999:1"), h, "error.community_unknown")
+    refused_with(await h.press(h.p.uhead, message, "pt:t:999999999999999999:m"), h, "error.heads_only")
+    refused_with(await h.press(h.p.uhead, message, "pt:ch:card:999999999999999999"), h, "error.community_unknown")
+
+
+async def test_a_replayed_award_tells_what_was_booked_and_books_nothing_new(h: Harness) -> None:
+    await h.setup_community()
+    raw = updates.command(h.p.staff, h.p.staff_chat, "award", "@uma_unit 5 fair")
+    await h.send(raw)
+    again = dict(raw, update_id=raw["update_id"] + 1)  # the same message delivered again
+    calls = await h.send(again)
+    assert sent(calls, h.p.staff_chat)[-1].startswith("✅ Uma: +5 points (fair)")
+    changed = dict(raw["message"], text="/award @boris_b 50 fair")
+    changed["entities"] = updates.detect_entities(changed["text"])
+    calls = await h.send({"update_id": raw["update_id"] + 2, "message": changed})  # same message id, other text
+    refused_with(calls, h, "error.points_replayed")
+    assert "Uma +5 (fair)" in told(calls)[-1]
+    assert (await balance(h, h.p.uhead), await balance(h, h.p.bhead)) == (5, 0)
+
+
+async def test_staff_who_head_a_unit_cannot_award_themselves(h: Harness) -> None:
+    await h.setup_community()
+    await h.cmd(
+        h.p.staff, h.p.building_chat, "unithead", "2", reply_to=updates.message(h.p.staff, h.p.building_chat, "me")
+    )
+    for name in ("award", "deduct"):
+        refused_with(await staff(h, name, "@olga_staff 5 my own work"), h, "error.points_self")
+    assert await balance(h, h.p.staff) == 0

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.models import ActionKind, Content, UserInfo
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.models import ActionKind, Content, Level, UserInfo
 from bot.services.perk_catalog import (
     CODE_ALPHABET,
     CODE_BITS,
@@ -41,7 +41,9 @@ from bot.services.perks import PerksService
 from bot.services.point_rules import record_award
 from bot.services.points import CARD_TOKEN_LENGTH, CardInvalid, PointsService, decode_card, encode_card
 from storage.db import Database
+from storage.registry import RegistryRepo
 from tests.harness import Harness, local
+from tests.support import updates
 
 STAFF = UserInfo(1001, "Olga", username="olga_staff")
 BHEAD = UserInfo(1002, "Boris", username="boris_b")
@@ -89,18 +91,23 @@ async def ledger(h: Harness, user_id: int) -> list[Any]:
 
 
 async def assert_consistent(db: Database) -> None:
-    """balance = sum of entries, earned = sum of ranked entries, month totals = their sums."""
+    """balance = sum of entries, earned = sum of ranked entries, month totals = their sums (heads
+    without entries have a zero row: they count in ranks)."""
     async with db.read() as tx:
         sums = await tx.fetchall(
             "SELECT community_id, user_id, SUM(amount), SUM(CASE WHEN ranked = 1 THEN amount ELSE 0 END), COUNT(*)"
             " FROM ledger GROUP BY community_id, user_id"
         )
-        kept = await tx.fetchall("SELECT community_id, user_id, balance, earned, entries FROM balances")
+        kept = await tx.fetchall(
+            "SELECT community_id, user_id, balance, earned, entries FROM balances WHERE entries > 0"
+        )
+        zeros = await tx.fetchval("SELECT COUNT(*) FROM balances WHERE entries = 0 AND (balance <> 0 OR earned <> 0)")
         months = await tx.fetchall(
             "SELECT community_id, month, user_id, SUM(amount) FROM ledger WHERE ranked = 1"
             " GROUP BY community_id, month, user_id"
         )
         kept_months = await tx.fetchall("SELECT community_id, month, user_id, points FROM monthly_points")
+    assert zeros == 0
     assert sorted(tuple(r) for r in sums) == sorted(tuple(r) for r in kept)
     assert sorted(tuple(r) for r in months) == sorted(tuple(r) for r in kept_months)
 
@@ -318,17 +325,17 @@ async def test_rank_and_leaderboard_this_month_and_all_time(h: Harness) -> None:
     for person, amount in ((UHEAD, 30), (heads["2"], 50), (heads["3"], 30), (heads["4"], 10)):
         await svc.award(STAFF, cid, person.id, amount, "November work")
 
-    uma = await svc.summary(UHEAD.id, cid)
-    assert (uma.balance, uma.month, uma.month_points, uma.rank_month, uma.people_month) == (30, "2026-11", 30, 2, 4)
-    assert (uma.rank_all, uma.people_all) == (2, 4)
+    uma = await svc.summary(UHEAD.id, cid)  # among the five heads (Boris, the building head, has none)
+    assert (uma.balance, uma.month, uma.month_points, uma.rank_month, uma.people_month) == (30, "2026-11", 30, 2, 5)
+    assert (uma.rank_all, uma.people_all) == (2, 5)
     top = await svc.leaderboard(cid, "all", limit=3)
     assert [(r.rank, r.name, r.points) for r in top.rows] == [(1, "Ann", 50), (2, "Uma", 30), (2, "Bob", 30)]
 
     h.clock.set(local(2026, 12, 1, 9, 0))
     await svc.award(STAFF, cid, heads["4"].id, 25, "December work")
     uma = await svc.summary(UHEAD.id, cid)
-    assert (uma.month, uma.month_points, uma.rank_month, uma.people_month) == ("2026-12", 0, 2, 1)
-    assert (uma.rank_all, uma.people_all) == (3, 4)
+    assert (uma.month, uma.month_points, uma.rank_month, uma.people_month) == ("2026-12", 0, 2, 5)
+    assert (uma.rank_all, uma.people_all) == (3, 5)
     month = await svc.leaderboard(cid, "month")
     assert [(r.rank, r.name, r.points) for r in month.rows] == [(1, "Cid", 25)]
     overall = await svc.leaderboard(cid, "all")
@@ -409,11 +416,13 @@ async def test_check_tells_unknown_other_merchant_and_expired_codes_apart(h: Har
         ({"cost": "500"}, NotEnoughPoints),
         ({"stock": "0"}, OutOfStock),
         ({"cost": "0"}, StatusPerk),
-        ({"valid_until": "2026-11-22"}, PerkUnavailable),
+        ({"valid_until": "2026-11-23"}, PerkUnavailable),
     ],
 )
 async def test_failed_redemption_leaves_nothing_behind(h: Harness, perk: dict[str, str], error: type) -> None:
     svc, _, perk_id = await shop(h, **perk)
+    if error is PerkUnavailable:
+        h.clock.set(local(2026, 11, 24, 0, 0))  # its last day is over (a date in the past is refused)
     before = (await balance(h), await stock(h, perk_id))
     with pytest.raises(error):
         await svc.redeem(UHEAD, perk_id)
@@ -576,11 +585,17 @@ async def test_import_catalog_all_or_nothing(h: Harness) -> None:
 async def test_staff_change_stock_limits_and_fields(h: Harness) -> None:
     svc, _, perk_id = await shop(h)
     assert (await svc.change_perk(STAFF, perk_id, "stock", "7")).perk.stock == 7
-    assert (await svc.change_perk(STAFF, perk_id, "stock", "")).perk.stock is None
+    assert (await svc.change_perk(STAFF, perk_id, "stock", "-")).perk.stock is None
     assert (await svc.change_perk(STAFF, perk_id, "per_person_limit", "2")).perk.per_person_limit == 2
     moved = await svc.change_perk(STAFF, perk_id, "merchant", "@max_shop")
     assert moved.perk.merchant_name == "Max Market"
-    for field, value in (("per_person_limit", "0"), ("cost", "-1"), ("valid_until", "soon"), ("title", " ")):
+    for field, value in (
+        ("per_person_limit", "0"),
+        ("cost", "-1"),
+        ("valid_until", "soon"),
+        ("title", "-"),
+        ("stock", ""),
+    ):
         with pytest.raises(InvalidInput):
             await svc.change_perk(STAFF, perk_id, field, value)
     with pytest.raises(InvalidInput):
@@ -645,3 +660,201 @@ def test_card_tokens_are_compact_and_tamper_evident(user_id: int, community_id: 
     assert decode_card(b"x" * 32, token) is None
     swapped = token[:pos] + ("B" if token[pos] == "A" else "A") + token[pos + 1 :]
     assert decode_card(key, swapped) is None
+
+
+# --- audit fixes (issue 4) --------------------------------------------------------------------------
+STREET = UserInfo(1005, "Sergei", username="sergei_s")
+
+
+async def reasons(h: Harness, user_id: int) -> list[tuple[str, int]]:
+    return [(r["reason"], r["amount"]) for r in await ledger(h, user_id)]
+
+
+async def test_staff_and_the_street_office_never_earn_or_lose_head_points(h: Harness) -> None:
+    """can_act lets staff and the street office act at the unit level; only heads earn or lose."""
+    await h.setup_community()
+    cid = await community(h)
+    wf = h.services.workflow
+    for who in (STAFF, STREET):
+        appeal_id = await h.file_appeal(text=f"Lift broken, told {who.first_name}")
+        await wf.take(who, appeal_id)
+        await resolve(h, who, appeal_id)
+        await wf.confirm(RESIDENT, appeal_id)
+        await wf.rate(RESIDENT, appeal_id, 5)
+        assert await reasons(h, who.id) == []
+    # staff take one and let its deadline pass: it was theirs, so nobody is charged
+    appeal_id = await h.file_appeal(text="The door is stuck")
+    await wf.take(STAFF, appeal_id)
+    h.clock.advance(timedelta(days=3))
+    await h.sweep()
+    assert await reasons(h, STAFF.id) == [] and await reasons(h, UHEAD.id) == []
+    board = await points(h).leaderboard(cid, "month")
+    assert [r.user_id for r in board.rows] == []
+    # a staff member who heads the unit earns as its head
+    await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], "2", STAFF)
+    _, units = await h.services.registry.building_units(h.p.building_chat["id"])
+    unit2 = next(u for u in units if u.name == "2")
+    vera = updates.user(4001, "Vera", "vera_v")  # a resident of unit 2
+    appeal_id = await h.file_appeal(vera, text="Bulb out on floor 2", unit_id=unit2.id)
+    await wf.take(STAFF, appeal_id)
+    assert await reasons(h, STAFF.id) == [("appeal.first_reply", 2)]
+    await assert_consistent(h.services.db)
+
+
+async def test_a_missed_deadline_costs_who_held_the_appeal_not_the_new_head(h: Harness) -> None:
+    await h.setup_community()
+    ann = UserInfo(2002, "Ann")
+    appeal_id = await h.file_appeal()  # routed to Uma, the head of unit 1
+    await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], "1", ann)
+    h.clock.advance(timedelta(hours=25))
+    await h.sweep()
+    assert await reasons(h, UHEAD.id) == [("appeal.missed_deadline", -3)]
+    assert await reasons(h, ann.id) == []
+    async with h.services.db.read() as tx:
+        detail = await tx.fetchval(
+            "SELECT detail FROM appeal_events WHERE appeal_id = ? AND kind = 'escalated'", (appeal_id,)
+        )
+    assert f'"held_by": {UHEAD.id}' in detail
+
+
+async def test_an_escalation_recorded_before_held_by_still_charges_the_head(h: Harness) -> None:
+    """Events written before the escalation recorded its holder: who took it first, else the head."""
+    from bot.services.point_rules import PointsSettings, due_appeal_entries
+    from storage.appeals import AppealsRepo
+    from storage.ledger import HistoryEvent
+
+    await h.setup_community()
+    appeal_id = await h.file_appeal()
+    async with h.services.db.read() as tx:
+        appeal = await AppealsRepo(tx).get(appeal_id)
+        assert appeal is not None
+        at = appeal.created_at + timedelta(days=2)
+        old = HistoryEvent(999, at, None, "escalated", Level.BUILDING, {"from": 0, "reason": "deadline"})
+        due = await due_appeal_entries(tx, appeal, [old], PointsSettings())
+        taken = HistoryEvent(998, at, BHEAD.id, "taken", Level.UNIT, {})
+        due_taken = await due_appeal_entries(tx, appeal, [taken, old], PointsSettings())
+    assert [(d.user_id, d.amount) for d in due] == [(UHEAD.id, -3)]
+    assert [(d.user_id, d.amount) for d in due_taken if d.amount < 0] == [(BHEAD.id, -3)]
+
+
+async def test_resolved_while_waiting_for_the_resident_is_on_time_if_time_was_left(h: Harness) -> None:
+    await h.setup_community()
+    wf = h.services.workflow
+    appeal_id = await h.file_appeal()
+    await wf.take(UHEAD, appeal_id)
+    await wf.begin(UHEAD, appeal_id, ActionKind.ASK)
+    await wf.complete(UHEAD, Content("text", chat_id=UHEAD.id, message_id=next(_msg), text="Which floor?"))
+    h.clock.advance(timedelta(days=6))  # the clock is paused: the resident never answers
+    await resolve(h, UHEAD, appeal_id)
+    await wf.confirm(RESIDENT, appeal_id)
+    assert ("appeal.resolved_on_time", 5) in await reasons(h, UHEAD.id)
+
+
+async def test_ranks_are_among_the_communitys_heads_and_never_exceed_their_number(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    svc = points(h)
+    ann, bob = UserInfo(2002, "Ann"), UserInfo(2003, "Bob")
+    for unit, person in (("2", ann), ("3", bob)):
+        await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], unit, person)
+    await svc.award(STAFF, cid, ann.id, 5, "x")
+    await svc.award(STAFF, cid, bob.id, 5, "x")
+    uma = await svc.summary(UHEAD.id, cid)  # Uma, Boris (no entries), Ann 5, Bob 5
+    assert (uma.rank_month, uma.people_month, uma.rank_all, uma.people_all) == (3, 4, 3, 4)
+    await svc.deduct(STAFF, cid, UHEAD.id, 3, "x")
+    uma = await svc.summary(UHEAD.id, cid)  # -3: behind Boris at 0 too
+    assert (uma.rank_month, uma.people_month, uma.rank_all, uma.people_all) == (4, 4, 4, 4)
+    boris = await svc.summary(BHEAD.id, cid)
+    assert (boris.rank_month, boris.rank_all, boris.people_all) == (3, 3, 4)
+    # a head replaced before earning anything leaves the count; one with entries stays
+    await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], "2", bob)  # Ann keeps her 5
+    await h.services.registry.set_building_head(STAFF, h.p.building_chat["id"], ann)  # Boris (nothing) goes
+    ann_view = await svc.summary(ann.id, cid)
+    assert ann_view.people_all == 3  # Uma, Ann, Bob
+    # next month nobody has points yet: everyone shares rank 1
+    h.clock.set(local(2026, 12, 1, 9, 0))
+    uma = await svc.summary(UHEAD.id, cid)
+    assert (uma.month_points, uma.rank_month, uma.people_month) == (0, 1, 3)
+    await assert_consistent(h.services.db)
+
+
+async def test_a_head_with_a_post_in_another_community_sees_it_first(h: Harness) -> None:
+    """Communities where the person heads something now come before old ones with points only."""
+    await h.setup_community()
+    cid = await community(h)
+    svc = points(h)
+    await svc.award(STAFF, cid, UHEAD.id, 5, "x")
+    await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], "1", UserInfo(2002, "Ann"))
+    assert await svc.communities_of(UHEAD.id) == [cid]  # former head with points
+    async with h.services.db.write() as tx:  # a newer community where Uma heads a building
+        repo = RegistryRepo(tx)
+        now = h.clock.now()
+        other = await repo.create_community(
+            name="Hill Top",
+            staff_chat_id=-100777,
+            timezone="Europe/Moscow",
+            country="RU",
+            language="ru",
+            created_by=STAFF.id,
+            now=now,
+        )
+        await repo.set_building_head(await repo.create_building(other, -100778, "House 9", now), UHEAD.id)
+    assert await svc.communities_of(UHEAD.id) == [other, cid]
+    choices = await svc.choices(UHEAD.id)
+    assert [(c.community_id, c.head) for c in choices] == [(other, True)]
+
+
+async def test_staff_cannot_award_or_deduct_themselves(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], "2", STAFF)
+    svc = points(h)
+    for call in (svc.award, svc.deduct):
+        with pytest.raises(InvalidInput) as err:
+            await call(STAFF, cid, STAFF.id, 5, "my own work")
+        assert err.value.key == "error.points_self"
+    assert await ledger(h, STAFF.id) == []
+
+
+async def test_a_replayed_request_that_differs_is_refused_naming_what_was_booked(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    svc = points(h)
+    first = await svc.award(STAFF, cid, UHEAD.id, 5, "fair", request_key="-100:9")
+    assert (await svc.award(STAFF, cid, UHEAD.id, 5, "fair", request_key="-100:9")).id == first.id
+    for call, user_id, amount in ((svc.award, BHEAD.id, 5), (svc.award, UHEAD.id, 50), (svc.deduct, UHEAD.id, 5)):
+        with pytest.raises(Conflict) as err:
+            await call(STAFF, cid, user_id, amount, "fair", request_key="-100:9")
+        assert err.value.key == "error.points_replayed"
+        assert err.value.params == {"name": "Uma", "amount": "+5", "reason": "fair"}
+    assert await reasons(h, UHEAD.id) == [("manual.award", 5)] and await ledger(h, BHEAD.id) == []
+
+
+async def test_the_migration_counts_heads_appointed_before_it(h: Harness) -> None:
+    from storage.migrate import load_migrations, split_statements
+
+    await h.setup_community()
+    cid = await community(h)
+    async with h.services.db.write() as tx:  # as before migration 0006: no rows for heads without entries
+        await tx.execute("DELETE FROM balances WHERE entries = 0")
+    boris = await points(h).summary(BHEAD.id, cid)
+    assert (boris.rank_all, boris.people_all) == (1, 1)  # only the viewer himself
+    (fix,) = [m for m in load_migrations() if m.name == "0006_points_fixes.sql"]
+    for _ in range(2):  # idempotent
+        async with h.services.db.write() as tx:
+            for statement in split_statements(fix.sql):
+                await tx.execute(statement)
+    boris = await points(h).summary(BHEAD.id, cid)
+    assert (boris.rank_all, boris.people_all) == (1, 2)  # Boris and Uma
+    await assert_consistent(h.services.db)
+
+
+async def test_heads_of_a_building_the_bot_left_leave_the_count_and_come_back_with_it(h: Harness) -> None:
+    await h.setup_community()
+    cid = await community(h)
+    await points(h).award(STAFF, cid, UHEAD.id, 5, "x")
+    assert (await points(h).summary(UHEAD.id, cid)).people_all == 2  # Uma and Boris
+    await h.send(updates.bot_removed(h.p.building_chat, h.p.staff))
+    assert (await points(h).summary(UHEAD.id, cid)).people_all == 1  # Uma stays: she has entries
+    await h.send(updates.bot_added(h.p.building_chat, h.p.staff))
+    assert (await points(h).summary(UHEAD.id, cid)).people_all == 2

@@ -15,21 +15,26 @@ import io
 import math
 import re
 import secrets
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import Community
-from storage.perks import Perk
+from storage.perks import Perk, PerkCategory
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
 CODE_BITS = CODE_LENGTH * math.log2(len(CODE_ALPHABET))  # 50.0
 CATALOG_MAX_ROWS = 1000
+T = TypeVar("T")
+ID_MAX_DIGITS = 18  # any id the database can hold (below 2^63), in plain ASCII digits
 PERK_FIELDS = (
     "category",
     "merchant",
@@ -62,8 +67,30 @@ def normalize_code(text: str) -> str | None:
     return code
 
 
+_TYPED_CODE = re.compile(r"\s*[A-Za-z0-9]{5}[\s\-]?[A-Za-z0-9]{5}\s*")
+
+
+def looks_like_code(text: str) -> bool:
+    """The whole text is one code as a merchant types it ('K7MPX-3QHZT', 'k7mpx 3qhzt', 'K7MPX3QHZT');
+    ordinary words ('thanks guys') are not."""
+    return _TYPED_CODE.fullmatch(text) is not None and normalize_code(text) is not None
+
+
 def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+# --- ids and times ----------------------------------------------------------------------------------
+def parse_id(text: str) -> int | None:
+    """A perk or category id as typed or sent back by a button ('12', '#12'); None for anything else
+    (other digits such as '²' or '١٢', signs, or more digits than any id has)."""
+    match = re.fullmatch(rf"#?([0-9]{{1,{ID_MAX_DIGITS}}})", text.strip())
+    return int(match.group(1)) if match else None
+
+
+def local_minute(moment: datetime, timezone: str) -> str:
+    """'2026-11-23 10:00' in the community's time zone."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -103,12 +130,37 @@ class CodeOtherMerchant(PermissionDenied):
     key = "error.code_other_merchant"
 
 
+class ButtonUsed(Conflict):
+    key = "error.redeem_button_used"  # a second press of the same "Yes": the code was sent above
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int
     field: str
-    problem: str  # 'required' | 'not_a_number' | 'out_of_range' | 'bad_date' | 'too_long' | 'unknown_column'
-    #               | 'merchant_unknown' | 'perk_unknown' | 'invalid'
+    problem: str  # a key of PROBLEM_KEYS
+
+
+# a catalog problem -> its text
+PROBLEM_KEYS = {
+    "required": "perks.problem.required",
+    "not_a_number": "perks.problem.not_a_number",
+    "out_of_range": "perks.problem.out_of_range",
+    "bad_date": "perks.problem.bad_date",
+    "in_the_past": "perks.problem.in_the_past",
+    "too_long": "perks.problem.too_long",
+    "control_chars": "perks.problem.control_chars",
+    "unknown_column": "perks.problem.unknown_column",
+    "duplicate_column": "perks.problem.duplicate_column",
+    "duplicate_row": "perks.problem.duplicate_row",
+    "merchant_unknown": "perks.problem.merchant_unknown",
+    "perk_unknown": "perks.problem.perk_unknown",
+    "invalid": "perks.problem.invalid",
+}
+
+
+def problem_key(problem: str) -> str:
+    return PROBLEM_KEYS.get(problem, PROBLEM_KEYS["invalid"])
 
 
 class CatalogRejected(InvalidInput):
@@ -143,6 +195,17 @@ class PerkInput(BaseModel):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """NUL and other control characters (a broken export, a pasted binary) are refused; line
+        breaks and tabs are kept where a text may have them."""
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n")
+            if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+                raise PydanticCustomError("control_chars", "control characters")
+        return value
+
 
 _PROBLEMS = {
     "missing": "required",
@@ -158,7 +221,24 @@ _PROBLEMS = {
     "date_from_datetime_inexact": "bad_date",
     "date_type": "bad_date",
     "extra_forbidden": "unknown_column",
+    "control_chars": "control_chars",
 }
+
+
+def value_error(exc: ValidationError) -> InvalidInput:
+    """A perk's field refused: its name and the problem in the reader's language."""
+    problem = row_errors(0, exc)[0]
+    return InvalidInput("error.perk_value", field=problem.field, problem_key=problem_key(problem.problem))
+
+
+def in_the_past(columns: Mapping[str, Any], existing: Perk | None, now: datetime) -> bool:
+    """A new end date that has already passed (an unchanged one of an expired perk is left alone)."""
+    until = columns["valid_until"]
+    return until is not None and until <= now and (existing is None or existing.valid_until != until)
+
+
+def past_error() -> InvalidInput:
+    return InvalidInput("error.perk_value", field="valid_until", problem_key=problem_key("in_the_past"))
 
 
 def row_errors(line: int, exc: ValidationError) -> list[RowError]:
@@ -168,28 +248,66 @@ def row_errors(line: int, exc: ValidationError) -> list[RowError]:
     ]
 
 
-def parse_catalog_csv(text: str) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class CatalogFile:
+    """A catalog file read: its rows, the file line each row starts on, and what is wrong with the
+    file itself (a repeated column, a line the CSV reader cannot read)."""
+
+    rows: list[dict[str, str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    problems: list[RowError] = field(default_factory=list)
+
+
+def _delimiter(text: str) -> str:
+    """',' — or ';' / tab when the header line uses those (Excel's CSV in Russian and other locales)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def read_catalog_csv(text: str) -> CatalogFile:
     """A catalog file (UTF-8 CSV with a header row; columns as in :data:`PERK_FIELDS`, plus ``id`` to
-    change an existing perk) -> rows for :meth:`PerksService.import_catalog`. Blank lines are skipped;
-    a line with more values than the header has gets an ``extra`` column (reported as an error)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    change an existing perk; separated by ``,``, ``;`` or tabs) -> rows for
+    :meth:`PerksService.import_file`. Blank lines are skipped; a line with more values than the header
+    has gets an ``extra`` column (reported as an error)."""
+    text = text.lstrip("\ufeff")
+    out = CatalogFile()
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     header: list[str] | None = None
-    rows: list[dict[str, str]] = []
-    for values in reader:
+    line = 1  # the line the next record starts on
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell over the reader's limit (128 KiB), a broken quote...
+            problem = "too_long" if "larger than field limit" in str(exc) else "invalid"
+            out.problems.append(RowError(line, "?", problem))
+            break
+        start, line = line, reader.line_num + 1
         if not any(v.strip() for v in values):
-            if header is not None:
-                rows.append({})  # keeps line numbers right; reported as an empty row
             continue
         if header is None:
             header = [h.strip().lower() for h in values]
+            for name in sorted({h for h in header if h and header.count(h) > 1}):
+                out.problems.append(RowError(start, name, "duplicate_column"))
             continue
         row = {name: value for name, value in zip(header, values, strict=False)}
         if len(values) > len(header):
             row["extra"] = ",".join(values[len(header) :])
-        rows.append(row)
-    while rows and not rows[-1]:
-        rows.pop()
-    return rows
+        out.rows.append(row)
+        out.lines.append(start)
+    return out
+
+
+def parse_catalog_csv(text: str) -> list[dict[str, str]]:
+    """The rows of a catalog file (see :func:`read_catalog_csv`); a file that cannot be read as a
+    whole is refused with :class:`CatalogRejected`."""
+    parsed = read_catalog_csv(text)
+    if parsed.problems:
+        raise CatalogRejected(parsed.problems)
+    return parsed.rows
 
 
 # --- views ------------------------------------------------------------------------------------------
@@ -203,6 +321,27 @@ class PerkView:
 
 
 @dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: ``page`` counts from 0, ``pages`` is at least 1."""
+
+    items: list[T]
+    page: int
+    pages: int
+
+
+def page_of(items: list[T], page: int, per_page: int) -> Page[T]:
+    pages = max(1, math.ceil(len(items) / per_page))
+    page = min(max(page, 0), pages - 1)
+    return Page(items[page * per_page : (page + 1) * per_page], page, pages)
+
+
+@dataclass(frozen=True)
+class CategoryPage:
+    category: PerkCategory
+    perks: Page[PerkView]
+
+
+@dataclass(frozen=True)
 class RedemptionReceipt:
     redemption_id: int
     code: str  # 'ABCDE-FGHJK': shown once, never stored
@@ -210,6 +349,7 @@ class RedemptionReceipt:
     cost: int
     balance: int  # after the redemption
     expires_at: datetime
+    timezone: str  # the perk's community's: times are shown in it
 
 
 @dataclass(frozen=True)
@@ -224,6 +364,7 @@ class CodeCheck:
     holder_id: int
     cost: int
     redeemed_at: datetime
+    timezone: str  # the perk's community's
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,18 @@ takes about 10^12 tries. Only the code's SHA-256 is stored: a copy of the databa
 support dump) does not hand out live codes, and 2^50 hashes are far more work than a code's lifetime
 (``PointsSettings.code_minutes``, 30 minutes by default) allows. A code unused when it expires is
 refunded (points and stock) by :meth:`PerksService.refund_expired` and, for the holder's own codes,
-at their next redemption.
+at their next redemption; the stock is not put back when staff set it by hand after the redemption.
+
+A redemption made from a confirmation message carries that message as its ``request_key`` (UNIQUE):
+a second press of the same "Yes" redeems nothing. The code remembers the perk's merchant at the time
+it was issued: that merchant checks it, even if staff move the perk to another merchant later.
+
+Only unit and building heads of the perk's community see the catalog (``head_*`` methods).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -31,7 +38,9 @@ from bot.services.base import ServiceBase
 from bot.services.perk_catalog import (
     CATALOG_MAX_ROWS,
     PERK_FIELDS,
+    ButtonUsed,
     CatalogRejected,
+    CategoryPage,
     CodeCheck,
     CodeExpired,
     CodeOtherMerchant,
@@ -41,6 +50,7 @@ from bot.services.perk_catalog import (
     LimitReached,
     NotEnoughPoints,
     OutOfStock,
+    Page,
     PerkInput,
     PerkUnavailable,
     PerkView,
@@ -51,16 +61,27 @@ from bot.services.perk_catalog import (
     code_hash,
     end_of_day,
     format_code,
+    in_the_past,
     last_day_of,
+    local_minute,
     new_code,
     normalize_code,
+    page_of,
+    parse_id,
+    past_error,
+    read_catalog_csv,
     row_errors,
+    value_error,
 )
 from bot.services.point_rules import PointsSettings, Reason, post_entry
 from storage.db import Tx
 from storage.ledger import BalanceTooLow, LedgerRepo, RolesRepo
 from storage.perks import Merchant, Perk, PerkCategory, PerksRepo, Redemption
 from storage.registry import RegistryRepo
+
+CATEGORIES_PER_PAGE = 8
+PERKS_PER_PAGE = 8
+ID_MAX = 2**63 - 1
 
 
 class PerksService(ServiceBase):
@@ -95,33 +116,39 @@ class PerksService(ServiceBase):
             try:
                 data = PerkInput.model_validate(dict(fields))
             except ValidationError as exc:
-                problem = row_errors(0, exc)[0]
-                raise InvalidInput("error.perk_value", field=problem.field, problem=problem.problem) from exc
+                raise value_error(exc) from exc
             columns = await self._columns(tx, community, data, actor, now)
             if columns is None:
                 raise NotFound("error.merchant_unknown", merchant=data.merchant)
+            if in_the_past(columns, None, now):
+                raise past_error()
             perk_id = await PerksRepo(tx).add_perk(community_id=community.id, created_by=actor.id, now=now, **columns)
             return await self._view(tx, community, perk_id, None, now)
 
     async def change_perk(self, actor: UserInfo, perk_id: int, field: str, value: str) -> PerkView:
-        """Change one field (``stock``, ``per_person_limit``, ``cost``, ``valid_until``, ``title``, ...);
-        an empty ``value`` clears the optional ones (unlimited stock, no limit, no end)."""
+        """Change one field (``stock``, ``per_person_limit``, ``cost``, ``valid_until``, ``title``, ...).
+        A value is required; ``-`` clears the optional ones (unlimited stock, no limit, no end) and
+        the description or address."""
         if field not in PERK_FIELDS or field == "merchant_name":
             raise InvalidInput("error.perk_field", fields=", ".join(f for f in PERK_FIELDS if f != "merchant_name"))
+        value = value.strip()
+        if not value:
+            raise InvalidInput("error.perk_value_missing", field=field)
         now = self.clock.now()
         async with self.db.write() as tx:
             perk, community = await self._perk_as_staff(tx, perk_id, actor)
             raw = as_input(perk, community)
-            raw[field] = value
+            raw[field] = "" if value == "-" else value
             try:
                 data = PerkInput.model_validate(raw)
             except ValidationError as exc:
-                problem = row_errors(0, exc)[0]
-                raise InvalidInput("error.perk_value", field=problem.field, problem=problem.problem) from exc
+                raise value_error(exc) from exc
             columns = await self._columns(tx, community, data, actor, now)
             if columns is None:
                 raise NotFound("error.merchant_unknown", merchant=data.merchant)
-            await PerksRepo(tx).update_perk(perk.id, now, columns)
+            if in_the_past(columns, perk, now):
+                raise past_error()
+            await PerksRepo(tx).update_perk(perk.id, now, columns, stock_set=field == "stock")
             return await self._view(tx, community, perk.id, None, now)
 
     async def retire_perk(self, actor: UserInfo, perk_id: int) -> PerkView:
@@ -135,9 +162,28 @@ class PerksService(ServiceBase):
     async def import_catalog(
         self, actor: UserInfo, community_id: int, rows: Sequence[Mapping[str, str | None]], *, first_line: int = 2
     ) -> ImportReport:
-        """Add (or, with an ``id`` column, change) perks from parsed catalog rows. All or nothing: any
-        bad row refuses the whole file with :class:`CatalogRejected` listing every problem by line."""
-        if not rows:
+        """Add or change perks from parsed catalog rows (one per line from ``first_line``); see
+        :meth:`import_file`."""
+        lines = list(range(first_line, first_line + len(rows)))
+        return await self._import(actor, community_id, rows, lines, [])
+
+    async def import_file(self, actor: UserInfo, community_id: int, text: str) -> ImportReport:
+        """Import a catalog file (CSV, see :func:`read_catalog_csv`). All or nothing: any bad row
+        refuses the whole file with :class:`CatalogRejected` listing every problem by line. A row with
+        an ``id`` changes that perk; a row without one changes the perk on offer with the same
+        category, merchant and title (importing a file twice adds nothing twice), else adds a perk."""
+        parsed = read_catalog_csv(text)
+        return await self._import(actor, community_id, parsed.rows, parsed.lines, parsed.problems)
+
+    async def _import(
+        self,
+        actor: UserInfo,
+        community_id: int,
+        rows: Sequence[Mapping[str, str | None]],
+        lines: Sequence[int],
+        problems: list[RowError],
+    ) -> ImportReport:
+        if not rows and not problems:
             raise InvalidInput("error.catalog_empty")
         if len(rows) > CATALOG_MAX_ROWS:
             raise InvalidInput("error.catalog_too_big", max=CATALOG_MAX_ROWS)
@@ -145,16 +191,24 @@ class PerksService(ServiceBase):
         errors: list[RowError] = []
         async with self.db.write() as tx:
             community = await self._as_staff(tx, community_id, actor)
+            if problems:  # the file itself (a repeated column, an unreadable line): rows mean nothing
+                raise CatalogRejected(problems)
             repo = PerksRepo(tx)
+            offered: dict[tuple[int, int, str], int] = {}  # (category, merchant, title) -> perk on offer
+            for p in sorted(await repo.on_offer(community.id, None, now), key=lambda p: -p.id):
+                offered[(p.category_id, p.merchant_id, p.title.casefold())] = p.id  # the oldest one wins
             planned: list[tuple[int | None, dict[str, Any]]] = []
-            for line, row in enumerate(rows, start=first_line):
+            targets: set[int] = set()  # perks changed by a line
+            adding: set[tuple[int, int, str]] = set()  # perks added by a line
+            for line, row in zip(lines, rows, strict=True):
                 raw = {str(k).strip().lower(): (v or "") for k, v in row.items()}
                 # spreadsheets add empty columns: only a value in an unknown column is an error
                 raw = {k: v for k, v in raw.items() if k in PERK_FIELDS or k == "id" or v.strip()}
                 perk_ref = raw.pop("id", "").strip()
                 existing: Perk | None = None
                 if perk_ref:
-                    existing = await repo.get(int(perk_ref)) if perk_ref.isdigit() else None
+                    ref = self._known_id(perk_ref)
+                    existing = await repo.get(ref) if ref is not None else None
                     if existing is None or existing.community_id != community.id:
                         errors.append(RowError(line, "id", "perk_unknown"))
                         continue
@@ -167,7 +221,19 @@ class PerksService(ServiceBase):
                 if columns is None:
                     errors.append(RowError(line, "merchant", "merchant_unknown"))
                     continue
-                planned.append((existing.id if existing else None, columns))
+                if in_the_past(columns, existing, now):
+                    errors.append(RowError(line, "valid_until", "in_the_past"))
+                    continue
+                key = (columns["category_id"], columns["merchant_id"], data.title.casefold())
+                target = existing.id if existing is not None else offered.get(key)
+                if (target is not None and target in targets) or (target is None and key in adding):
+                    errors.append(RowError(line, "title", "duplicate_row"))  # two lines for one perk
+                    continue
+                if target is None:
+                    adding.add(key)
+                else:
+                    targets.add(target)
+                planned.append((target, columns))
             if errors:
                 raise CatalogRejected(errors)
             report = ImportReport([], [])
@@ -177,7 +243,7 @@ class PerksService(ServiceBase):
                         await repo.add_perk(community_id=community.id, created_by=actor.id, now=now, **columns)
                     )
                 else:
-                    await repo.update_perk(perk_id, now, columns)
+                    await repo.update_perk(perk_id, now, columns, stock_set=True)
                     report.changed.append(perk_id)
         return report
 
@@ -206,22 +272,65 @@ class PerksService(ServiceBase):
     async def perk(self, perk_id: int, *, viewer: int | None = None) -> PerkView:
         now = self.clock.now()
         async with self.db.read() as tx:
-            perk = await PerksRepo(tx).get(perk_id)
-            if perk is None:
-                raise NotFound("error.perk_unknown", id=perk_id)
+            perk = await self._perk(tx, perk_id)
             community = await RegistryRepo(tx).get_community(perk.community_id)
             assert community is not None
             return await self._make_view(tx, community, perk, viewer, now)
 
+    # --- catalog (unit heads) ----------------------------------------------------------------------
+    async def head_categories(
+        self, user_id: int, community_id: int | None = None, page: int = 0, *, per_page: int = CATEGORIES_PER_PAGE
+    ) -> Page[PerkCategory]:
+        """One page of the categories with perks on offer, for a head of the community (by default
+        the first community they head now). Anyone else is refused here, before seeing anything."""
+        async with self.db.read() as tx:
+            if community_id is None:
+                heads = await RolesRepo(tx).head_communities(user_id)
+                if not heads:
+                    raise PermissionDenied("error.heads_only")
+                community_id = heads[0]
+            community = await self._as_head(tx, community_id, user_id)
+            found = [c for c in await PerksRepo(tx).categories(community.id, self.clock.now()) if c.available > 0]
+        return page_of(found, page, per_page)
+
+    async def head_category(
+        self, user_id: int, category_id: int, page: int = 0, *, per_page: int = PERKS_PER_PAGE
+    ) -> CategoryPage:
+        """One page of a category's perks on offer (cheapest first), for a head of its community."""
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            repo = PerksRepo(tx)
+            category = await repo.category(category_id) if 0 < category_id <= ID_MAX else None
+            if category is None:
+                raise InvalidInput("error.stale_button")
+            community = await self._as_head(tx, category.community_id, user_id)
+            pages = max(1, math.ceil(await repo.count_on_offer(community.id, category.id, now) / per_page))
+            page = min(max(page, 0), pages - 1)
+            found = await repo.on_offer(community.id, category.id, now, limit=per_page, offset=page * per_page)
+            views = [await self._make_view(tx, community, p, user_id, now) for p in found]
+        return CategoryPage(category, Page(views, page, pages))
+
+    async def head_perk(self, user_id: int, perk_id: int) -> tuple[PerkView, int]:
+        """One perk and the head's balance in its community, for a head of that community."""
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            perk = await self._perk(tx, perk_id)
+            community = await self._as_head(tx, perk.community_id, user_id)
+            view = await self._make_view(tx, community, perk, user_id, now)
+            standing = await LedgerRepo(tx).standing(community.id, user_id)
+        return view, standing.balance
+
     # --- redemption --------------------------------------------------------------------------------
-    async def redeem(self, user: UserInfo, perk_id: int) -> RedemptionReceipt:
-        """Spend points on a perk: a one-time code comes back. Nothing changes unless it all works."""
+    async def redeem(self, user: UserInfo, perk_id: int, *, request_key: str | None = None) -> RedemptionReceipt:
+        """Spend points on a perk: a one-time code comes back. Nothing changes unless it all works.
+        ``request_key`` (the confirmation message): a second redemption with it is refused with
+        :class:`ButtonUsed` and changes nothing."""
         now = self.clock.now()
         async with self.db.write() as tx:
             repo = PerksRepo(tx)
-            perk = await repo.get(perk_id)
-            if perk is None:
-                raise NotFound("error.perk_unknown", id=perk_id)
+            if request_key is not None and await repo.redemption_by_request(request_key) is not None:
+                raise ButtonUsed()
+            perk = await self._perk(tx, perk_id)
             community = await RegistryRepo(tx).get_community(perk.community_id)
             assert community is not None
             if not await RolesRepo(tx).head_roles(user.id, community.id):
@@ -251,12 +360,16 @@ class PerksService(ServiceBase):
             redemption_id = await repo.add_redemption(
                 community_id=community.id,
                 perk_id=perk.id,
+                merchant_id=perk.merchant_id,
                 user_id=user.id,
                 cost=perk.cost,
                 code_hash=code_hash(code),
                 now=now,
                 expires=expires,
+                request_key=request_key,
             )
+            if redemption_id is None:  # another process redeemed from this button a moment ago
+                raise ButtonUsed()
             try:
                 await post_entry(
                     tx,
@@ -277,7 +390,13 @@ class PerksService(ServiceBase):
                 raise NotEnoughPoints(balance=standing.balance, cost=perk.cost) from exc
             view = await self._view(tx, community, perk.id, user.id, now)
         return RedemptionReceipt(
-            redemption_id, format_code(code), view, perk.cost, standing.balance - perk.cost, expires
+            redemption_id,
+            format_code(code),
+            view,
+            perk.cost,
+            standing.balance - perk.cost,
+            expires,
+            community.timezone,
         )
 
     async def refund_expired(self, *, limit: int = 500) -> int:
@@ -296,7 +415,7 @@ class PerksService(ServiceBase):
             home = community if community is not None and community.id == red.community_id else None
             home = home or await RegistryRepo(tx).get_community(red.community_id)
             assert home is not None
-            await repo.return_stock(red.perk_id)
+            await repo.return_stock(red.perk_id, red.id)
             await post_entry(
                 tx,
                 home,
@@ -317,25 +436,38 @@ class PerksService(ServiceBase):
     async def check_code(self, merchant: UserInfo, code: str) -> CodeCheck:
         """A merchant checks a code: good -> it is marked used (exactly once, whoever else checks it
         at the same moment) and the answer says what to hand over."""
-        now = self.clock.now()
         async with self.db.write() as tx:
-            repo = PerksRepo(tx)
-            if not await repo.is_merchant(merchant.id):
+            if not await PerksRepo(tx).is_merchant(merchant.id):
                 raise PermissionDenied("error.merchants_only")
-            normalized = normalize_code(code)
-            if normalized is None:
-                raise CodeUnknown()
-            digest = code_hash(normalized)
-            red = await repo.redemption_by_hash(digest)
-            if red is None:
-                raise CodeUnknown()
-            if red.merchant_user_id != merchant.id:
-                raise CodeOtherMerchant()
-            if not await repo.use_code(digest, merchant.id, now):
-                if red.used_at is not None:
-                    raise CodeUsed(at=red.used_at.isoformat())
-                raise CodeExpired()
-            holder = await RegistryRepo(tx).get_user(red.user_id)
+            return await self._check(tx, merchant, code)
+
+    async def check_typed_code(self, user: UserInfo, text: str) -> CodeCheck | None:
+        """A code typed without /check: checked as /check would if the person is a merchant; None
+        (nothing checked, nothing changed) for anyone else, whose message goes on as usual."""
+        async with self.db.write() as tx:
+            if not await PerksRepo(tx).is_merchant(user.id):
+                return None
+            return await self._check(tx, user, text)
+
+    async def _check(self, tx: Tx, merchant: UserInfo, code: str) -> CodeCheck:
+        now = self.clock.now()
+        repo = PerksRepo(tx)
+        normalized = normalize_code(code)
+        if normalized is None:
+            raise CodeUnknown()
+        digest = code_hash(normalized)
+        red = await repo.redemption_by_hash(digest)
+        if red is None:
+            raise CodeUnknown()
+        if red.merchant_user_id != merchant.id:
+            raise CodeOtherMerchant()
+        community = await RegistryRepo(tx).get_community(red.community_id)
+        assert community is not None
+        if not await repo.use_code(digest, merchant.id, now):
+            if red.used_at is not None:
+                raise CodeUsed(at=local_minute(red.used_at, community.timezone))
+            raise CodeExpired()
+        holder = await RegistryRepo(tx).get_user(red.user_id)
         return CodeCheck(
             redemption_id=red.id,
             perk_id=red.perk_id,
@@ -345,6 +477,7 @@ class PerksService(ServiceBase):
             holder_id=red.user_id,
             cost=red.cost,
             redeemed_at=red.created_at,
+            timezone=community.timezone,
         )
 
     # --- helpers -----------------------------------------------------------------------------------
@@ -356,10 +489,28 @@ class PerksService(ServiceBase):
             raise PermissionDenied("error.staff_only")
         return community
 
-    async def _perk_as_staff(self, tx: Tx, perk_id: int, actor: UserInfo) -> tuple[Perk, Community]:
-        perk = await PerksRepo(tx).get(perk_id)
+    async def _as_head(self, tx: Tx, community_id: int, user_id: int) -> Community:
+        """The community, if the person heads a unit or building in it now (points alone are not enough)."""
+        community = await RegistryRepo(tx).get_community(community_id)
+        if community is None:
+            raise NotFound("error.community_unknown")
+        if not await RolesRepo(tx).head_roles(user_id, community.id):
+            raise PermissionDenied("error.heads_only")
+        return community
+
+    @staticmethod
+    def _known_id(text: str) -> int | None:
+        ref = parse_id(text)
+        return ref if ref is not None and 0 < ref <= ID_MAX else None
+
+    async def _perk(self, tx: Tx, perk_id: int) -> Perk:
+        perk = await PerksRepo(tx).get(perk_id) if 0 < perk_id <= ID_MAX else None
         if perk is None:
             raise NotFound("error.perk_unknown", id=perk_id)
+        return perk
+
+    async def _perk_as_staff(self, tx: Tx, perk_id: int, actor: UserInfo) -> tuple[Perk, Community]:
+        perk = await self._perk(tx, perk_id)
         return perk, await self._as_staff(tx, perk.community_id, actor)
 
     async def _columns(

@@ -12,6 +12,9 @@ The rules (per community, :class:`PointsSettings`, stored in ``communities.setti
 * a good rating from the resident;
 * a missed deadline that forced an escalation costs whoever held the appeal at that level;
 * a monthly election win is worth ``base × election_multiplier``.
+
+Appeal work counts only when it is a head's: the appeal's own unit and building heads earn and lose
+points; staff and the street office, who may act at any level, never do.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import NotFound
-from bot.models import Appeal, Category, Community, Level, Status
+from bot.models import Appeal, Category, Community, Level, Role, Status
 from storage.appeals import AppealsRepo
 from storage.db import Tx
 from storage.ledger import HistoryEvent, LedgerEntry, LedgerRepo, RolesRepo
@@ -151,11 +154,22 @@ async def due_appeal_entries(
       category's amount to who resolved it (a resolution the resident reopened does not count);
     * closed and rated ``good_rating_min`` or better: + ``good_rating`` to who resolved it;
     * each escalation forced by a missed deadline (first reply or resolution) at a head's level:
-      - ``missed_deadline`` to whoever held it there (who took or answered it first at that level,
-      else the head of that unit / building).
+      - ``missed_deadline`` to whoever held it there (the assignee when it was escalated, as the
+      event records; for older events: who took or answered it first at that level, else the head
+      of that unit / building).
+
+    Only the appeal's own heads earn or lose (:func:`acts_as_head`): staff and the street office
+    may act at the unit or building level, but their work is not a head's.
     """
     due: list[DueEntry] = []
     key = f"appeal:{appeal.id}"
+    heads: dict[int, bool] = {}
+
+    async def head(user_id: int) -> bool:
+        if user_id not in heads:
+            heads[user_id] = await acts_as_head(tx, appeal, user_id)
+        return heads[user_id]
+
     first = next((e for e in history if e.kind in ANSWER_KINDS and e.actor_id is not None), None)
     if (
         first is not None
@@ -163,6 +177,7 @@ async def due_appeal_entries(
         and first.actor_id != appeal.resident_id
         and first.level in HANDLER_LEVELS
         and first.at - appeal.created_at <= timedelta(hours=rules.first_reply_hours)
+        and await head(first.actor_id)
     ):
         due.append(DueEntry(first.actor_id, rules.first_reply, Reason.FIRST_REPLY, f"first_reply:{key}", first.at))
 
@@ -176,6 +191,7 @@ async def due_appeal_entries(
         and resolution is not None
         and resolution.actor_id is not None
         and resolution.level in HANDLER_LEVELS
+        and await head(resolution.actor_id)
     ):
         if resolution.detail.get("on_time"):
             amount = rules.resolved(appeal.category)
@@ -188,14 +204,31 @@ async def due_appeal_entries(
         if event.kind == "escalated":
             origin = Level(int(event.detail.get("from", event.level - 1)))
             if event.detail.get("reason") in MISSED_REASONS and origin in HANDLER_LEVELS:
-                who = holder or await _head_at(tx, appeal, origin)
-                if who is not None:
+                held_by = event.detail.get("held_by")
+                who = int(held_by) if held_by is not None else holder or await _head_at(tx, appeal, origin)
+                if who is not None and await head(who):
                     cause = f"missed_deadline:appeal_event:{event.id}"
                     due.append(DueEntry(who, -rules.missed_deadline, Reason.MISSED_DEADLINE, cause, event.at))
             holder = None
         elif event.kind in CLAIM_KINDS and holder is None and event.actor_id is not None:
             holder = event.actor_id
     return [d for d in due if d.amount != 0]
+
+
+async def acts_as_head(tx: Tx, appeal: Appeal, user_id: int) -> bool:
+    """Whether the person's work on this appeal is a head's: they head its unit or its building now;
+    or they are neither staff nor the street office there (nobody else can act on an appeal, see
+    ``routing.can_act``, so that is a former head still holding what was routed to them)."""
+    roles = RolesRepo(tx)
+    if appeal.unit_id is not None and await roles.unit_head(appeal.unit_id) == user_id:
+        return True
+    if await roles.building_head(appeal.building_id) == user_id:
+        return True
+    registry = RegistryRepo(tx)
+    for role in (Role.STAFF, Role.STREET):
+        if await registry.has_role(appeal.community_id, user_id, role):
+            return False
+    return True
 
 
 async def _head_at(tx: Tx, appeal: Appeal, level: Level) -> int | None:

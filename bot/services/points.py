@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import Community, Notice, Role, UserInfo
 from bot.services.base import ServiceBase
 from bot.services.point_rules import (
@@ -55,17 +55,28 @@ class PointsSummary:
     month: str  # 'YYYY-MM'
     month_points: int
     rank_month: int  # 1 = best; ties share a rank
-    people_month: int
+    people_month: int  # the people ranked: the community's current heads and anyone else with entries
     rank_all: int
-    people_all: int
+    people_all: int  # the same people (those without entries count as 0)
     entries: list[LedgerEntry]  # newest first
     next_before: int | None  # pass to history() for the next page; None: no more
+    timezone: str = "UTC"  # the community's: entry dates are shown in it
 
 
 @dataclass(frozen=True)
 class HistoryPage:
     entries: list[LedgerEntry]
     next_before: int | None
+    timezone: str = "UTC"  # the community's
+
+
+@dataclass(frozen=True)
+class CommunityChoice:
+    """A community a person has points business in (see :meth:`PointsService.choices`)."""
+
+    community_id: int
+    name: str
+    head: bool  # heads a unit or building there now
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class Leaderboard:
     period: Literal["month", "all"]
     month: str
     rows: list[LeaderEntry]
+    timezone: str = "UTC"  # the community's (the month is its month)
 
 
 @dataclass(frozen=True)
@@ -241,23 +253,28 @@ class PointsService(ServiceBase):
             raise InvalidInput("error.points_amount", max=MANUAL_MAX)
         now = self.clock.now()
         cause = f"manual:{request_key}" if request_key else f"manual:{secrets.token_hex(12)}"
+        signed = -amount if deduct else amount
         async with self.db.write() as tx:
             community = await self._as_staff(tx, community_id, actor)
             ledger = LedgerRepo(tx)
-            is_head = bool(await RolesRepo(tx).head_roles(user_id, community.id))
+            booked = await ledger.by_cause(cause) if request_key else None
+            if booked is not None:  # the same request again: give back what it booked
+                return await self._replayed(tx, booked, community, user_id, signed, note)
+            if user_id == actor.id:
+                raise InvalidInput("error.points_self")
+            is_head = await RolesRepo(tx).heads_here(user_id, community.id)
             has_points = (await ledger.standing(community.id, user_id)).entries > 0
             if not (is_head or has_points):  # a head now, or one who earned points here before
                 raise NotFound("error.points_person_unknown", user_id=user_id)
             await RegistryRepo(tx).upsert_user(actor, now)
-            signed = -amount if deduct else amount
             reason_key = Reason.MANUAL_DEDUCT if deduct else Reason.MANUAL_AWARD
             entry = await post_entry(
                 tx, community, user_id, signed, reason_key, cause, now, ref_type="manual", actor_id=actor.id, note=note
             )
-            if entry is None:  # the same request again: give back what it booked
+            if entry is None:  # the same request, booked by a parallel delivery of it
                 booked = await ledger.by_cause(cause)
                 assert booked is not None
-                return booked
+                return await self._replayed(tx, booked, community, user_id, signed, note)
             standing = await ledger.standing(community.id, user_id)
             await self.queue(
                 tx,
@@ -279,27 +296,59 @@ class PointsService(ServiceBase):
             )
         return entry
 
+    async def _replayed(
+        self, tx: Tx, booked: LedgerEntry, community: Community, user_id: int, signed: int, note: str
+    ) -> LedgerEntry:
+        """A request key seen before: the entry it booked when the request is the same; a refusal
+        naming what was booked when it differs (nothing is booked twice, nothing changes)."""
+        if (booked.community_id, booked.user_id, booked.amount, booked.note) == (community.id, user_id, signed, note):
+            return booked
+        person = await RegistryRepo(tx).get_user(booked.user_id)
+        amount = f"+{booked.amount}" if booked.amount > 0 else f"−{-booked.amount}"
+        raise Conflict(
+            "error.points_replayed",
+            name=person.display if person else str(booked.user_id),
+            amount=amount,
+            reason=booked.note or "-",
+        )
+
     # --- queries -----------------------------------------------------------------------------------
     async def communities_of(self, user_id: int) -> list[int]:
-        """Communities where the person heads a unit or building now, or has points."""
+        """Communities where the person heads a unit or building now (first, by id), then those where
+        they only have points (by id): the first is the one ``/points`` and ``/perks`` show."""
+        async with self.db.read() as tx:
+            return await self._communities_of(tx, user_id)
+
+    async def choices(self, user_id: int) -> list[CommunityChoice]:
+        """The communities to choose from when the person heads in more than one (else the first of
+        :meth:`communities_of` alone); names for the buttons."""
         async with self.db.read() as tx:
             heads = await RolesRepo(tx).head_communities(user_id)
-            points = await LedgerRepo(tx).communities_of(user_id)
-        return sorted(set(heads) | set(points))
+            mine = heads if len(heads) > 1 else (await self._communities_of(tx, user_id, heads))[:1]
+            registry = RegistryRepo(tx)
+            found = [(cid, await registry.get_community(cid)) for cid in mine]
+        return [CommunityChoice(cid, c.name, cid in heads) for cid, c in found if c is not None]
+
+    async def _communities_of(self, tx: Tx, user_id: int, heads: list[int] | None = None) -> list[int]:
+        heads = sorted(heads if heads is not None else await RolesRepo(tx).head_communities(user_id))
+        points = await LedgerRepo(tx).communities_of(user_id)
+        return heads + sorted(set(points) - set(heads))
 
     async def summary(self, user_id: int, community_id: int, *, page_size: int = 5) -> PointsSummary:
-        """Everything ``/points`` shows: a handful of indexed lookups, however long the history."""
+        """Everything ``/points`` shows: a handful of indexed lookups, however long the history.
+
+        Ranks are among the community's current unit and building heads and anyone else with entries
+        there (people without entries count as 0): "rank R of N", R <= N."""
         page_size = max(1, min(page_size, PAGE_MAX))
         async with self.db.read() as tx:
             community = await self._community(tx, community_id)
             month = month_key(self.clock.now(), community)
             ledger = LedgerRepo(tx)
             standing = await ledger.standing(community.id, user_id)
+            people = await ledger.people_all(community.id) + (0 if standing.counted else 1)
             month_points = await ledger.month_points(community.id, month, user_id)
-            rank_month = await ledger.rank_month(community.id, month, month_points)
-            people_month = await ledger.people_month(community.id, month)
+            rank_month = await ledger.rank_month(community.id, month, month_points, people)
             rank_all = await ledger.rank_all(community.id, standing.earned)
-            people_all = await ledger.people_all(community.id)
             rows = await ledger.entries(community.id, user_id, None, page_size + 1)
         return PointsSummary(
             community_id=community.id,
@@ -309,11 +358,12 @@ class PointsService(ServiceBase):
             month=month,
             month_points=month_points,
             rank_month=rank_month,
-            people_month=people_month,
+            people_month=people,
             rank_all=rank_all,
-            people_all=people_all,
+            people_all=people,
             entries=rows[:page_size],
             next_before=rows[page_size - 1].id if len(rows) > page_size else None,
+            timezone=community.timezone,
         )
 
     async def history(
@@ -321,8 +371,9 @@ class PointsService(ServiceBase):
     ) -> HistoryPage:
         limit = max(1, min(limit, PAGE_MAX))
         async with self.db.read() as tx:
-            rows = await LedgerRepo(tx).entries(community_id, user_id, before_id, limit + 1)
-        return HistoryPage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
+            community = await self._community(tx, community_id)
+            rows = await LedgerRepo(tx).entries(community.id, user_id, before_id, limit + 1)
+        return HistoryPage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None, community.timezone)
 
     async def leaderboard(
         self, community_id: int, period: Literal["month", "all"] = "month", *, limit: int = 10
@@ -342,12 +393,12 @@ class PointsService(ServiceBase):
             rank = board[-1].rank if board and board[-1].points == row.points else i + 1
             name = UserInfo(row.user_id, row.first_name or "", row.last_name, row.username).display
             board.append(LeaderEntry(rank, row.user_id, name, row.points))
-        return Leaderboard(community.id, period, month, board)
+        return Leaderboard(community.id, period, month, board, community.timezone)
 
     # --- ID card -----------------------------------------------------------------------------------
     async def card_token(self, user: UserInfo, community_id: int | None = None) -> Card:
         """Issue the person's ID card (today, in the community's time zone) for a community where they
-        head a unit or a building; the first such community when none is given."""
+        head a unit or a building; the first such community (by id) when none is given."""
         key = await self._key()
         async with self.db.read() as tx:
             roles_repo = RolesRepo(tx)

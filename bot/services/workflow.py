@@ -21,7 +21,7 @@ from bot.models import (
 )
 from bot.services.base import ServiceBase
 from bot.services.filing import schedule_level_deadlines
-from bot.services.point_rules import apply_appeal_rules
+from bot.services.point_rules import MISSED_REASONS, apply_appeal_rules
 from bot.services.routing import action_buttons, can_act, card_params, fmt_local, route
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
@@ -200,7 +200,10 @@ class WorkflowService(ServiceBase):
         sla = SlaSettings.from_settings(community.settings)
         cal = await self.calendars.for_community(tx, community)
         repo = AppealsRepo(tx)
-        on_time = appeal.due_at is None or now <= appeal.due_at
+        if appeal.status == Status.WAITING and appeal.remaining_seconds is not None:
+            on_time = appeal.remaining_seconds > 0  # the clock is paused: on time if working time was left
+        else:
+            on_time = appeal.due_at is None or now <= appeal.due_at
         await repo.update(
             appeal,
             now,
@@ -264,9 +267,10 @@ class WorkflowService(ServiceBase):
             remaining_seconds=None,
         )
         await repo.cancel_deadlines(appeal.id, now, "escalated")
-        await repo.add_event(
-            appeal.id, now, actor_id, "escalated", target.level, {"from": int(appeal.level), "reason": reason}
-        )
+        detail: dict[str, object] = {"from": int(appeal.level), "reason": reason}
+        if reason in MISSED_REASONS:  # who held it when the deadline passed: the one it costs points
+            detail["held_by"] = appeal.assignee_user_id
+        await repo.add_event(appeal.id, now, actor_id, "escalated", target.level, detail)
         moved = await repo.get(appeal.id)
         assert moved is not None
         await schedule_level_deadlines(tx, moved, sla, cal, now)
