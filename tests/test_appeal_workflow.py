@@ -785,7 +785,7 @@ async def test_open_for_the_unit_head_and_for_staff_in_the_staff_chat(h: Harness
     assert to(calls, h.p.uhead)[0].count("⚠️ overdue") == 2
 
     calls = await h.cmd(h.p.resident, updates.private_chat(h.p.resident), "open")
-    assert to(calls, h.p.resident) == ["This list is for unit and building heads. Your own appeals: /myappeals"]
+    assert to(calls, h.p.resident) == ["This is only for unit and building heads. Your own appeals: /myappeals"]
 
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "open")
     assert to(calls, h.p.staff_chat) == ["No open appeals. 🎉"]

@@ -86,7 +86,7 @@ async def test_wrong_role_and_unknown_appeal(h: Harness, caplog: pytest.LogCaptu
     calls = await h.cmd(STRANGER, private, "show", "4242")
     assert said(calls) == ["There is no appeal #4242."]
     calls = await h.cmd(STRANGER, private, "open")
-    assert said(calls) == ["This list is for unit and building heads. Your own appeals: /myappeals"]
+    assert said(calls) == ["This is only for unit and building heads. Your own appeals: /myappeals"]
     calls = await h.cmd(STRANGER, private, "start", "act_reply_4242")
     assert said(calls) == ["There is no appeal #4242."]
     calls = await h.cmd(STRANGER, private, "start", f"act_resolve_{appeal_id}")

@@ -503,7 +503,7 @@ async def test_staff_change_the_points_rules_and_the_next_appeal_earns_by_them(h
     await h.setup_community()
     shown = sent(await staff(h, "pointrules"), h.p.staff_chat)[-1]
     assert "first_reply = 2 — points for that quick first reply" in shown
-    assert "A monthly election win is worth 100 points" in shown
+    assert "First place in a monthly election earns 100 points" in shown
     changed = sent(await staff(h, "pointrules", "first_reply 7"), h.p.staff_chat)[-1]
     assert "first_reply = 7" in changed
     refused_with(await staff(h, "pointrules", "colour 7"), h, "error.points_rule")
