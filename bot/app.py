@@ -22,14 +22,17 @@ from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.services.base import Calendars, Defaults
+from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
-from bot.services.elections import ElectionService
+from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
+from bot.services.perk_admin import PerkAdminService
 from bot.services.perks import PerksService
 from bot.services.points import PointsService
 from bot.services.proposals import ProposalService
 from bot.services.queries import QueryService
 from bot.services.registry import RegistryService
+from bot.services.resident import ResidentService
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
 from storage.db import Database
@@ -50,12 +53,16 @@ class Services:
     registry: RegistryService
     filing: FilingService
     workflow: WorkflowService
+    resident: ResidentService
     queries: QueryService
     sweeper: Sweeper
     delivery: DeliveryService
     points: PointsService
+    cards: CardService
     perks: PerksService
+    perk_admin: PerkAdminService
     elections: ElectionService
+    election_staff: ElectionStaffService
     proposals: ProposalService
 
     @classmethod
@@ -72,6 +79,8 @@ class Services:
         registry = RegistryService(db, clock, calendars)
         registry.defaults = defaults
         workflow = WorkflowService(db, clock, calendars)
+        perks = PerksService(db, clock, calendars)
+        elections = ElectionService(db, clock, calendars)
         return cls(
             settings=settings,
             clock=clock,
@@ -80,12 +89,16 @@ class Services:
             registry=registry,
             filing=FilingService(db, clock, calendars),
             workflow=workflow,
+            resident=ResidentService(workflow),
             queries=QueryService(db, clock, calendars),
             sweeper=Sweeper(workflow),
             delivery=DeliveryService(workflow),
             points=PointsService(db, clock, calendars),
-            perks=PerksService(db, clock, calendars),
-            elections=ElectionService(db, clock, calendars),
+            cards=CardService(db, clock, calendars),
+            perks=perks,
+            perk_admin=PerkAdminService(perks),
+            elections=elections,
+            election_staff=ElectionStaffService(elections),
             proposals=ProposalService(db, clock, calendars),
         )
 

@@ -1,7 +1,7 @@
 """Images: the unit head's electronic ID card and the QR code of a redemption code (PNG bytes).
 
 No Telegram here: the handlers pass in translated texts and a deep link and send the bytes. The card
-needs a font with CJK glyphs for Chinese names; :func:`find_font` takes the configured one
+needs a font with CJK glyphs for Chinese names; :func:`bot.fonts.find_font` takes the configured one
 (``UNITBOT_CARD_FONT``), else a common system CJK font, else DejaVu Sans (Latin and Cyrillic only) with
 a warning in the log.
 """
@@ -9,26 +9,12 @@ a warning in the log.
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import segno
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-log = logging.getLogger(__name__)
-
-CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-)
-FALLBACK_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
+from bot.fonts import fit_text, load_font
 
 WIDTH, HEIGHT = 1000, 620
 BACKGROUND = (246, 248, 252)
@@ -36,33 +22,6 @@ BAND = (30, 90, 160)
 INK = (25, 30, 40)
 MUTED = (95, 105, 120)
 INVALID = (180, 40, 40)
-
-
-@cache
-def find_font(configured: Path | None = None) -> str | None:
-    """The font file to draw with; None: Pillow's built-in bitmap font (last resort)."""
-    if configured is not None:
-        if configured.is_file():
-            return str(configured)
-        log.warning("card font %s not found; looking for a system font", configured)
-    for path in CJK_FONTS:
-        if Path(path).is_file():
-            return path
-    for path in FALLBACK_FONTS:
-        try:
-            ImageFont.truetype(path, 12)
-        except OSError:
-            continue
-        log.warning("no CJK font found (set UNITBOT_CARD_FONT): Chinese names on ID cards show as boxes")
-        return path
-    log.warning("no TrueType font found: ID cards use Pillow's bitmap font")
-    return None
-
-
-def _font(path: str | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    if path is None:
-        return ImageFont.load_default()
-    return ImageFont.truetype(path, size)
 
 
 def qr_png(content: str, *, scale: int = 8, border: int = 4) -> bytes:
@@ -90,27 +49,18 @@ class CardFace:
     link: str  # what the QR opens
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
-    """Cut ``text`` with an ellipsis so it fits ``width`` pixels."""
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text + "…"
-
-
 def render_card(face: CardFace, font_path: str | None = None) -> bytes:
     """The ID card as PNG bytes (1000×620): band with the title, the holder, their posts, the
     community, valid-until, and a QR with the verification link."""
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    title_font = _font(font_path, 40)
-    name_font = _font(font_path, 54)
-    text_font = _font(font_path, 30)
-    small_font = _font(font_path, 24)
+    title_font = load_font(font_path, 40)
+    name_font = load_font(font_path, 54)
+    text_font = load_font(font_path, 30)
+    small_font = load_font(font_path, 24)
 
     draw.rectangle((0, 0, WIDTH, 100), fill=BAND)
-    draw.text((40, 28), _fit(draw, face.title, title_font, WIDTH - 80), font=title_font, fill=(255, 255, 255))
+    draw.text((40, 28), fit_text(draw, face.title, title_font, WIDTH - 80), font=title_font, fill=(255, 255, 255))
 
     qr_size = 330
     qr_left = WIDTH - qr_size - 40
@@ -118,18 +68,18 @@ def render_card(face: CardFace, font_path: str | None = None) -> bytes:
     column = qr_left - 80
 
     y = 140
-    draw.text((40, y), _fit(draw, face.holder, name_font, column), font=name_font, fill=INK)
+    draw.text((40, y), fit_text(draw, face.holder, name_font, column), font=name_font, fill=INK)
     y += 80
     for line in face.roles[:4]:
-        draw.text((40, y), _fit(draw, line, text_font, column), font=text_font, fill=INK)
+        draw.text((40, y), fit_text(draw, line, text_font, column), font=text_font, fill=INK)
         y += 44
     y += 10
-    draw.text((40, y), _fit(draw, face.community, text_font, column), font=text_font, fill=MUTED)
+    draw.text((40, y), fit_text(draw, face.community, text_font, column), font=text_font, fill=MUTED)
     y += 56
-    draw.text((40, y), _fit(draw, face.valid_until, text_font, column), font=text_font, fill=BAND)
+    draw.text((40, y), fit_text(draw, face.valid_until, text_font, column), font=text_font, fill=BAND)
 
     draw.rectangle((0, HEIGHT - 60, WIDTH, HEIGHT), fill=(228, 234, 244))
-    draw.text((40, HEIGHT - 46), _fit(draw, face.footer, small_font, WIDTH - 80), font=small_font, fill=MUTED)
+    draw.text((40, HEIGHT - 46), fit_text(draw, face.footer, small_font, WIDTH - 80), font=small_font, fill=MUTED)
 
     buf = io.BytesIO()
     image.save(buf, format="PNG", optimize=True)

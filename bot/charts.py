@@ -2,31 +2,18 @@
 chart spec at send time (``handlers.delivery``) and ``/results`` renders one on demand.
 
 Fonts: a CJK TrueType font when one is installed (Chinese names must not show as boxes), else DejaVu,
-else Pillow's built-in font. The choice is made once per process.
+else Pillow's built-in font (:func:`bot.fonts.find_font`, chosen once per process).
 """
 
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-log = logging.getLogger(__name__)
-
-CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-)
-FALLBACK_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
+from bot.fonts import find_font, fit_text, load_font
 
 MAX_BARS = 10
 WIDTH = 900
@@ -48,39 +35,6 @@ class Bar:
     highlight: bool = False
 
 
-@cache
-def find_font() -> str | None:
-    """The font file to draw with; None means Pillow's built-in font."""
-    for path in CJK_FONTS:
-        if Path(path).is_file():
-            return path
-    for path in FALLBACK_FONTS:
-        try:
-            ImageFont.truetype(path, 12)
-        except OSError:
-            continue
-        log.info("no CJK font found: Chinese names in charts may show as boxes")
-        return path
-    log.warning("no TrueType font found: charts use Pillow's built-in font")
-    return None
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path = find_font()
-    if path is None:
-        return ImageFont.load_default()
-    return ImageFont.truetype(path, size)
-
-
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
-    """``text`` cut with an ellipsis so that it fits ``width`` pixels."""
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text + "…"
-
-
 def bars_from_spec(items: Sequence[Mapping[str, object]]) -> list[Bar]:
     """The outbox's chart items (``bot.services.elections.chart``) as bars; rank 1 is highlighted."""
     bars = []
@@ -100,13 +54,14 @@ def bar_chart_png(title: str, bars: Sequence[Bar]) -> bytes:
     height = TOP + ROW * max(1, len(shown)) + BOTTOM
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    title_font, label_font = _font(30), _font(22)
-    draw.text((24, 24), _fit(draw, title, title_font, WIDTH - 48), fill=INK, font=title_font)
+    path = find_font()
+    title_font, label_font = load_font(path, 30), load_font(path, 22)
+    draw.text((24, 24), fit_text(draw, title, title_font, WIDTH - 48), fill=INK, font=title_font)
     top = max((b.value for b in shown), default=0)
     span = WIDTH - LABEL_W - 100
     for i, bar in enumerate(shown):
         y = TOP + i * ROW
-        draw.text((24, y + 12), _fit(draw, bar.label, label_font, LABEL_W - 40), fill=INK, font=label_font)
+        draw.text((24, y + 12), fit_text(draw, bar.label, label_font, LABEL_W - 40), fill=INK, font=label_font)
         length = round(span * bar.value / top) if top else 0
         x0 = LABEL_W
         if length:

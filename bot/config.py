@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     card_font: Path | None = Field(
         default=None,
         description="TrueType/OpenType font (with CJK glyphs) for ID card images; unset: a common system "
-        "CJK font (WenQuanYi, Noto CJK), else DejaVu Sans with a warning (see bot.cards.find_font)",
+        "CJK font (WenQuanYi, Noto CJK), else DejaVu Sans with a warning (see bot.fonts.find_font)",
     )
 
     @field_validator("token")

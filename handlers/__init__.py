@@ -1,11 +1,14 @@
 """Telegram adapters. ``register`` adds every handler in an explicit order.
 
 Group -2: an edited command is answered "send it again" and goes no further (commands run once).
-Group -1: remember the people seen in group chats (no answer; processing goes on to group 0).
+Group -1: remember the people seen in group chats (no answer; processing goes on to group 0); the
+  ``/start card_...`` / ``rc_...`` deep links (handlers.points; processing stops once answered).
 Group 0 (first match wins inside a group):
   1. chat lifecycle: the bot added/removed (my_chat_member), group -> supergroup migration
   2. commands (private and group; each checks chat type and role through the services)
-  3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:
+  3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:;
+     then handlers.points (commands and pt:/pk: buttons of points and handlers.perks) and
+     handlers.votes (commands and ev:/ep:/pv: buttons of the election and handlers.proposals)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
 Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
 """
@@ -74,6 +77,8 @@ def register(app: UnitApp) -> None:
     app.add_handler(CallbackQueryHandler(general.lang_button, pattern=r"^lang:"), group=0)
     # points, perks, ID card: their commands, pt:/pk: buttons and the card_/rc_ deep links (handlers.points)
     points.register(app)
+    # the election and residents' proposals: their commands and ev:/ep:/pv: buttons (handlers.votes
+    # adds those of handlers.proposals too, in one explicit order)
     votes.register(app)
 
     # 4. private messages that are not commands

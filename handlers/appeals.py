@@ -222,7 +222,7 @@ async def filing_button(update: Update, context: AppContext) -> None:
         step = await filing.new_from_held(user, held_id)
     elif kind == "add":
         held_id, appeal_id = _numbers(parts, 2)
-        outcome = await context.services.workflow.add_held(user, held_id, appeal_id)
+        outcome = await context.services.resident.add_held(user, held_id, appeal_id)
     else:
         raise InvalidInput("error.stale_button")
     await query.answer()
@@ -252,7 +252,7 @@ async def action_button(update: Update, context: AppContext) -> None:
         raise InvalidInput("error.stale_button")
     action, rest = parts[1], parts[3:]
     (appeal_id,) = _numbers(parts[:3], 1)
-    workflow = context.services.workflow
+    workflow, resident = context.services.workflow, context.services.resident
     user = actor(update)
     if action in ("reply", "ask", "res"):
         kind = {"reply": ActionKind.REPLY, "ask": ActionKind.ASK, "res": ActionKind.RESOLVE}[action]
@@ -267,11 +267,11 @@ async def action_button(update: Update, context: AppContext) -> None:
     elif action == "esc":
         outcome = await workflow.escalate_now(user, appeal_id)
     elif action == "ok":
-        outcome = await workflow.confirm(user, appeal_id)
+        outcome = await resident.confirm(user, appeal_id)
     elif action == "re":
-        outcome = await workflow.reopen(user, appeal_id)
+        outcome = await resident.reopen(user, appeal_id)
     elif action == "rate" and rest and rest[0].isdigit():
-        outcome = await workflow.rate(user, appeal_id, int(rest[0]))
+        outcome = await resident.rate(user, appeal_id, int(rest[0]))
     elif action == "show":
         await context.services.queries.show(user, appeal_id)  # refusals answer the button themselves
         await query.answer()
@@ -308,9 +308,9 @@ async def private_message(update: Update, context: AppContext) -> None:
             await tell_outcome(update, context, outcome)
             raise ApplicationHandlerStop
     if message.reply_to_message is not None:
-        linked = await services.workflow.appeal_of_reply(message.chat_id, message.reply_to_message.message_id)
+        linked = await services.resident.appeal_of_reply(message.chat_id, message.reply_to_message.message_id)
         if linked is not None:
-            await tell_outcome(update, context, await services.workflow.message_to_appeal(user, linked, content))
+            await tell_outcome(update, context, await services.resident.message_to_appeal(user, linked, content))
             return
     if state.draft is not None and state.draft.category is not None:
         await send_receipt(update, context, await services.filing.describe(user, content))
@@ -320,9 +320,9 @@ async def private_message(update: Update, context: AppContext) -> None:
         if step is not None:
             await show_step(update, context, step)
             return
-    waiting = await services.workflow.waiting_for(user.id)
+    waiting = await services.resident.waiting_for(user.id)
     if waiting is not None:
-        await tell_outcome(update, context, await services.workflow.resident_message(user, waiting, content))
+        await tell_outcome(update, context, await services.resident.resident_message(user, waiting, content))
         return
     held, latest = await services.filing.hold_message(user, content)
     rows: list[tuple[Button, ...]] = [(Button("btn.new_appeal", data=f"f:new:{held}"),)]

@@ -260,7 +260,9 @@ async def merchant_command(update: Update, context: AppContext) -> None:
     target, rest = await _target(update, context, list(context.args or []))
     if target is None:
         raise InvalidInput("perks.usage.merchant")
-    merchant = await context.services.perks.add_merchant(actor(update), community_id, target, " ".join(rest) or None)
+    merchant = await context.services.perk_admin.add_merchant(
+        actor(update), community_id, target, " ".join(rest) or None
+    )
     await send_reply(update, context, Reply("perks.merchant_added", {"name": merchant.name}))
 
 
@@ -285,26 +287,26 @@ async def perk_command(update: Update, context: AppContext) -> None:
     assert message is not None and message.text is not None
     args = context.args or []
     sub = args[0].lower() if args else ""
-    service = context.services.perks
+    admin = context.services.perk_admin
     if sub == "add":
         rest = message.text.split(None, 2)[2] if len(args) > 1 else ""
         values = [_value(v) for v in rest.split("|")]
         if len(values) < 4 or len(values) > len(ADD_FIELDS):
             raise InvalidInput("perks.usage.perk")
         fields = {name: value for name, value in zip(ADD_FIELDS, values, strict=False)}
-        view = await service.add_perk(actor(update), community_id, fields)
+        view = await admin.add_perk(actor(update), community_id, fields)
         await send_reply(update, context, Reply("perks.added", {"id": view.perk.id, "title": view.perk.title}))
     elif sub == "change" and len(args) >= 3:
         perk_id = _perk_id(args[1])
         value = message.text.split(None, 4)[4] if len(args) > 3 else ""  # required; "-" clears
-        view = await service.change_perk(actor(update), perk_id, args[2].lower(), value)
+        view = await admin.change_perk(actor(update), perk_id, args[2].lower(), value)
         await send_reply(update, context, Reply("perks.changed", {"id": view.perk.id, "title": view.perk.title}))
     elif sub == "retire" and len(args) == 2:
-        view = await service.retire_perk(actor(update), _perk_id(args[1]))
+        view = await admin.retire_perk(actor(update), _perk_id(args[1]))
         await send_reply(update, context, Reply("perks.retired", {"id": view.perk.id, "title": view.perk.title}))
     elif not args:
         t = await translator(update, context)
-        views = await service.perks(community_id)
+        views = await context.services.perks.perks(community_id)
         lines = "\n".join(
             t(
                 "perks.staff_line",
@@ -348,7 +350,7 @@ async def import_command(update: Update, context: AppContext) -> None:
         raise InvalidInput("perks.import_not_text") from exc
     t = await translator(update, context)
     try:
-        report = await context.services.perks.import_file(actor(update), community_id, text)
+        report = await context.services.perk_admin.import_file(actor(update), community_id, text)
     except CatalogRejected as exc:
         problems = "\n".join(
             t("perks.import_problem", line=e.line, field=e.field, problem_key=problem_key(e.problem))

@@ -20,12 +20,14 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
 from bot.app import AppContext
-from bot.cards import CardFace, find_font, render_card
+from bot.cards import CardFace, render_card
 from bot.errors import InvalidInput, PermissionDenied, WrongChat
+from bot.fonts import find_font
 from bot.i18n import Translator
 from bot.models import Button, Reply
+from bot.services.cards import Card
 from bot.services.point_rules import EDITABLE_RULES, PointsSettings, Reason
-from bot.services.points import MANUAL_MAX, Card, HistoryPage, Leaderboard, PointsSummary
+from bot.services.points import MANUAL_MAX, HistoryPage, Leaderboard, PointsSummary
 from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
 from handlers.errors import on_error
 from handlers.setup import _sync_if_staff_chat, _target
@@ -230,7 +232,7 @@ async def choice_button(update: Update, context: AppContext) -> None:
     service = context.services.points
     if command == "card":
         await query.answer()
-        await send_card(update, context, await service.card_token(me, community_id))
+        await send_card(update, context, await context.services.cards.card_token(me, community_id))
         return
     if community_id not in await service.communities_of(me.id):
         raise PermissionDenied("error.heads_only")
@@ -292,7 +294,7 @@ async def card_command(update: Update, context: AppContext) -> None:
     community_id = await chosen_community(update, context, "card")
     if community_id is None:
         return
-    await send_card(update, context, await context.services.points.card_token(actor(update), community_id))
+    await send_card(update, context, await context.services.cards.card_token(actor(update), community_id))
 
 
 async def send_card(update: Update, context: AppContext, card: Card) -> None:
@@ -313,7 +315,7 @@ async def send_card(update: Update, context: AppContext, card: Card) -> None:
 
 
 async def verify_card(update: Update, context: AppContext, token: str) -> None:
-    card = await context.services.points.verify_card(token)
+    card = await context.services.cards.verify_card(token)
     t = await translator(update, context)
     if card.valid:
         roles = "\n".join(role_lines(t, card.roles))

@@ -1,32 +1,27 @@
-"""Telegram adapters of the monthly election and residents' proposals (rules: bot.services.elections and
-bot.services.proposals; permissions are checked there).
+"""Telegram adapters of the monthly election (rules: bot.services.elections; permissions are checked
+there). Residents' proposals are in :mod:`handlers.proposals`; ``register`` adds both, in one order.
 
 Buttons
     ``ev:<election>:<candidate>``  a vote (the answer is an alert only the voter sees; nothing is posted)
     ``ep:<election>:<building>:<page>``  another page of a long ballot (the ballot message is edited)
-    ``pv:<proposal>:<option>``  a vote on a proposal
+    ``pv:<proposal>:<option>``  a vote on a proposal (:mod:`handlers.proposals`)
 
 Commands
-    building chat: ``/vote`` (the ballot again), ``/results`` (last closed election), ``/decisions``
-    (the building's decisions and open proposals), ``/propose`` (building head: this building)
+    building chat: ``/vote`` (the ballot again), ``/results`` (last closed election); ``/decisions``
+    and ``/propose`` are in :mod:`handlers.proposals`
     staff chat: ``/election`` (status and live turnout) with ``extend YYYY-MM-DD HH:MM``, ``cancel``,
     ``repost``, ``nominate [BUILDING /] UNIT``, ``withdraw [BUILDING /] UNIT``, ``set [KEY VALUE]``;
-    ``/results`` (community standings), ``/propose`` (every building)
+    ``/results`` (community standings)
 
-``/propose [YYYY-MM-DD HH:MM |] [NN% |] [per_resident|per_unit |] QUESTION [| OPTION | OPTION ...]``;
-defaults: closes in 7 days, quorum 50 %, one vote per resident, options yes / no / abstain.
-``/propose cancel ID`` withdraws an open proposal (its opener or staff); any ``/propose`` whose first
-word is ``cancel`` is a cancel request (without a valid id the answer is the usage).
-
-Ids in buttons and commands have at most 18 digits (they fit the database's 64-bit integers); longer
-ones match no pattern here (the button is answered as out of date) or are "unknown".
+Ids in buttons have at most 18 digits (they fit the database's 64-bit integers); longer ones match no
+pattern here (the button is answered as out of date).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +44,6 @@ from bot.services.elections import (
     building_result,
     staff_result,
 )
-from bot.services.proposals import MODES
 from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
 from handlers.common import actor, is_group, keyboard, send_reply, send_text, translator
@@ -65,32 +59,26 @@ STATE_KEYS = {
     "cancelled": "votes.state.cancelled",
     "missed": "votes.state.missed",
 }
-DEFAULT_DAYS = 7
-DEFAULT_QUORUM = 50
 WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
-QUORUM = re.compile(r"^(\d{1,3})\s*%$")
-LOOKS_LIKE_QUORUM = re.compile(r"^[-+]?\s*[\d.,]+\s*%$")  # "-5%", "12.5%", "1000%": a quorum, but a wrong one
-LOOKS_LIKE_MODE = re.compile(r"^per[_ -][a-z]+$", re.IGNORECASE)  # "per_household", "per unit"
-CANCEL = re.compile(r"^cancel(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
-ID = re.compile(r"^#?(\d+)$")
-MAX_ID_DIGITS = 18  # a 64-bit integer holds every 18-digit number
-HISTORY = 10
 log = logging.getLogger(__name__)
 
 
 def register(app: UnitApp) -> None:
+    """The election's handlers and the proposals' (:mod:`handlers.proposals`), in this order."""
+    from handlers import proposals
+
     commands = {
         "vote": vote_command,
         "results": results_command,
         "election": election_command,
-        "propose": propose_command,
-        "decisions": decisions_command,
+        "propose": proposals.propose_command,
+        "decisions": proposals.decisions_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback), group=0)
     app.add_handler(CallbackQueryHandler(vote_button, pattern=r"^ev:\d{1,18}:\d{1,18}$"), group=0)
     app.add_handler(CallbackQueryHandler(page_button, pattern=r"^ep:\d{1,18}:\d{1,18}:\d{1,6}$"), group=0)
-    app.add_handler(CallbackQueryHandler(proposal_button, pattern=r"^pv:\d{1,18}:\d{1,3}$"), group=0)
+    app.add_handler(CallbackQueryHandler(proposals.proposal_button, pattern=r"^pv:\d{1,18}:\d{1,3}$"), group=0)
 
 
 # --- where a command was sent -----------------------------------------------------------------------
@@ -116,14 +104,6 @@ async def staff_ctx(update: Update, context: AppContext) -> ChatContext:
         raise WrongChat("error.staff_chat_only")
     await _sync_if_staff_chat(update, context)  # staff are the chat's admins: refresh before acting
     return ctx
-
-
-def command_text(update: Update) -> str:
-    """What follows the command, with the user's own spacing and ``|`` separators."""
-    message = update.effective_message
-    text = (message.text or "") if message is not None else ""
-    parts = text.split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
 
 
 def parse_local(day: str, clock: str, community: Community) -> datetime:
@@ -229,12 +209,13 @@ async def election_command(update: Update, context: AppContext) -> None:
     rest = args[1:]
     me = actor(update)
     elections = context.services.elections
+    staff = context.services.election_staff
     if sub == "set":
         await election_settings(update, context, community, rest)
         return
     if sub == "nominate":
         unit_id = await pick_unit(context, community, " ".join(rest))
-        candidate = await elections.nominate(me, community.id, unit_id)
+        candidate = await staff.nominate(me, community.id, unit_id)
         await send_reply(
             update, context, Reply("votes.nominated", {"name": candidate.display, "unit": candidate.unit_name})
         )
@@ -244,7 +225,7 @@ async def election_command(update: Update, context: AppContext) -> None:
         return
     if sub == "withdraw":
         unit_id = await pick_unit(context, community, " ".join(rest))
-        done = await elections.withdraw_unit(me, community.id, unit_id)
+        done = await staff.withdraw_unit(me, community.id, unit_id)
         key = "votes.withdrawn_shortlist" if done.from_shortlist else "votes.withdrawn"
         await send_reply(update, context, Reply(key, {"period": done.election.period, "name": done.candidate.display}))
         return
@@ -256,24 +237,24 @@ async def election_command(update: Update, context: AppContext) -> None:
     if election is None:
         raise NoOpenElection()
     if sub == "extend":
-        fresh = await elections.extend(me, election.id, parse_local(rest[0], rest[1], community))
+        fresh = await staff.extend(me, election.id, parse_local(rest[0], rest[1], community))
         await send_reply(
             update,
             context,
             Reply("votes.extended", {"period": fresh.period, "closes": fmt_local(fresh.closes_at, community)}),
         )
     elif sub == "cancel":
-        fresh = await elections.cancel(me, election.id)
+        fresh = await staff.cancel(me, election.id)
         await send_reply(update, context, Reply("votes.cancelled", {"period": fresh.period}))
     else:
-        posted = await elections.repost(me, election.id)
+        posted = await staff.repost(me, election.id)
         await send_reply(update, context, Reply("votes.reposted", {"period": election.period, "count": posted}))
 
 
 async def pick_unit(context: AppContext, community: Community, name: str) -> int:
     if not name.strip():
         raise InvalidInput("votes.election_usage")
-    found = await context.services.elections.find_units(community.id, name)
+    found = await context.services.election_staff.find_units(community.id, name)
     if not found:
         raise NotFound("votes.unit_unknown", unit=name)
     if len(found) > 1:
@@ -290,7 +271,7 @@ async def election_status(update: Update, context: AppContext, community: Commun
         key = "votes.status_none" if settings.enabled else "votes.status_disabled"
         await send_reply(update, context, Reply(key, {}))
         return
-    turnout = await elections.turnout(actor(update), election.id)
+    turnout = await context.services.election_staff.turnout(actor(update), election.id)
     lines = "\n".join(f"{b.title}: {b.voters}/{b.eligible} ({b.percent}%)" for b in turnout.buildings) or "-"
     params = {
         "period": election.period,
@@ -307,11 +288,11 @@ async def election_status(update: Update, context: AppContext, community: Commun
 
 
 async def election_settings(update: Update, context: AppContext, community: Community, rest: list[str]) -> None:
-    elections = context.services.elections
+    staff = context.services.election_staff
     if len(rest) >= 2:
-        view = await elections.configure(actor(update), community.id, rest[0], " ".join(rest[1:]))
+        view = await staff.configure(actor(update), community.id, rest[0], " ".join(rest[1:]))
     elif not rest:
-        view = await elections.settings_view(community.id)
+        view = await staff.settings_view(community.id)
     else:
         raise InvalidInput("votes.election_usage")
     t = await translator(update, context)
@@ -330,110 +311,3 @@ def settings_text(t: Translator, view: SettingsView, community: Community) -> st
     if view.open_period is not None:
         parts.append(t("votes.settings_open_now", period=view.open_period))
     return "\n\n".join(parts)
-
-
-# --- proposals --------------------------------------------------------------------------------------
-def parse_proposal(text: str, community: Community, now: datetime) -> dict[str, Any]:
-    """``[WHEN |] [NN% |] [MODE |] QUESTION [| OPTION ...]`` -> arguments of ProposalService.open."""
-    parts = [p.strip() for p in text.split("|")]
-    closes: datetime | None = None
-    quorum: int | None = None
-    mode: str | None = None
-    while parts:
-        head = parts[0]
-        when, pct = WHEN.match(head), QUORUM.match(head)
-        if when and closes is None:
-            closes = parse_local(when.group(1), when.group(2), community)
-        elif pct and quorum is None:
-            quorum = int(pct.group(1))
-        elif LOOKS_LIKE_QUORUM.match(head) and quorum is None:
-            raise InvalidInput("error.proposal_quorum")
-        elif LOOKS_LIKE_MODE.match(head) and mode is None:
-            mode = re.sub(r"[ -]", "_", head.casefold())  # "per unit", "Per-Unit": per_unit
-            if mode not in MODES:
-                raise InvalidInput("error.proposal_mode", choices=", ".join(MODES))
-        else:
-            break
-        parts.pop(0)
-    if not parts or not parts[0]:
-        raise InvalidInput("votes.propose_usage")
-    options = [p for p in parts[1:] if p]
-    return {
-        "question": parts[0],
-        "options": options or None,
-        "closes_at": closes or now + timedelta(days=DEFAULT_DAYS),
-        "quorum_pct": DEFAULT_QUORUM if quorum is None else quorum,
-        "mode": mode or "per_resident",
-    }
-
-
-async def propose_command(update: Update, context: AppContext) -> None:
-    """/propose in the staff chat (every building) or a building chat (its building head or staff)."""
-    ctx = await chat_ctx(update, context)
-    if ctx.kind == "staff":
-        await _sync_if_staff_chat(update, context)
-    elif ctx.kind != "building":
-        raise WrongChat("error.building_chat_only")
-    text = command_text(update)
-    proposals = context.services.proposals
-    cancel = CANCEL.match(text)
-    if cancel:  # "/propose cancel ..." is always a cancel request, never a question
-        found = ID.match((cancel.group(1) or "").strip())
-        if found is None:
-            raise InvalidInput("votes.propose_cancel_usage")
-        if len(found.group(1)) > MAX_ID_DIGITS:
-            raise NotFound("error.proposal_unknown")
-        proposal = await proposals.cancel(actor(update), int(found.group(1)))
-        await send_reply(update, context, Reply("votes.proposal_cancelled", {"id": proposal.id}))
-        return
-    if not text:
-        raise InvalidInput("votes.propose_usage")
-    args = parse_proposal(text, ctx.community, context.services.clock.now())
-    building_id = ctx.building.id if ctx.kind == "building" and ctx.building is not None else None
-    created = await proposals.open(actor(update), community_id=ctx.community.id, building_id=building_id, **args)
-    ids = ", ".join(f"#{p.id}" for p in created)
-    params = {"ids": ids, "count": len(created), "closes": fmt_local(args["closes_at"], ctx.community)}
-    await send_reply(update, context, Reply("votes.proposal_opened", params))
-
-
-async def proposal_button(update: Update, context: AppContext) -> None:
-    """``pv:<proposal>:<option>``: recorded (or changed); told to the voter alone."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, proposal_id, option = query.data.split(":")
-    outcome = await context.services.proposals.vote(actor(update), int(proposal_id), int(option))
-    t = await translator(update, context)
-    await query.answer(t(outcome.key, **outcome.params)[:200], show_alert=True)
-
-
-def decision_line(t: Translator, community: Community, d: Any) -> str:
-    return t(
-        "votes.decision_line",
-        id=d.proposal_id,
-        date=fmt_local(d.decided_at, community)[:10],
-        question=d.question,
-        verdict_key=f"proposal.verdict.{d.outcome}",
-        voters=d.voters,
-        eligible=d.eligible,
-        quorum_key="proposal.quorum_met" if d.quorum_met else "proposal.quorum_missed",
-    )
-
-
-async def decisions_command(update: Update, context: AppContext) -> None:
-    """/decisions in a building chat: proposals still open, then the building's decisions."""
-    ctx = await building_ctx(update, context)
-    assert ctx.building is not None
-    proposals = context.services.proposals
-    t = await translator(update, context)
-    still_open = await proposals.open_in_building(ctx.building.id)
-    decided = await proposals.history(ctx.building.id, HISTORY)
-    open_lines = "\n".join(
-        t("votes.open_line", id=p.id, question=p.question, closes=fmt_local(p.closes_at, ctx.community))
-        for p in still_open
-    )
-    done_lines = "\n".join(decision_line(t, ctx.community, d) for d in decided)
-    if not open_lines and not done_lines:
-        await send_reply(update, context, Reply("votes.decisions_none", {"building": ctx.building.title}), t)
-        return
-    params = {"building": ctx.building.title, "open": open_lines or "-", "decided": done_lines or "-"}
-    await send_reply(update, context, Reply("votes.decisions", params), t)

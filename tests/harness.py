@@ -124,7 +124,7 @@ class Harness:
         if not elections:
             ctx = await self.services.registry.chat_context(p.staff_chat["id"])
             staff = UserInfo(p.staff["id"], p.staff["first_name"])
-            await self.services.elections.configure(staff, ctx.community.id, "enabled", "false")
+            await self.services.election_staff.configure(staff, ctx.community.id, "enabled", "false")
 
     async def file_appeal(
         self,

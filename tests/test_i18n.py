@@ -322,7 +322,7 @@ def _families() -> dict[str, set[str]]:
     """
     from bot.services.elections import ElectionSettings
     from bot.services.point_rules import EDITABLE_RULES
-    from bot.services.proposals import DEFAULT_OPTIONS, MODES
+    from bot.services.proposal_rules import DEFAULT_OPTIONS, MODES
 
     return {
         "category.": {c.value for c in Category},
@@ -334,7 +334,7 @@ def _families() -> dict[str, set[str]]:
         "cmd.": set(PRIVATE) | set(GROUP),
         "proposal.option.": set(DEFAULT_OPTIONS),
         "proposal.mode.": set(MODES),
-        "proposal.verdict.": _returned_strings("bot.services.proposals", "verdict"),
+        "proposal.verdict.": _returned_strings("bot.services.proposal_rules", "verdict"),
         "title.rule.": set(typing.get_args(ElectionSettings.model_fields["yearly_rule"].annotation)),
         "points.rule.": set(EDITABLE_RULES),
     }

@@ -152,7 +152,7 @@ async def test_a_category_with_many_perks_pages_and_every_perk_is_reachable(h: H
     title = "Perk number {:03d} with a rather long descriptive title to fill the line"
     for i in range(120):
         fields = {"category": "Food", "merchant": str(MERCHANT["id"]), "title": title.format(i), "cost": "5"}
-        await h.services.perks.add_perk(STAFF, cid, {**fields, "stock": "5"})
+        await h.services.perk_admin.add_perk(STAFF, cid, {**fields, "stock": "5"})
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "perks")
     menu = [c for c in calls if c.method == "sendMessage"][-1]
     data = menu.buttons[0][1]
@@ -181,7 +181,7 @@ async def test_many_categories_page_within_telegrams_button_limit(h: Harness) ->
     await add_merchant(h)
     cid = await community_id(h)
     for i in range(105):
-        await h.services.perks.add_perk(
+        await h.services.perk_admin.add_perk(
             STAFF, cid, {"category": f"Cat {i}", "merchant": str(MERCHANT["id"]), "title": "T", "cost": "5"}
         )
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "perks")

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import ActionKind, Content, Level, UserInfo
+from bot.services.cards import CARD_TOKEN_LENGTH, CardInvalid, CardService, decode_card, encode_card
+from bot.services.perk_admin import PerkAdminService
 from bot.services.perk_catalog import (
     CODE_ALPHABET,
     CODE_BITS,
@@ -39,7 +41,7 @@ from bot.services.perk_catalog import (
 )
 from bot.services.perks import PerksService
 from bot.services.point_rules import record_award
-from bot.services.points import CARD_TOKEN_LENGTH, CardInvalid, PointsService, decode_card, encode_card
+from bot.services.points import PointsService
 from storage.db import Database
 from storage.registry import RegistryRepo
 from tests.harness import Harness, local
@@ -61,6 +63,14 @@ def points(h: Harness, db: Database | None = None) -> PointsService:
 
 def perks(h: Harness, db: Database | None = None) -> PerksService:
     return PerksService(db or h.services.db, h.clock, h.services.registry.calendars)
+
+
+def perk_admin(h: Harness) -> PerkAdminService:
+    return PerkAdminService(perks(h))
+
+
+def cards(h: Harness) -> CardService:
+    return CardService(h.services.db, h.clock, h.services.registry.calendars)
 
 
 async def community(h: Harness) -> int:
@@ -133,8 +143,8 @@ async def shop(h: Harness, **perk: Any) -> tuple[PerksService, int, int]:
     cid = await community(h)
     await points(h).award(STAFF, cid, UHEAD.id, 100, "Spring clean-up")
     svc = perks(h)
-    await svc.add_merchant(STAFF, cid, MIA, "Mia's Pharmacy")
-    await svc.add_merchant(STAFF, cid, MAX, "Max Market")
+    await perk_admin(h).add_merchant(STAFF, cid, MIA, "Mia's Pharmacy")
+    await perk_admin(h).add_merchant(STAFF, cid, MAX, "Max Market")
     fields: dict[str, object] = {
         "category": "Food and medicine",
         "merchant": str(MIA.id),
@@ -145,7 +155,7 @@ async def shop(h: Harness, **perk: Any) -> tuple[PerksService, int, int]:
         "stock": "5",
     }
     fields.update(perk)
-    view = await svc.add_perk(STAFF, cid, fields)
+    view = await perk_admin(h).add_perk(STAFF, cid, fields)
     return svc, cid, view.perk.id
 
 
@@ -163,9 +173,9 @@ async def test_appeal_rules_fire_once_per_cause(h: Harness) -> None:
     h.clock.advance(timedelta(hours=2))
     await resolve(h, UHEAD, appeal_id)
     assert await svc.apply_appeal_rules(appeal_id) == []  # not closed yet: the resident may reopen
-    await h.services.workflow.confirm(RESIDENT, appeal_id)
+    await h.services.resident.confirm(RESIDENT, appeal_id)
     await svc.apply_appeal_rules(appeal_id)
-    await h.services.workflow.rate(RESIDENT, appeal_id, 5)
+    await h.services.resident.rate(RESIDENT, appeal_id, 5)
     for _ in range(3):
         await svc.apply_appeal_rules(appeal_id)
     await h.sweep()
@@ -188,7 +198,7 @@ async def test_entries_count_towards_the_month_of_their_cause(h: Harness) -> Non
     appeal_id = await h.file_appeal()
     await h.services.workflow.take(UHEAD, appeal_id)
     await resolve(h, UHEAD, appeal_id)
-    await h.services.workflow.confirm(RESIDENT, appeal_id)
+    await h.services.resident.confirm(RESIDENT, appeal_id)
     h.clock.set(local(2026, 12, 2, 10, 0))  # the rules run late (a catch-up after the month ended)
     await svc.apply_appeal_rules(appeal_id)  # the workflow booked them as they happened; a late run adds nothing
     rows = await ledger(h, UHEAD.id)
@@ -215,8 +225,8 @@ async def test_missed_deadline_costs_the_head_and_the_next_level_earns(h: Harnes
 
     await h.services.workflow.take(BHEAD, appeal_id)  # 25 h after filing: too late for the first-reply award
     await resolve(h, BHEAD, appeal_id)
-    await h.services.workflow.confirm(RESIDENT, appeal_id)
-    await h.services.workflow.rate(RESIDENT, appeal_id, 3)  # below the good-rating threshold
+    await h.services.resident.confirm(RESIDENT, appeal_id)
+    await h.services.resident.rate(RESIDENT, appeal_id, 3)  # below the good-rating threshold
     await svc.apply_appeal_rules(appeal_id)
     await svc.apply_appeal_rules(appeal_id)
     assert [(r["reason"], r["amount"]) for r in await ledger(h, BHEAD.id)] == [("appeal.resolved_on_time", 5)]
@@ -439,8 +449,8 @@ async def test_retired_unknown_perks_and_residents_are_refused(h: Harness) -> No
     with pytest.raises(NotFound):
         await svc.redeem(UHEAD, 999)
     with pytest.raises(PermissionDenied):
-        await svc.retire_perk(UHEAD, perk_id)
-    retired = await svc.retire_perk(STAFF, perk_id)
+        await perk_admin(h).retire_perk(UHEAD, perk_id)
+    retired = await perk_admin(h).retire_perk(STAFF, perk_id)
     assert not retired.on_offer and await svc.perks(cid) == []
     with pytest.raises(PerkUnavailable):
         await svc.redeem(UHEAD, perk_id)
@@ -534,12 +544,12 @@ async def test_import_catalog_all_or_nothing(h: Harness) -> None:
     await h.setup_community()
     cid = await community(h)
     svc = perks(h)
-    await svc.add_merchant(STAFF, cid, MIA, "Mia's Pharmacy")
-    await svc.add_merchant(STAFF, cid, MAX)
+    await perk_admin(h).add_merchant(STAFF, cid, MIA, "Mia's Pharmacy")
+    await perk_admin(h).add_merchant(STAFF, cid, MAX)
     with pytest.raises(PermissionDenied):
-        await svc.import_catalog(UHEAD, cid, parse_catalog_csv(CATALOG))
+        await perk_admin(h).import_catalog(UHEAD, cid, parse_catalog_csv(CATALOG))
 
-    report = await svc.import_catalog(STAFF, cid, parse_catalog_csv("\ufeff" + CATALOG))
+    report = await perk_admin(h).import_catalog(STAFF, cid, parse_catalog_csv("\ufeff" + CATALOG))
     assert len(report.added) == 3 and report.changed == []
     offered = await svc.perks(cid, viewer=UHEAD.id)
     assert [(v.perk.title, v.perk.cost, v.status_only, v.perk.merchant_name) for v in offered] == [
@@ -558,7 +568,7 @@ async def test_import_catalog_all_or_nothing(h: Harness) -> None:
         ",Dining,3001,Soup,5,,,red\n"
     )
     with pytest.raises(CatalogRejected) as caught:
-        await svc.import_catalog(STAFF, cid, parse_catalog_csv(bad))
+        await perk_admin(h).import_catalog(STAFF, cid, parse_catalog_csv(bad))
     problems = {(e.line, e.field, e.problem) for e in caught.value.errors}
     assert problems == {
         (3, "id", "perk_unknown"),
@@ -572,22 +582,22 @@ async def test_import_catalog_all_or_nothing(h: Harness) -> None:
 
     unknown = "category,merchant,title,cost\nDining,@nobody_here,Cake,3\n"
     with pytest.raises(CatalogRejected) as caught:
-        await svc.import_catalog(STAFF, cid, parse_catalog_csv(unknown))
+        await perk_admin(h).import_catalog(STAFF, cid, parse_catalog_csv(unknown))
     assert [(e.line, e.field, e.problem) for e in caught.value.errors] == [(2, "merchant", "merchant_unknown")]
 
     fixed = f"id,category,merchant,title,cost\n{report.added[2]},Dining,3001,Tea for two,8\n"
-    assert (await svc.import_catalog(STAFF, cid, parse_catalog_csv(fixed))).changed == [report.added[2]]
+    assert (await perk_admin(h).import_catalog(STAFF, cid, parse_catalog_csv(fixed))).changed == [report.added[2]]
     assert (await svc.perk(report.added[2])).perk.title == "Tea for two"
     with pytest.raises(InvalidInput):
-        await svc.import_catalog(STAFF, cid, [])
+        await perk_admin(h).import_catalog(STAFF, cid, [])
 
 
 async def test_staff_change_stock_limits_and_fields(h: Harness) -> None:
     svc, _, perk_id = await shop(h)
-    assert (await svc.change_perk(STAFF, perk_id, "stock", "7")).perk.stock == 7
-    assert (await svc.change_perk(STAFF, perk_id, "stock", "-")).perk.stock is None
-    assert (await svc.change_perk(STAFF, perk_id, "per_person_limit", "2")).perk.per_person_limit == 2
-    moved = await svc.change_perk(STAFF, perk_id, "merchant", "@max_shop")
+    assert (await perk_admin(h).change_perk(STAFF, perk_id, "stock", "7")).perk.stock == 7
+    assert (await perk_admin(h).change_perk(STAFF, perk_id, "stock", "-")).perk.stock is None
+    assert (await perk_admin(h).change_perk(STAFF, perk_id, "per_person_limit", "2")).perk.per_person_limit == 2
+    moved = await perk_admin(h).change_perk(STAFF, perk_id, "merchant", "@max_shop")
     assert moved.perk.merchant_name == "Max Market"
     for field, value in (
         ("per_person_limit", "0"),
@@ -597,15 +607,15 @@ async def test_staff_change_stock_limits_and_fields(h: Harness) -> None:
         ("stock", ""),
     ):
         with pytest.raises(InvalidInput):
-            await svc.change_perk(STAFF, perk_id, field, value)
+            await perk_admin(h).change_perk(STAFF, perk_id, field, value)
     with pytest.raises(InvalidInput):
-        await svc.change_perk(STAFF, perk_id, "colour", "red")
+        await perk_admin(h).change_perk(STAFF, perk_id, "colour", "red")
     with pytest.raises(NotFound):
-        await svc.change_perk(STAFF, perk_id, "merchant", "@nobody_here")
+        await perk_admin(h).change_perk(STAFF, perk_id, "merchant", "@nobody_here")
     with pytest.raises(PermissionDenied):
-        await svc.change_perk(UHEAD, perk_id, "stock", "1000")
+        await perk_admin(h).change_perk(UHEAD, perk_id, "stock", "1000")
     with pytest.raises(NotFound):
-        await svc.change_perk(STAFF, 999, "stock", "1")
+        await perk_admin(h).change_perk(STAFF, 999, "stock", "1")
     view = await svc.perk(perk_id)
     assert (view.perk.stock, view.perk.per_person_limit, view.perk.cost, view.perk.title) == (None, 2, 30, "Vitamins")
 
@@ -614,13 +624,13 @@ async def test_staff_change_stock_limits_and_fields(h: Harness) -> None:
 async def test_card_round_trip_and_removed_head(h: Harness) -> None:
     await h.setup_community()
     cid = await community(h)
-    card = await points(h).card_token(UHEAD)
+    card = await cards(h).card_token(UHEAD)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", card.token) and len(card.token) == CARD_TOKEN_LENGTH
     assert len("card_" + card.token) <= 64
     assert (card.community_id, card.holder, card.issued, card.valid) == (cid, "Uma", date(2026, 11, 23), True)
     assert [(r.kind, r.building, r.unit) for r in card.roles] == [("unit_head", "Building 7", "1")]
 
-    fresh = points(h)  # a new process: the signing key comes from the database
+    fresh = cards(h)  # a new process: the signing key comes from the database
     checked = await fresh.verify_card(card.token)
     assert (checked.valid, checked.user_id, checked.holder) == (True, UHEAD.id, "Uma")
     boris = await fresh.card_token(BHEAD)
@@ -679,8 +689,8 @@ async def test_staff_and_the_street_office_never_earn_or_lose_head_points(h: Har
         appeal_id = await h.file_appeal(text=f"Lift broken, told {who.first_name}")
         await wf.take(who, appeal_id)
         await resolve(h, who, appeal_id)
-        await wf.confirm(RESIDENT, appeal_id)
-        await wf.rate(RESIDENT, appeal_id, 5)
+        await h.services.resident.confirm(RESIDENT, appeal_id)
+        await h.services.resident.rate(RESIDENT, appeal_id, 5)
         assert await reasons(h, who.id) == []
     # staff take one and let its deadline pass: it was theirs, so nobody is charged
     appeal_id = await h.file_appeal(text="The door is stuck")
@@ -746,7 +756,7 @@ async def test_resolved_while_waiting_for_the_resident_is_on_time_if_time_was_le
     await wf.complete(UHEAD, Content("text", chat_id=UHEAD.id, message_id=next(_msg), text="Which floor?"))
     h.clock.advance(timedelta(days=6))  # the clock is paused: the resident never answers
     await resolve(h, UHEAD, appeal_id)
-    await wf.confirm(RESIDENT, appeal_id)
+    await h.services.resident.confirm(RESIDENT, appeal_id)
     assert ("appeal.resolved_on_time", 5) in await reasons(h, UHEAD.id)
 
 

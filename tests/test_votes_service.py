@@ -20,13 +20,15 @@ from bot.models import Role, UserInfo
 from bot.services.elections import (
     CandidateRemoved,
     ElectionService,
+    ElectionStaffService,
     NotAResident,
     NotOnBallot,
     SelfVote,
     VotingClosed,
     VotingNotOpen,
 )
-from bot.services.proposals import HouseholdVoted, OptionUnknown, ProposalService
+from bot.services.proposal_rules import HouseholdVoted, OptionUnknown
+from bot.services.proposals import ProposalService
 from storage.db import Database
 from storage.elections import ElectionsRepo
 from storage.proposals import ProposalsRepo
@@ -53,6 +55,7 @@ class World:
     house_b: int
     units: dict[str, int]
     elections: ElectionService
+    election_staff: ElectionStaffService
     proposals: ProposalService
 
     async def outbox(self, template: str) -> list[dict[str, Any]]:
@@ -111,13 +114,15 @@ async def build_world(h: Harness) -> World:
             for person in people:
                 await reg.set_resident(person.id, building, units[unit], now)
     calendars = h.services.registry.calendars
+    elections = ElectionService(h.services.db, h.clock, calendars)
     return World(
         h,
         cid,
         house_a,
         house_b,
         units,
-        ElectionService(h.services.db, h.clock, calendars),
+        elections,
+        ElectionStaffService(elections),
         ProposalService(h.services.db, h.clock, calendars),
     )
 
@@ -166,10 +171,10 @@ async def test_whole_monthly_election_across_two_buildings(h: Harness) -> None:
         await w.elections.vote(OUTSIDER, eid, HA1.id)
     assert await w.elections.my_vote(A3, eid) == HA1.id
 
-    live = await w.elections.turnout(STAFF, eid)
+    live = await w.election_staff.turnout(STAFF, eid)
     assert {(t.building_id, t.voters, t.eligible) for t in live.buildings} == {(w.house_a, 5, 8), (w.house_b, 2, 4)}
     with pytest.raises(PermissionDenied):
-        await w.elections.turnout(A1, eid)
+        await w.election_staff.turnout(A1, eid)
     with pytest.raises(Conflict):
         await w.elections.results(eid)  # no published counts while it is open
 
@@ -225,7 +230,7 @@ async def test_ballots_are_secret_after_closing(h: Harness) -> None:
     eid = await open_november(w)
     for voter, candidate in ((A1, HA1), (A3, HA2), (B1, HB1)):
         await cast(w, voter, eid, candidate)
-    live = await w.elections.turnout(STAFF, eid)
+    live = await w.election_staff.turnout(STAFF, eid)
     h.clock.set(local(2026, 12, 9, 10, 0))
     await w.elections.tick()
     results = await w.elections.results(eid)
@@ -318,22 +323,22 @@ async def test_staff_extend_withdraw_repost_cancel_and_shortlist(h: Harness) -> 
     await cast(w, B2, eid, HB2)
     await cast(w, B1, eid, HB1)
     with pytest.raises(PermissionDenied):
-        await w.elections.withdraw(HEAD_A, eid, HB2.id)
-    await w.elections.withdraw(STAFF, eid, HB2.id)  # e.g. Dasha moved away
+        await w.election_staff.withdraw(HEAD_A, eid, HB2.id)
+    await w.election_staff.withdraw(STAFF, eid, HB2.id)  # e.g. Dasha moved away
     with pytest.raises(CandidateRemoved):
         await w.elections.vote(B3, eid, HB2.id)
     assert [c.user_id for c in (await w.elections.ballot(w.house_b)).candidates] == [HB1.id]
 
     with pytest.raises(PermissionDenied):
-        await w.elections.extend(A1, eid, local(2026, 12, 10, 10, 0))
+        await w.election_staff.extend(A1, eid, local(2026, 12, 10, 10, 0))
     with pytest.raises(InvalidInput):
-        await w.elections.extend(STAFF, eid, local(2026, 12, 5, 10, 0))  # earlier than now planned
-    extended = await w.elections.extend(STAFF, eid, local(2026, 12, 10, 10, 0))
+        await w.election_staff.extend(STAFF, eid, local(2026, 12, 5, 10, 0))  # earlier than now planned
+    extended = await w.election_staff.extend(STAFF, eid, local(2026, 12, 10, 10, 0))
     assert extended.closes_at == local(2026, 12, 10, 10, 0)
     assert sorted(p["chat_id"] for p in await w.outbox("election.extended")) == sorted([CHAT_A, CHAT_B])
 
-    assert await w.elections.repost(STAFF, eid) == 2
-    assert await w.elections.repost(STAFF, eid, w.house_b) == 1
+    assert await w.election_staff.repost(STAFF, eid) == 2
+    assert await w.election_staff.repost(STAFF, eid, w.house_b) == 1
     assert len(await w.outbox("election.ballot")) == 2 + 2 + 1  # each re-post is a new message
 
     h.clock.set(local(2026, 12, 9, 10, 0))  # the old closing moment has passed: still open
@@ -342,17 +347,17 @@ async def test_staff_extend_withdraw_repost_cancel_and_shortlist(h: Harness) -> 
     h.clock.set(local(2026, 12, 10, 10, 0))
     assert (await w.elections.tick()).closed == 1
     with pytest.raises(VotingClosed):
-        await w.elections.extend(STAFF, eid, local(2026, 12, 20, 10, 0))
+        await w.election_staff.extend(STAFF, eid, local(2026, 12, 20, 10, 0))
     results = await w.elections.results(eid)
     assert [(s.candidate_id, s.votes) for s in results.buildings[w.house_b]] == [(HB1.id, 2)]
 
     # December: staff nominate a shortlist before the opening; only the shortlist stands
-    nominated = await w.elections.nominate(STAFF, w.community_id, w.units["A2"])
+    nominated = await w.election_staff.nominate(STAFF, w.community_id, w.units["A2"])
     assert nominated.user_id == HA2.id
     with pytest.raises(Conflict):
-        await w.elections.nominate(STAFF, w.community_id, w.units["A2"])
+        await w.election_staff.nominate(STAFF, w.community_id, w.units["A2"])
     with pytest.raises(PermissionDenied):
-        await w.elections.nominate(HEAD_A, w.community_id, w.units["A1"])
+        await w.election_staff.nominate(HEAD_A, w.community_id, w.units["A1"])
     h.clock.set(local(2027, 1, 1, 10, 0))
     assert (await w.elections.tick()).opened == 1
     december = await w.elections.current(w.community_id)
@@ -364,13 +369,13 @@ async def test_staff_extend_withdraw_repost_cancel_and_shortlist(h: Harness) -> 
         await w.elections.vote(B1, december.id, HA2.id)
 
     await cast(w, A1, december.id, HA2)
-    cancelled = await w.elections.cancel(STAFF, december.id)
+    cancelled = await w.election_staff.cancel(STAFF, december.id)
     assert cancelled.state == "cancelled"
     assert [p["chat_id"] for p in await w.outbox("election.cancelled")] == [CHAT_A]
     with pytest.raises(VotingClosed):
         await w.elections.vote(A2, december.id, HA2.id)
     with pytest.raises(Conflict):
-        await w.elections.cancel(STAFF, december.id)
+        await w.election_staff.cancel(STAFF, december.id)
     h.clock.set(local(2027, 1, 9, 10, 0))
     assert (await w.elections.tick()).closed == 0
     assert await w.scalar("SELECT COUNT(*) FROM election_votes WHERE candidate_id IS NOT NULL") == 0
@@ -379,16 +384,16 @@ async def test_staff_extend_withdraw_repost_cancel_and_shortlist(h: Harness) -> 
 async def test_schedule_is_configurable_and_a_vote_before_opening_is_refused(h: Harness) -> None:
     w = await build_world(h)
     with pytest.raises(PermissionDenied):
-        await w.elections.configure(A1, w.community_id, "open_day", "3")
+        await w.election_staff.configure(A1, w.community_id, "open_day", "3")
     with pytest.raises(InvalidInput):
-        await w.elections.configure(STAFF, w.community_id, "open_day", "31")
+        await w.election_staff.configure(STAFF, w.community_id, "open_day", "31")
     with pytest.raises(InvalidInput):
-        await w.elections.configure(STAFF, w.community_id, "colour", "red")
-    await w.elections.configure(STAFF, w.community_id, "open_day", "3")
-    settings = (await w.elections.configure(STAFF, w.community_id, "open_time", "09:30")).settings
+        await w.election_staff.configure(STAFF, w.community_id, "colour", "red")
+    await w.election_staff.configure(STAFF, w.community_id, "open_day", "3")
+    settings = (await w.election_staff.configure(STAFF, w.community_id, "open_time", "09:30")).settings
     assert (settings.open_day, settings.open_time.hour, settings.open_time.minute) == (3, 9, 30)
 
-    nominated = await w.elections.nominate(STAFF, w.community_id, w.units["B1"])  # creates the scheduled one
+    nominated = await w.election_staff.nominate(STAFF, w.community_id, w.units["B1"])  # creates the scheduled one
     with pytest.raises(VotingNotOpen):
         await w.elections.vote(B2, nominated.election_id, HB1.id)
     h.clock.set(local(2026, 12, 1, 10, 0))
@@ -433,7 +438,7 @@ async def test_yearly_title_from_the_monthly_results_once(h: Harness) -> None:
 
 async def test_yearly_title_by_votes_rule(h: Harness) -> None:
     w = await build_world(h)
-    await w.elections.configure(STAFF, w.community_id, "yearly_rule", "votes")
+    await w.election_staff.configure(STAFF, w.community_id, "yearly_rule", "votes")
     november = await open_november(w)
     for voter, candidate in ((A1, HA1), (A2, HA1), (A3, HA1), (B1, HB1), (B2, HB1)):
         await cast(w, voter, november, candidate)
@@ -592,11 +597,11 @@ def test_announcements_go_out_in_the_daytime_on_any_day() -> None:
 async def test_a_replanned_election_whose_moment_passed_opens_at_the_next_tick(h: Harness) -> None:
     """E5: it opens now and runs duration_days from then."""
     w = await build_world(h)
-    await w.elections.configure(STAFF, w.community_id, "open_day", "5")
-    nominated = await w.elections.nominate(STAFF, w.community_id, w.units["A1"])
+    await w.election_staff.configure(STAFF, w.community_id, "open_day", "5")
+    nominated = await w.election_staff.nominate(STAFF, w.community_id, w.units["A1"])
     h.clock.set(local(2026, 12, 3, 12, 0))
     assert (await w.elections.tick()).total == 0
-    view = await w.elections.configure(STAFF, w.community_id, "open_day", "2")
+    view = await w.election_staff.configure(STAFF, w.community_id, "open_day", "2")
     assert (view.next_period, view.next_opens) == ("2026-11", local(2026, 12, 3, 12, 0))
     assert (await w.elections.tick()).opened == 1
     election = await w.elections.current(w.community_id)
@@ -608,11 +613,11 @@ async def test_a_replanned_election_whose_moment_passed_opens_at_the_next_tick(h
 async def test_extend_and_repost_of_an_election_not_open_yet_say_so(h: Harness) -> None:
     """E8: "has not opened yet", not "already closed"."""
     w = await build_world(h)
-    nominated = await w.elections.nominate(STAFF, w.community_id, w.units["A1"])
+    nominated = await w.election_staff.nominate(STAFF, w.community_id, w.units["A1"])
     with pytest.raises(VotingNotOpen):
-        await w.elections.extend(STAFF, nominated.election_id, local(2026, 12, 9, 10, 0))
+        await w.election_staff.extend(STAFF, nominated.election_id, local(2026, 12, 9, 10, 0))
     with pytest.raises(VotingNotOpen):
-        await w.elections.repost(STAFF, nominated.election_id)
+        await w.election_staff.repost(STAFF, nominated.election_id)
 
 
 async def test_withdrawing_from_the_open_election_tells_the_candidates_buildings(h: Harness) -> None:
@@ -620,10 +625,10 @@ async def test_withdrawing_from_the_open_election_tells_the_candidates_buildings
     w = await build_world(h)
     eid = await open_november(w)
     await cast(w, B3, eid, HB2)
-    withdrawn = await w.elections.withdraw_unit(STAFF, w.community_id, w.units["B2"])
+    withdrawn = await w.election_staff.withdraw_unit(STAFF, w.community_id, w.units["B2"])
     assert (withdrawn.from_shortlist, withdrawn.candidate.user_id) == (False, HB2.id)
     told = await w.outbox("election.withdrawn")
     assert [(t["chat_id"], t["params"]) for t in told] == [(CHAT_B, {"period": "2026-11", "name": "Dasha"})]
     assert (await w.elections.vote(B3, eid, HB1.id)).key == "done.vote_changed"
     with pytest.raises(NotFound):
-        await w.elections.withdraw_unit(STAFF, w.community_id, w.units["A3"])  # no unit head
+        await w.election_staff.withdraw_unit(STAFF, w.community_id, w.units["A3"])  # no unit head

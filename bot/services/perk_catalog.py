@@ -269,7 +269,7 @@ def _delimiter(text: str) -> str:
 def read_catalog_csv(text: str) -> CatalogFile:
     """A catalog file (UTF-8 CSV with a header row; columns as in :data:`PERK_FIELDS`, plus ``id`` to
     change an existing perk; separated by ``,``, ``;`` or tabs) -> rows for
-    :meth:`PerksService.import_file`. Blank lines are skipped; a line with more values than the header
+    :meth:`PerkAdminService.import_file`. Blank lines are skipped; a line with more values than the header
     has gets an ``extra`` column (reported as an error)."""
     text = text.lstrip("\ufeff")
     out = CatalogFile()

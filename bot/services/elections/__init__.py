@@ -3,8 +3,12 @@
 - :mod:`~bot.services.elections.rules`: the schedule, settings, tie rule and secrecy (its docstring is
   the reference), the domain errors and the result records;
 - :mod:`~bot.services.elections.cycle`: :class:`ElectionCycle`, the periodic tick that opens and closes
-  elections, tallies, posts ballots and results and decides yearly titles;
-- :mod:`~bot.services.elections.service`: :class:`ElectionService`, what residents and staff do;
+  elections, tallies, posts ballots and results and decides yearly titles
+  (:mod:`~bot.services.elections.title`);
+- :mod:`~bot.services.elections.service`: :class:`ElectionService`, what residents do (votes, ballots,
+  results);
+- :mod:`~bot.services.elections.staff`: :class:`ElectionStaffService`, staff's controls (settings,
+  shortlist, extend, cancel, repost, live turnout);
 - :mod:`~bot.services.elections.publish`: ballot buttons and the parameters of result messages.
 """
 
@@ -45,6 +49,7 @@ from bot.services.elections.rules import (
     shift_month,
 )
 from bot.services.elections.service import ElectionService
+from bot.services.elections.staff import ElectionStaffService
 
 __all__ = [
     "EDITABLE",
@@ -55,6 +60,7 @@ __all__ = [
     "ElectionResults",
     "ElectionService",
     "ElectionSettings",
+    "ElectionStaffService",
     "NoBallotHere",
     "NoOpenElection",
     "NotACandidate",

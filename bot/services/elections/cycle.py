@@ -1,12 +1,12 @@
 """The election's clock: :meth:`ElectionCycle.tick` (run by the periodic sweep) creates, opens and
-closes elections and decides yearly titles, catching up after downtime; it also posts ballots and
-results. Every transition is a guarded update in an immediate transaction, so a repeated tick or a
-second process never acts twice (the rules are described in :mod:`bot.services.elections.rules`)."""
+closes elections and decides yearly titles (:mod:`bot.services.elections.title`), catching up after
+downtime; it also posts ballots and results. Every transition is a guarded update in an immediate
+transaction, so a repeated tick or a second process never acts twice (the rules are described in
+:mod:`bot.services.elections.rules`)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import NotFound
@@ -15,15 +15,12 @@ from bot.services.base import ServiceBase
 from bot.services.elections.publish import (
     ballot_buttons,
     building_result,
-    photo_spec,
     result_rows,
     staff_result,
     turnout_rows,
 )
 from bot.services.elections.rules import (
-    CHART_MAX,
     MONTHLY,
-    YEARLY,
     BallotPage,
     BuildingTurnout,
     ElectionResults,
@@ -34,11 +31,13 @@ from bot.services.elections.rules import (
     rank_standings,
     send_at,
 )
+from bot.services.elections.title import yearly_title
 from bot.services.point_rules import record_award
 from bot.services.routing import fmt_local
 from storage.awards import AwardsRepo
 from storage.db import Tx
 from storage.elections import Candidate, Election, ElectionsRepo, TallyRow
+from storage.electorate import ElectorateRepo
 from storage.registry import RegistryRepo
 
 
@@ -49,7 +48,7 @@ class ElectionCycle(ServiceBase):
         report = TickReport()
         now = self.clock.now()
         async with self.db.read() as tx:
-            ids = await ElectionsRepo(tx).active_community_ids()
+            ids = await ElectorateRepo(tx).active_community_ids()
             communities = [c for c in [await RegistryRepo(tx).get_community(i) for i in ids] if c is not None]
         for community in communities:
             await self._schedule(community, now)
@@ -72,7 +71,7 @@ class ElectionCycle(ServiceBase):
                 report.closed += 1
                 report.details.append(f"closed:{election_id}")
         for community in communities:
-            if await self._yearly_title(community, now):
+            if await yearly_title(self, community, now):
                 report.titles += 1
                 report.details.append(f"title:{community.id}")
         return report
@@ -85,7 +84,7 @@ class ElectionCycle(ServiceBase):
         period, opens = settings.latest_opening(tz, now)
         async with self.db.read() as tx:
             repo = ElectionsRepo(tx)
-            if await repo.community_created_at(community.id) >= opens:
+            if await ElectorateRepo(tx).community_created_at(community.id) >= opens:
                 return  # the community did not exist yet when this one should have opened
             if settings.schedule_since is not None and opens < settings.schedule_since:
                 return  # the schedule was changed (or switched on) after it: it starts with the next one
@@ -142,7 +141,7 @@ class ElectionCycle(ServiceBase):
             if not await repo.mark_open(election.id, now):
                 return None
             if not election.shortlisted:
-                for position, head in enumerate(await repo.unit_heads(community.id)):
+                for position, head in enumerate(await ElectorateRepo(tx).unit_heads(community.id)):
                     await repo.add_candidate(election.id, head, position, "heads")
             await repo.snapshot_ballots(election.id, community.id)
             if await repo.count_candidates(election.id) == 0:
@@ -242,8 +241,9 @@ class ElectionCycle(ServiceBase):
 
     async def turnout(self, tx: Tx, community: Community, election: Election) -> Turnout:
         repo = ElectionsRepo(tx)
+        electorate = ElectorateRepo(tx)
         voters = await repo.voters_by_building(election.id)
-        eligible = await repo.eligible_by_building(community.id)
+        eligible = await electorate.eligible_by_building(community.id)
         titles = {b.id: b.title for b in await RegistryRepo(tx).buildings_of(community.id)}
         rows = tuple(
             BuildingTurnout(bid, titles.get(bid, "?"), voters.get(bid, 0), eligible.get(bid, 0))
@@ -255,7 +255,7 @@ class ElectionCycle(ServiceBase):
             election.state,
             rows,
             sum(voters.values()),
-            await repo.eligible_total(community.id),
+            await electorate.eligible_total(community.id),
         )
 
     async def announce(
@@ -372,91 +372,6 @@ class ElectionCycle(ServiceBase):
         return BallotPage(
             election.id, building_id, election.period, election.closes_at, tuple(rows), page, pages, total
         )
-
-    async def _yearly_title(self, community: Community, now: datetime) -> bool:
-        settings = ElectionSettings.from_settings(community.settings)
-        tz = ZoneInfo(community.timezone)
-        year = now.astimezone(tz).year - 1
-        if now < settings.opening_in(tz, year + 1, 1):
-            return False  # December's election has not even opened yet
-        async with self.db.read() as tx:
-            awards = AwardsRepo(tx)
-            if await awards.title_decided(community.id, year):
-                return False
-            if any(e.state in ("scheduled", "open") for e in await ElectionsRepo(tx).of_year(community.id, year)):
-                return False
-            standings = [r for r in await awards.year_standings(community.id, year) if r["votes"]]
-        if not standings:
-            return False
-
-        def key(row: Any) -> tuple[int, int, str]:
-            wins, votes, first = int(row["wins"]), int(row["votes"]), row["first_win"] or "9999-99"
-            return (-wins, -votes, first) if settings.yearly_rule == "wins" else (-votes, -wins, first)
-
-        best = min(key(r) for r in standings)
-        winners = sorted((r for r in standings if key(r) == best), key=lambda r: int(r["user_id"]))
-        async with self.db.write() as tx:
-            repo = AwardsRepo(tx)
-            if not await repo.claim_title(community.id, year, settings.yearly_rule, len(winners), now):
-                return False
-            lines = []
-            for row in winners:
-                user_id, wins, votes = int(row["user_id"]), int(row["wins"]), int(row["votes"])
-                await repo.add_award(
-                    community_id=community.id,
-                    user_id=user_id,
-                    kind=YEARLY,
-                    period=str(year),
-                    rank=1,
-                    votes=votes,
-                    election_id=None,
-                    now=now,
-                )
-                snap = await repo.last_candidate_snapshot(community.id, user_id)
-                name = snap.display if snap else str(user_id)
-                unit = snap.unit_name if snap else "-"
-                building = snap.building_title if snap else "-"
-                lines.append(f"{name} ({unit}, {building}) — {wins} / {votes}")
-                await self.announce(
-                    tx,
-                    Notice(
-                        user_id,
-                        "title.award",
-                        {"year": year, "wins": wins, "votes": votes},
-                        user_id=user_id,
-                        dedupe_key=f"title:{community.id}:{year}:award:{user_id}",
-                    ),
-                    community,
-                    now,
-                )
-            params = {
-                "year": year,
-                "winners": "\n".join(lines),
-                "count": len(winners),
-                "rule_key": f"title.rule.{settings.yearly_rule}",
-            }
-            bars: list[dict[str, object]] = []  # the year's standings as a chart, like the monthly results
-            for rank, row in enumerate(sorted(standings, key=key)[:CHART_MAX], 1):
-                snap = await repo.last_candidate_snapshot(community.id, int(row["user_id"]))
-                value = int(row["wins"]) if settings.yearly_rule == "wins" else int(row["votes"])
-                bars.append(
-                    {
-                        "label": snap.display if snap else str(row["user_id"]),
-                        "unit": snap.unit_name if snap else "",
-                        "votes": value,
-                        "rank": 1 if key(row) == best else rank,
-                    }
-                )
-            params["photo"] = photo_spec("votes.chart_year", {"year": year, "rule_key": params["rule_key"]}, bars)
-            chats = [b.chat_id for b in await RegistryRepo(tx).buildings_of(community.id) if b.active]
-            for chat_id in [*chats, community.staff_chat_id]:
-                await self.announce(
-                    tx,
-                    Notice(chat_id, "title.announce", params, dedupe_key=f"title:{community.id}:{year}:{chat_id}"),
-                    community,
-                    now,
-                )
-        return True
 
     async def _community(self, tx: Tx, community_id: int) -> Community:
         community = await RegistryRepo(tx).get_community(community_id)

@@ -9,8 +9,8 @@ Schedule
 
     * it creates the election of the most recent opening moment that has passed (only that one; a
       community created after that moment starts with the next month, and so does a schedule changed
-      or re-enabled after it: ``schedule_since``, set by :meth:`ElectionService.configure`, is the
-      moment of the last change of ``open_day`` / ``open_time`` or of switching elections on, and
+      or re-enabled after it: ``schedule_since``, set by :meth:`ElectionStaffService.configure`, is
+      the moment of the last change of ``open_day`` / ``open_time`` or of switching elections on, and
       openings before it are skipped, never reported as missed);
     * an election created early (a staff nomination creates it before its opening) follows later
       changes of ``open_day``, ``open_time``, ``duration_days``, ``top_n`` and ``scope`` until it opens
@@ -154,7 +154,7 @@ class NotACandidate(NotFound):
 # --- settings ---------------------------------------------------------------------------------------
 class ElectionSettings(BaseModel):
     """Stored as JSON in ``communities.settings['elections']``; staff change it with
-    :meth:`ElectionService.configure`."""
+    :meth:`ElectionStaffService.configure`."""
 
     model_config = ConfigDict(extra="ignore")
 
