@@ -282,6 +282,13 @@ class AppealsRepo:
             (to_ts(now), outcome, appeal_id),
         )
 
+    async def finish_deadlines_of_kind(self, appeal_id: int, kind: str, now: datetime, outcome: str) -> None:
+        """Mark the appeal's unfinished deadlines of one kind done (e.g. the first reply was given)."""
+        await self.tx.execute(
+            "UPDATE deadlines SET done_at = ?, outcome = ? WHERE appeal_id = ? AND kind = ? AND done_at IS NULL",
+            (to_ts(now), outcome, appeal_id, kind),
+        )
+
     async def claim_due(self, now: datetime, limit: int) -> list[Row]:
         """Due, unfinished deadlines, oldest first (the caller marks each done in the same tx)."""
         sql = (

@@ -72,6 +72,19 @@ class Tx:
             raise RuntimeError("insert returned no row")
         return int(row[0])
 
+    @asynccontextmanager
+    async def savepoint(self, name: str = "step") -> AsyncIterator[None]:
+        """A nested step of this transaction: if the block raises, only its own statements are undone
+        (``ROLLBACK TO SAVEPOINT``) and the exception goes on to the caller."""
+        await self.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            raise
+        finally:
+            await self.execute(f"RELEASE SAVEPOINT {name}")
+
     def lock_clause(self) -> str:
         """Row-locking suffix for claim queries (SQLite serialises writers already)."""
         return "" if self.dialect == "sqlite" else " FOR UPDATE SKIP LOCKED"

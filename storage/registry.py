@@ -87,6 +87,11 @@ class RegistryRepo:
     async def set_language(self, user_id: int, lang: str | None) -> None:
         await self.tx.execute("UPDATE users SET lang_override = ? WHERE id = ?", (lang, user_id))
 
+    async def known_unreachable(self, user_id: int) -> bool:
+        """Telegram told us this person cannot be messaged (blocked the bot, never started it)."""
+        row = await self.tx.fetchone("SELECT unreachable_since FROM users WHERE id = ?", (user_id,))
+        return row is not None and row["unreachable_since"] is not None
+
     async def mark_unreachable(self, user_id: int, now: datetime) -> None:
         await self.tx.execute(
             "UPDATE users SET unreachable_since = COALESCE(unreachable_since, ?), started = 0 WHERE id = ?",

@@ -41,8 +41,7 @@ async def route(tx: Tx, community: Community, building_id: int, unit_id: int | N
 
 async def _reachable_or_unknown(tx: Tx, user_id: int) -> bool:
     """A head is skipped only once Telegram told us they cannot be messaged (blocked, never started)."""
-    row = await tx.fetchone("SELECT unreachable_since FROM users WHERE id = ?", (user_id,))
-    return row is None or row["unreachable_since"] is None
+    return not await RegistryRepo(tx).known_unreachable(user_id)
 
 
 async def can_act(tx: Tx, appeal: Appeal, community: Community, user_id: int) -> bool:

@@ -53,14 +53,12 @@ class Sweeper(ServiceBase):
                 for row in rows:
                     if not await self._still_open(tx, row):
                         continue  # finished by an earlier row of this batch (e.g. an escalation cancelled it)
-                    await tx.execute("SAVEPOINT deadline")
                     try:
-                        outcome = await self._fire(tx, row, now)
+                        async with tx.savepoint("deadline"):  # one failing appeal is undone alone
+                            outcome = await self._fire(tx, row, now)
                     except Exception:
                         log.exception("deadline %s of appeal %s failed", row["id"], row["appeal_id"])
-                        await tx.execute("ROLLBACK TO SAVEPOINT deadline")
                         outcome = "error"
-                    await tx.execute("RELEASE SAVEPOINT deadline")
                     await AppealsRepo(tx).finish_deadline(row["id"], now, outcome)
                     report.add(outcome)
             if len(rows) < self.batch:

@@ -347,11 +347,7 @@ class WorkflowService(ServiceBase):
         return community.staff_chat_id
 
     async def _cancel_kind(self, tx: Tx, appeal_id: int, now: datetime, kind: DeadlineKind) -> None:
-        await tx.execute(
-            "UPDATE deadlines SET done_at = ?, outcome = 'answered'"
-            " WHERE appeal_id = ? AND kind = ? AND done_at IS NULL",
-            (int(now.timestamp()), appeal_id, kind.value),
-        )
+        await AppealsRepo(tx).finish_deadlines_of_kind(appeal_id, kind.value, now, "answered")
 
     async def _relay(
         self,

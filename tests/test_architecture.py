@@ -1,0 +1,86 @@
+"""The layering rules of docs/design.md, checked on the source so that a change cannot quietly break
+them: the domain (bot/) never imports Telegram except where the application is wired, only storage/
+holds SQL, and handlers reach storage for record types at most, never for repositories."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WIRING = {"bot/app.py", "bot/__main__.py"}  # build_application() and the entry point use PTB by design
+SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|SAVEPOINT|RELEASE|ROLLBACK|BEGIN)\b")  # SQL is upper case here
+DB_CALLS = {"execute", "executemany", "executescript", "fetchone", "fetchall", "fetchval", "insert"}
+
+
+def modules(*folders: str) -> Iterator[tuple[str, ast.Module]]:
+    for folder in folders:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            yield name, ast.parse(path.read_text(encoding="utf-8"), filename=name)
+
+
+def imported(tree: ast.Module) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_the_domain_never_imports_telegram() -> None:
+    offenders = [
+        f"{name}: {module}"
+        for name, tree in modules("bot")
+        if name not in WIRING
+        for module in imported(tree)
+        if module == "telegram" or module.startswith("telegram.")
+    ]
+    assert not offenders, offenders
+
+
+def test_storage_never_imports_the_services_or_telegram() -> None:
+    offenders = [
+        f"{name}: {module}"
+        for name, tree in modules("storage")
+        for module in imported(tree)
+        if module.startswith(("bot.services", "handlers", "telegram"))
+    ]
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("folder", ["bot", "handlers"])
+def test_sql_lives_only_in_storage(folder: str) -> None:
+    offenders: list[str] = []
+    for name, tree in modules(folder):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value):
+                offenders.append(f"{name}:{node.lineno}: SQL text {node.value[:40]!r}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in DB_CALLS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("tx", "conn", "db")
+            ):
+                offenders.append(f"{name}:{node.lineno}: {node.func.value.id}.{node.func.attr}(...)")
+    assert not offenders, offenders
+
+
+def test_handlers_use_storage_for_record_types_only() -> None:
+    """Handlers call services; from storage they may name record types (for annotations), never a
+    repository or the database."""
+    offenders = [
+        f"{name}: {module}.{alias.name}"
+        for name, tree in modules("handlers")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("storage")
+        for module in [node.module]
+        for alias in node.names
+        if alias.name.endswith("Repo") or module == "storage.db"
+    ]
+    assert not offenders, offenders
