@@ -13,7 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WIRING = {"bot/app.py", "bot/__main__.py"}  # build_application() and the entry point use PTB by design
-SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|SAVEPOINT|RELEASE|ROLLBACK|BEGIN)\b")  # SQL is upper case here
+SQL = re.compile(
+    r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|SAVEPOINT|RELEASE|ROLLBACK|BEGIN)\b"
+)  # SQL is upper case here
 DB_CALLS = {"execute", "executemany", "executescript", "fetchone", "fetchall", "fetchval", "insert"}
 
 
