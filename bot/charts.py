@@ -48,13 +48,14 @@ def bars_from_spec(items: Sequence[Mapping[str, object]]) -> list[Bar]:
     return bars
 
 
-def bar_chart_png(title: str, bars: Sequence[Bar]) -> bytes:
-    """A horizontal bar chart (best first, at most ``MAX_BARS``) as PNG bytes."""
+def bar_chart_png(title: str, bars: Sequence[Bar], font: str | None = None) -> bytes:
+    """A horizontal bar chart (best first, at most ``MAX_BARS``) as PNG bytes; ``font``: a font file
+    (default: :func:`bot.fonts.find_font`)."""
     shown = list(bars[:MAX_BARS])
     height = TOP + ROW * max(1, len(shown)) + BOTTOM
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    path = find_font()
+    path = font or find_font()
     title_font, label_font = load_font(path, 30), load_font(path, 22)
     draw.text((24, 24), fit_text(draw, title, title_font, WIDTH - 48), fill=INK, font=title_font)
     top = max((b.value for b in shown), default=0)
@@ -72,5 +73,5 @@ def bar_chart_png(title: str, bars: Sequence[Bar]) -> bytes:
     return buf.getvalue()
 
 
-def chart_png(title: str, items: Sequence[Mapping[str, object]]) -> bytes:
-    return bar_chart_png(title, bars_from_spec(items))
+def chart_png(title: str, items: Sequence[Mapping[str, object]], font: str | None = None) -> bytes:
+    return bar_chart_png(title, bars_from_spec(items), font)

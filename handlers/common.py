@@ -3,15 +3,21 @@ buttons and long texts into Telegram objects."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, MessageLimit
 
 from bot.app import AppContext
+from bot.charts import chart_png
+from bot.fonts import find_font
 from bot.i18n import Translator, normalize
 from bot.models import Button, Content, Reply, UserInfo
+
+log = logging.getLogger(__name__)
 
 
 def actor(update: Update) -> UserInfo:
@@ -151,3 +157,22 @@ def deep_link(context: AppContext, payload: str, *, group: bool = False) -> str:
     from telegram.helpers import create_deep_linked_url
 
     return create_deep_linked_url(context.bot.username, payload, group=group)
+
+
+def chart_of(t: Translator, params: dict[str, Any]) -> tuple[list[Any], str] | None:
+    """The bar chart a message carries (``params["photo"]``, see
+    ``bot.services.elections.publish.photo_spec``): its bars and its caption in the reader's language."""
+    photo = params.get("photo")
+    if not isinstance(photo, dict) or photo.get("kind") != "bars":
+        return None
+    caption = t(str(photo.get("caption_key")), **dict(photo.get("caption_params") or {}))
+    return list(photo.get("bars") or []), caption[: MessageLimit.CAPTION_LENGTH]
+
+
+def draw_chart(bars: list[Any], caption: str, font: Path | None) -> bytes | None:
+    """The chart as PNG; None if it cannot be drawn (the text version still goes out, and says it all)."""
+    try:
+        return chart_png(caption, bars, find_font(font))
+    except Exception:
+        log.exception("a results chart could not be drawn; sending the text only")
+        return None

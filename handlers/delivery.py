@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.charts import chart_png
-from handlers.common import keyboard_from_json, split_text
+from handlers.common import chart_of, draw_chart, keyboard_from_json, split_text
 from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ class Dispatcher:
                 if i < item.parts_sent:
                     continue  # accepted by Telegram before a retry
                 if chart is not None:
-                    png = self._render(item, chart, text)
+                    png = draw_chart(chart, text, services.settings.card_font)
                     if png is not None:
                         await bot.send_photo(item.chat_id, png, caption=text)
                 else:
@@ -121,19 +120,7 @@ class Dispatcher:
     def _parts(item: OutboxItem, t: Translator) -> list[tuple[list[Any] | None, str]]:
         """What the item sends, in order: the chart's bars and caption, if the message has a chart,
         then the text in Telegram-sized parts (the text is the accessible version of the chart)."""
-        parts: list[tuple[list[Any] | None, str]] = []
-        photo = item.params.get("photo")
-        if isinstance(photo, dict) and photo.get("kind") == "bars":
-            caption = t(str(photo.get("caption_key")), **dict(photo.get("caption_params") or {}))
-            parts.append((list(photo.get("bars") or []), caption[:1024]))
+        chart = chart_of(t, item.params)
+        parts: list[tuple[list[Any] | None, str]] = [chart] if chart else []
         parts.extend((None, part) for part in split_text(t(item.template, **item.params)))
         return parts
-
-    @staticmethod
-    def _render(item: OutboxItem, bars: list[Any], caption: str) -> bytes | None:
-        """The chart image; None (the text still goes out) if it cannot be drawn."""
-        try:
-            return chart_png(caption, bars)
-        except Exception:
-            log.exception("outbox %s: the chart could not be drawn; sending the text only", item.id)
-            return None

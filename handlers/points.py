@@ -41,7 +41,7 @@ HISTORY_PAGE = 10  # entries per "older" page
 ID = r"[0-9]{1,18}"  # ids and amounts: ASCII digits that fit a BIGINT ("²".isdigit() is True)
 CHOOSABLE = ("points", "top", "card")  # commands that ask "which community?" of a head in several
 
-# ledger reasons (``bot.services.points.Reason``) -> their texts
+# ledger reasons (``bot.services.point_rules.Reason``) -> their texts
 REASON_KEYS: dict[str, str] = {  # Reason is a StrEnum: looked up by the stored text
     Reason.FIRST_REPLY: "points.reason.appeal.first_reply",
     Reason.RESOLVED: "points.reason.appeal.resolved_on_time",

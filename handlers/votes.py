@@ -19,7 +19,6 @@ pattern here (the button is answered as out of date).
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,6 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import AppContext
-from bot.charts import chart_png
 from bot.errors import InvalidInput, NotFound, WrongChat
 from bot.i18n import Translator
 from bot.models import Community, Reply
@@ -46,7 +44,7 @@ from bot.services.elections import (
 )
 from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
-from handlers.common import actor, is_group, keyboard, send_reply, send_text, translator
+from handlers.common import actor, chart_of, draw_chart, is_group, keyboard, send_reply, send_text, translator
 from handlers.setup import _sync_if_staff_chat
 
 if TYPE_CHECKING:
@@ -60,7 +58,6 @@ STATE_KEYS = {
     "missed": "votes.state.missed",
 }
 WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
-log = logging.getLogger(__name__)
 
 
 def register(app: UnitApp) -> None:
@@ -170,18 +167,12 @@ async def page_button(update: Update, context: AppContext) -> None:
 async def send_with_chart(update: Update, context: AppContext, template: str, params: dict[str, Any]) -> None:
     """The chart image (if any) and the text version, which is what screen readers read."""
     t = await translator(update, context)
-    photo = params.get("photo")
     chat = update.effective_chat
     assert chat is not None
-    if isinstance(photo, dict):
-        caption = t(str(photo["caption_key"]), **dict(photo.get("caption_params") or {}))
-        try:
-            png: bytes | None = chart_png(caption, photo.get("bars") or [])
-        except Exception:  # a chart that cannot be drawn: the text alone says it all
-            log.exception("the results chart could not be drawn; sending the text only")
-            png = None
-        if png is not None:
-            await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=caption[:1024])
+    chart = chart_of(t, params)
+    png = draw_chart(*chart, context.services.settings.card_font) if chart else None
+    if chart and png is not None:
+        await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=chart[1])
     await send_reply(update, context, Reply(template, params), t)
 
 

@@ -449,7 +449,7 @@ async def test_results_go_out_as_text_when_the_chart_cannot_be_drawn(
     def broken(*_: Any) -> bytes:
         raise OSError("no fonts at all")
 
-    monkeypatch.setattr("handlers.delivery.chart_png", broken)
+    monkeypatch.setattr("handlers.common.chart_png", broken)
     h.clock.set(CLOSES)
     closed = await h.sweep()
     for chat_id in (p.building_chat["id"], CHAT9["id"], p.staff_chat["id"]):
@@ -507,7 +507,7 @@ async def test_results_command_sends_the_text_when_the_chart_cannot_be_drawn(
     def broken(*_: Any) -> bytes:
         raise OSError("no fonts at all")
 
-    monkeypatch.setattr("handlers.votes.chart_png", broken)
+    monkeypatch.setattr("handlers.common.chart_png", broken)
     shown = await h.cmd(PAVEL, p.building_chat, "results")
     assert not photos(shown, p.building_chat["id"])
     text = texts_to(shown, p.building_chat["id"])
@@ -866,3 +866,25 @@ async def test_small_answers_after_the_audit(h: Harness) -> None:
     assert alerts(paged) == [expect(h, "error.vote_closed", period="2026-12")]
     assert not [c for c in paged if c.method == "editMessageText"]
     assert town.b9
+
+
+SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
+
+
+@pytest.mark.skipif(not SERIF.is_file(), reason="no DejaVu Serif font on this machine")
+async def test_charts_use_the_configured_font(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """UNITBOT_CARD_FONT (a font with Chinese glyphs) draws the result charts as well as the ID cards."""
+    font = SERIF
+    import bot.charts
+
+    used: list[str | None] = []
+    real = bot.charts.load_font
+    monkeypatch.setattr(bot.charts, "load_font", lambda path, size: used.append(path) or real(path, size))
+    monkeypatch.setattr(h.services.settings, "card_font", font)
+    await build_town(h)
+    opened = await open_election(h)
+    ballot7 = ballot_of(opened, h.p.building_chat["id"])
+    await h.press(h.p.resident, ballot7, vote_data(ballot7, KAI))
+    h.clock.set(CLOSES)
+    assert photos(await h.sweep(), h.p.building_chat["id"])
+    assert used and set(used) == {str(font)}
