@@ -2,8 +2,9 @@
 
 Messages are identified by stable keys (``appeal.assigned``); every catalog (zh, en, ru) carries every
 key, which a test enforces. ``str.format`` placeholders; a parameter named ``x_key`` is itself a
-message key, translated and passed as ``x``. Plurals use gettext's ``ngettext`` with each language's
-plural rule from its catalog header.
+message key, translated and passed as ``x``; a parameter given as :func:`rows` (a list of
+lines, each rendered from one message key) becomes those lines, or "-" when there are none.
+Plurals use gettext's ``ngettext`` with each language's plural rule from its catalog header.
 """
 
 from __future__ import annotations
@@ -87,6 +88,16 @@ class Catalogs:
         return self._translations[lang].ngettext(key, plural, n)
 
 
+def rows(row_key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A parameter that renders as one line per item, each ``row_key`` with that item's parameters, in
+    the reader's language (plain JSON, so the outbox can store it and render it at send time)."""
+    return {"row_key": row_key, "rows": items}
+
+
+def _is_rows(value: object) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("row_key"), str) and isinstance(value.get("rows"), list)
+
+
 class _SafeDict(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -107,6 +118,9 @@ class Translator:
     def _format(self, template: str, params: Mapping[str, Any]) -> str:
         values: dict[str, Any] = {}
         for name, value in params.items():
+            if _is_rows(value):
+                lines = [self(value["row_key"], **item) for item in value["rows"] if isinstance(item, Mapping)]
+                value = "\n".join(lines) or "-"
             if name.endswith("_key") and isinstance(value, str):
                 values[name[: -len("_key")]] = self.catalogs.gettext(self.lang, value)
             values[name] = value

@@ -521,3 +521,15 @@ def test_plural_forms_header(lang: str, nplurals: int, cases: dict[int, int]) ->
     assert re.match(rf"nplurals={nplurals};", _header(lang, "Plural-Forms"))
     plural = _gnu(lang).plural  # gettext's function parsed from the compiled header
     assert {n: plural(n) for n in cases} == cases
+
+
+def test_rows_render_one_line_each_in_the_readers_language() -> None:
+    from bot.i18n import rows
+
+    catalogs = Catalogs()
+    lines = rows("election.result_line", [{"rank": 1, "name": "Uma", "unit": "1", "building": "B7", "votes": 3}])
+    en = catalogs.translator("en")("title.announce", year=2026, count=1, rule="wins", winners=lines)
+    zh = catalogs.translator("zh")("title.announce", year=2026, count=1, rule="wins", winners=lines)
+    assert "1. Uma (unit 1, B7) — votes: 3" in en and "1. Uma（1单元，B7）— 3 票" in zh
+    empty = catalogs.translator("ru")("title.announce", year=2026, count=0, rule="wins", winners=rows("x", []))
+    assert "\n-\n" in empty  # no rows: a dash, never a blank or a Python repr

@@ -754,7 +754,7 @@ async def test_a_unit_head_of_two_buildings_stands_in_both(h: Harness) -> None:
     closed = await h.sweep()
     rows = await town.rows("SELECT building_id, votes FROM election_results WHERE candidate_id = ?", (KAI["id"],))
     assert sorted(rows) == sorted([(0, 3), (town.b7, 1), (town.b9, 2)])
-    assert "Kai (2, Building 9) — 2" in texts_to(closed, CHAT9["id"])
+    assert "Kai (unit 2, Building 9) — votes: 2" in texts_to(closed, CHAT9["id"])
 
 
 async def test_long_results_name_every_winner_and_every_candidate_of_a_building(h: Harness) -> None:

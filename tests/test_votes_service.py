@@ -215,7 +215,7 @@ async def test_whole_monthly_election_across_two_buildings(h: Harness) -> None:
     to_a = next(p for p in posted if p["chat_id"] == CHAT_A)["params"]
     assert (to_a["voters"], to_a["eligible"], to_a["turnout"]) == (5, 8, 62)
     assert [bar["votes"] for bar in to_a["photo"]["bars"]] == [3, 2]
-    assert "Anna (A1, House A) — 3" in to_a["lines"]
+    assert to_a["lines"]["rows"][0] == {"rank": 1, "name": "Anna", "unit": "A1", "building": "House A", "votes": 3}
     assert len(await w.outbox("election.staff_result")) == 1
     assert sorted(p["chat_id"] for p in await w.outbox("election.award")) == sorted([HA1.id, HA2.id, HB1.id, HB2.id])
 
@@ -428,7 +428,8 @@ async def test_yearly_title_from_the_monthly_results_once(h: Harness) -> None:
     assert title == [(HB1.id, "2026", 1, 4)]
     announced = await w.outbox("title.announce")
     assert sorted(a["chat_id"] for a in announced) == sorted([CHAT_A, CHAT_B, STAFF_CHAT])
-    assert "Chen (B1, House B)" in announced[0]["params"]["winners"]
+    winner = announced[0]["params"]["winners"]["rows"][0]
+    assert (winner["name"], winner["unit"], winner["building"], winner["votes"]) == ("Chen", "B1", "House B", 4)
     assert [a["chat_id"] for a in await w.outbox("title.award")] == [HB1.id]
 
     h.clock.advance(timedelta(days=3))

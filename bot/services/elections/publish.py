@@ -10,16 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n import rows
 from bot.models import Building, Button
 from bot.services.elections.rules import CHART_MAX, TEXT_MAX, BallotPage, ElectionResults, Standing
 from storage.elections import ResultRow
 
 
-def result_lines(standings: tuple[Standing, ...] | list[Standing], limit: int | None = None) -> str:
-    """A language-neutral text version (accessibility; the template adds the words): every line, or
-    the first ``limit``."""
+def result_lines(standings: tuple[Standing, ...] | list[Standing], limit: int | None = None) -> dict[str, Any]:
+    """The text version of results (accessibility: what screen readers read), one line per candidate
+    in the reader's language ("1. Uma (unit 1, Building 7) — votes: 3"): every line, or the first ``limit``."""
     shown = standings if limit is None else standings[:limit]
-    return "\n".join(f"{s.rank}. {s.display} ({s.unit_name}, {s.building_title}) — {s.votes}" for s in shown)
+    return rows(
+        "election.result_line",
+        [
+            {"rank": s.rank, "name": s.display, "unit": s.unit_name, "building": s.building_title, "votes": s.votes}
+            for s in shown
+        ],
+    )
 
 
 def chart(standings: tuple[Standing, ...] | list[Standing], limit: int = CHART_MAX) -> list[dict[str, object]]:
@@ -54,7 +61,7 @@ def _summary(results: ElectionResults) -> dict[str, Any]:
     params: dict[str, Any] = {
         "period": election.period,
         "top_n": election.top_n,
-        "community_lines": result_lines(results.community, TEXT_MAX) or "-",
+        "community_lines": result_lines(results.community, TEXT_MAX),
         "voters_total": results.turnout.voters,
         "eligible_total": results.turnout.eligible,
         "turnout_total": results.turnout.percent,
@@ -78,7 +85,7 @@ def building_result(results: ElectionResults, building: Building) -> tuple[str, 
     params: dict[str, Any] = {
         **_summary(results),
         "building": building.title,
-        "lines": result_lines(mine) or "-",
+        "lines": result_lines(mine),
         "voters": bt.voters if bt else 0,
         "eligible": bt.eligible if bt else 0,
         "turnout": bt.percent if bt else 0,

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import rows
 from bot.models import Community, Notice
 from bot.services.elections.publish import photo_spec
 from bot.services.elections.rules import CHART_MAX, YEARLY, ElectionSettings
@@ -48,7 +49,7 @@ async def yearly_title(cycle: ElectionCycle, community: Community, now: datetime
         repo = AwardsRepo(tx)
         if not await repo.claim_title(community.id, year, settings.yearly_rule, len(winners), now):
             return False
-        lines = []
+        lines: list[dict[str, Any]] = []
         for row in winners:
             user_id, wins, votes = int(row["user_id"]), int(row["wins"]), int(row["votes"])
             await repo.add_award(
@@ -65,7 +66,7 @@ async def yearly_title(cycle: ElectionCycle, community: Community, now: datetime
             name = snap.display if snap else str(user_id)
             unit = snap.unit_name if snap else "-"
             building = snap.building_title if snap else "-"
-            lines.append(f"{name} ({unit}, {building}) — {wins} / {votes}")
+            lines.append({"name": name, "unit": unit, "building": building, "wins": wins, "votes": votes})
             await cycle.announce(
                 tx,
                 Notice(
@@ -80,7 +81,7 @@ async def yearly_title(cycle: ElectionCycle, community: Community, now: datetime
             )
         params = {
             "year": year,
-            "winners": "\n".join(lines),
+            "winners": rows("title.winner_line", lines),
             "count": len(winners),
             "rule_key": f"title.rule.{settings.yearly_rule}",
         }
