@@ -3,7 +3,8 @@ and a QR image whose deep link opens the bot for the merchant), the merchant's /
 typed on its own), and staff's catalog commands in the staff chat (/merchant, /perk, /perkimport).
 
 Buttons (ids are ASCII digits, at most 18; pages at most 4 digits; every one under Telegram's 64
-bytes): ``pk:home`` / ``pk:h:<page>`` categories · ``pk:c:<category>[:<page>]`` perks of a category
+bytes): ``pk:home[:<community>]`` / ``pk:h:<page>[:<community>]`` categories (of one community of
+a head in several) · ``pk:c:<category>[:<page>]`` perks of a category
 · ``pk:p:<perk>[:<page>]`` one perk (the page to go back to) · ``pk:r:<perk>`` "redeem?" ·
 ``pk:y:<perk>`` redeem (once per confirmation message) · ``pk:n`` cancel. Anything else is answered
 as a stale button.
@@ -40,7 +41,7 @@ from bot.services.perk_catalog import (
     problem_key,
 )
 from handlers.common import actor, deep_link, keyboard, send_reply, send_text, split_text, translator
-from handlers.points import edit_or_send, points_text, private_only, staff_community
+from handlers.points import chosen_community, edit_or_send, points_text, private_only, staff_community
 from handlers.setup import _target
 
 IMPORT_MAX_BYTES = 1_000_000
@@ -56,7 +57,8 @@ ADD_FIELDS = (
     "description",
 )
 _BUTTON = re.compile(
-    r"pk:(?:(?P<plain>home|n)|h:(?P<home_page>[0-9]{1,4})"
+    r"pk:(?:(?P<plain>n)|(?P<home>home)(?::(?P<home_c>[0-9]{1,18}))?"
+    r"|h:(?P<home_page>[0-9]{1,4})(?::(?P<page_c>[0-9]{1,18}))?"
     r"|(?P<view>[cp]):(?P<view_id>[0-9]{1,18})(?::(?P<page>[0-9]{1,4}))?"
     r"|(?P<act>[ry]):(?P<act_id>[0-9]{1,18}))"
 )
@@ -98,35 +100,47 @@ def _paged(t: Translator, text: str, page: Page[Any]) -> str:
     return text if page.pages == 1 else text + "\n" + t("perks.page", page=page.page + 1, pages=page.pages)
 
 
-def _turn(page: Page[Any], data: str) -> Rows:
-    """◀️ ▶️ for a list over several pages (``data`` + the page number)."""
+def _turn(page: Page[Any], data: str, suffix: str = "") -> Rows:
+    """◀️ ▶️ for a list over several pages (``data`` + the page number + ``suffix``)."""
     row: list[Button] = []
     if page.page > 0:
-        row.append(Button("perks.btn_prev", data=f"{data}{page.page - 1}"))
+        row.append(Button("perks.btn_prev", data=f"{data}{page.page - 1}{suffix}"))
     if page.page < page.pages - 1:
-        row.append(Button("perks.btn_next", data=f"{data}{page.page + 1}"))
+        row.append(Button("perks.btn_next", data=f"{data}{page.page + 1}{suffix}"))
     return (tuple(row),) if row else ()
 
 
 # --- /perks and its buttons -------------------------------------------------------------------------
-async def _categories(update: Update, context: AppContext, page: int = 0) -> tuple[str, Rows]:
-    """The text and one button per category of one page (unit and building heads only)."""
+async def categories_reply(
+    update: Update, context: AppContext, page: int = 0, community_id: int | None = None
+) -> tuple[str, Rows]:
+    """The text and one button per category of one page (unit and building heads only); of
+    ``community_id`` when the person chose one of several communities."""
     t = await translator(update, context)
-    found = await context.services.perks.head_categories(actor(update).id, page=page)
+    found = await context.services.perks.head_categories(actor(update).id, community_id, page=page)
     if not found.items:
         return t("perks.none"), ()
     rows = tuple(
         (Button("perks.btn_category", data=f"pk:c:{c.id}", params={"name": c.name, "n": c.available}),)
         for c in found.items
     )
-    return _paged(t, t("perks.categories"), found), (*rows, *_turn(found, "pk:h:"))
+    turn = _turn(found, "pk:h:", f":{community_id}" if community_id else "")
+    return _paged(t, t("perks.categories"), found), (*rows, *turn)
 
 
 async def perks_command(update: Update, context: AppContext) -> None:
     if not await private_only(update, context):
         return
-    text, rows = await _categories(update, context)
+    community_id = await chosen_community(update, context, "perks")  # asks first if they head in several
+    if community_id is None:
+        return
+    text, rows = await categories_reply(update, context, 0, community_id)
     await send_text(update, context, text, keyboard(await translator(update, context), rows))
+
+
+def home_button(community_id: int) -> Button:
+    """Back to the categories of the perk's community."""
+    return Button("perks.btn_back", data=f"pk:home:{community_id}")
 
 
 async def perks_button(update: Update, context: AppContext) -> None:
@@ -136,8 +150,10 @@ async def perks_button(update: Update, context: AppContext) -> None:
     match = _BUTTON.fullmatch(query.data)
     if match is None:
         raise Conflict("error.stale_button")
-    if match["plain"] == "home" or match["home_page"] is not None:
-        text, rows = await _categories(update, context, int(match["home_page"] or 0))
+    if match["home"] is not None or match["home_page"] is not None:
+        community = match["home_c"] or match["page_c"]
+        page = int(match["home_page"] or 0)
+        text, rows = await categories_reply(update, context, page, int(community) if community else None)
         await edit_or_send(update, context, text, rows)
     elif match["plain"] == "n":
         await edit_or_send(update, context, t("perks.cancelled"), ())
@@ -155,7 +171,7 @@ async def _show_category(update: Update, context: AppContext, t: Translator, cat
     found = await context.services.perks.head_category(actor(update).id, category_id, page)
     views = found.perks
     if not views.items:
-        await edit_or_send(update, context, t("perks.none"), ((Button("perks.btn_back", data="pk:home"),),))
+        await edit_or_send(update, context, t("perks.none"), ((home_button(found.category.community_id),),))
         return
     lines = "\n".join(t("perks.line", title=v.perk.title, cost=_cost(t, v), stock=_stock(t, v)) for v in views.items)
     text = _paged(t, t("perks.list", category=found.category.name, perks=lines), views)
@@ -165,7 +181,7 @@ async def _show_category(update: Update, context: AppContext, t: Translator, cat
         for v in views.items
     )
     turn = _turn(views, f"pk:c:{category_id}:")
-    await edit_or_send(update, context, text, (*rows, *turn, (Button("perks.btn_back", data="pk:home"),)))
+    await edit_or_send(update, context, text, (*rows, *turn, (home_button(found.category.community_id),)))
 
 
 async def _show_perk(update: Update, context: AppContext, t: Translator, perk_id: int, page: int) -> None:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 PAGE = 5  # entries on /points
 HISTORY_PAGE = 10  # entries per "older" page
 ID = r"[0-9]{1,18}"  # ids and amounts: ASCII digits that fit a BIGINT ("²".isdigit() is True)
-CHOOSABLE = ("points", "top", "card")  # commands that ask "which community?" of a head in several
+CHOOSABLE = ("points", "top", "card", "perks")  # commands that ask "which community?" of a head in several
 
 # ledger reasons (``bot.services.point_rules.Reason``) -> their texts
 REASON_KEYS: dict[str, str] = {  # Reason is a StrEnum: looked up by the stored text
@@ -224,7 +224,7 @@ async def history_button(update: Update, context: AppContext) -> None:
 
 
 async def choice_button(update: Update, context: AppContext) -> None:
-    """``pt:ch:<command>:<community>``: the chosen community's /points, /top or /card."""
+    """``pt:ch:<command>:<community>``: the chosen community's /points, /top, /card or /perks."""
     query = update.callback_query
     assert query is not None and query.data is not None
     _, _, command, community = query.data.split(":")
@@ -233,6 +233,12 @@ async def choice_button(update: Update, context: AppContext) -> None:
     if command == "card":
         await query.answer()
         await send_card(update, context, await context.services.cards.card_token(me, community_id))
+        return
+    if command == "perks":  # the categories of that community (the service checks the person heads there)
+        from handlers.perks import categories_reply
+
+        text, rows = await categories_reply(update, context, 0, community_id)
+        await edit_or_send(update, context, text, rows)
         return
     if community_id not in await service.communities_of(me.id):
         raise PermissionDenied("error.heads_only")

@@ -345,3 +345,26 @@ async def test_a_merchant_may_type_a_code_without_check(h: Harness) -> None:
         await h.cmd(who, private(who), "start")
         calls = await h.text(who, "ABCDE-FGHJK")
         assert sent(calls, who) == [what_is_this], told(calls)
+
+
+async def test_a_head_in_two_communities_chooses_whose_perks(h: Harness) -> None:
+    from tests.test_points_handlers import second_community
+
+    await h.setup_community()
+    sunny, hill = await community_id(h), await second_community(h)
+    staff2 = updates.group_chat(-1001000000011, "Staff 2")
+    await h.cmd(MERCHANT, private(MERCHANT), "start")
+    await h.cmd(h.p.staff, staff2, "merchant", "Mo's Cafe", reply_to=updates.message(MERCHANT, staff2, "hello"))
+    await h.cmd(h.p.staff, staff2, "perk", "add Food | @mo_shop | Free coffee | 5")
+    calls = await h.cmd(h.p.uhead, private(h.p.uhead), "perks")
+    (menu,) = [c for c in calls if c.method == "sendMessage"]
+    assert menu.buttons == [("Sunny Side", f"pt:ch:perks:{sunny}"), ("Hill Top", f"pt:ch:perks:{hill}")]
+    shown = [c for c in await h.press(h.p.uhead, menu, f"pt:ch:perks:{hill}") if c.params.get("text")][-1]
+    assert [label for label, _ in shown.buttons] == ["Food (1)"]
+    category = shown.buttons[0][1]
+    listing = [c for c in await h.press(h.p.uhead, shown, category) if c.method == "editMessageText"][-1]
+    assert "Free coffee" in (listing.text or "")
+    assert listing.buttons[-1][1] == f"pk:home:{hill}"  # back to Hill Top's categories, not the first community's
+    back = [c for c in await h.press(h.p.uhead, listing, f"pk:home:{hill}") if c.method == "editMessageText"][-1]
+    assert [label for label, _ in back.buttons] == ["Food (1)"]
+    refused_with(await h.press(h.p.resident, menu, f"pt:ch:perks:{hill}"), h, "error.heads_only")

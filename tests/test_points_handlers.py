@@ -653,7 +653,7 @@ async def test_odd_numbers_are_refused_politely(h: Harness) -> None:
         "pt:t:99999999999999999999:m",
         "pt:ch:points:99999999999999999999",
         f"pt:h:{cid}:²",
-        "pt:ch:perks:1",
+        "pt:ch:vote:1",
     ):
         refused_with(await h.press(h.p.uhead, message, data), h, "error.stale_button")
     refused_with(await h.press(h.p.uhead, message, "pt:h:999999999999999999:1"), h, "error.community_unknown")
