@@ -262,20 +262,25 @@ class LedgerRepo:
         return _entry(row) if row else None
 
     async def top_all(self, community_id: int, limit: int) -> list[LeaderRow]:
+        """The best all-time totals among the people the ranks count (every current head, at 0 until
+        their first entry, and anyone with entries here), so /top agrees with the ranks of /points."""
         rows = await self.tx.fetchall(
             "SELECT b.user_id, b.earned AS points, u.first_name, u.last_name, u.username"
             " FROM balances b LEFT JOIN users u ON u.id = b.user_id"
-            " WHERE b.community_id = ? AND b.entries > 0 ORDER BY b.earned DESC, b.user_id LIMIT ?",
+            " WHERE b.community_id = ? ORDER BY b.earned DESC, b.user_id LIMIT ?",
             (community_id, limit),
         )
         return [_leader(r) for r in rows]
 
     async def top_month(self, community_id: int, month: str, limit: int) -> list[LeaderRow]:
+        """The month's best among the same people (no entry this month counts as 0)."""
         rows = await self.tx.fetchall(
-            "SELECT m.user_id, m.points, u.first_name, u.last_name, u.username"
-            " FROM monthly_points m LEFT JOIN users u ON u.id = m.user_id"
-            " WHERE m.community_id = ? AND m.month = ? ORDER BY m.points DESC, m.user_id LIMIT ?",
-            (community_id, month, limit),
+            "SELECT b.user_id, COALESCE(m.points, 0) AS points, u.first_name, u.last_name, u.username"
+            " FROM balances b LEFT JOIN monthly_points m"
+            " ON m.community_id = b.community_id AND m.user_id = b.user_id AND m.month = ?"
+            " LEFT JOIN users u ON u.id = b.user_id"
+            " WHERE b.community_id = ? ORDER BY COALESCE(m.points, 0) DESC, b.user_id LIMIT ?",
+            (month, community_id, limit),
         )
         return [_leader(r) for r in rows]
 

@@ -159,9 +159,9 @@ async def test_an_election_win_shows_in_points_and_top(h: Harness) -> None:
     assert "Monthly election win" in sent(calls, h.p.uhead)[0]
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "top")
     board = [c for c in calls if c.method == "sendMessage"][-1]
-    assert board.text == "🏆 Leaderboard for 2026-11:\n1. Uma — 100"
+    assert board.text == "🏆 Leaderboard for 2026-11:\n1. Uma — 100\n2. Boris — 0"  # every head counts
     calls = await h.press(h.p.uhead, board, f"pt:t:{cid}:a")
-    assert told(calls)[-1] == "🏆 Leaderboard, all time:\n1. Uma — 100"
+    assert told(calls)[-1] == "🏆 Leaderboard, all time:\n1. Uma — 100\n2. Boris — 0"
 
 
 async def test_points_history_pages_with_buttons(h: Harness) -> None:
@@ -684,3 +684,16 @@ async def test_staff_who_head_a_unit_cannot_award_themselves(h: Harness) -> None
     for name in ("award", "deduct"):
         refused_with(await staff(h, name, "@olga_staff 5 my own work"), h, "error.points_self")
     assert await balance(h, h.p.staff) == 0
+
+
+async def test_top_and_points_agree_on_ranks_below_zero(h: Harness) -> None:
+    """Boris (building head, no entries) is at 0, ahead of Uma at −3: /points and /top say the same."""
+    await h.setup_community()
+    ann = updates.user(2002, "Ann", "ann_u")
+    await h.cmd(h.p.staff, h.p.building_chat, "unithead", "2", reply_to=updates.message(ann, h.p.building_chat, "hi"))
+    await staff(h, "award", "@ann_u 5 stairs")
+    await staff(h, "deduct", "@uma_unit 3 late")
+    mine = sent(await h.cmd(h.p.uhead, private(h.p.uhead), "points"), h.p.uhead)[-1]
+    assert "rank 3 of 3" in mine
+    board = [c for c in await h.cmd(h.p.uhead, private(h.p.uhead), "top") if c.method == "sendMessage"][-1]
+    assert board.text == "🏆 Leaderboard for 2026-11:\n1. Ann — 5\n2. Boris — 0\n3. Uma — -3"

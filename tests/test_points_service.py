@@ -347,9 +347,11 @@ async def test_rank_and_leaderboard_this_month_and_all_time(h: Harness) -> None:
     assert (uma.month, uma.month_points, uma.rank_month, uma.people_month) == ("2026-12", 0, 2, 5)
     assert (uma.rank_all, uma.people_all) == (3, 5)
     month = await svc.leaderboard(cid, "month")
-    assert [(r.rank, r.name, r.points) for r in month.rows] == [(1, "Cid", 25)]
+    # the board ranks the same people as /points: every head, 0 until their first entry of the month
+    assert (month.rows[0].rank, month.rows[0].name, month.rows[0].points) == (1, "Cid", 25)
+    assert {(r.rank, r.points) for r in month.rows[1:]} == {(2, 0)} and len(month.rows) == 5
     overall = await svc.leaderboard(cid, "all")
-    assert [(r.rank, r.name) for r in overall.rows] == [(1, "Ann"), (2, "Cid"), (3, "Uma"), (3, "Bob")]
+    assert [(r.rank, r.name) for r in overall.rows] == [(1, "Ann"), (2, "Cid"), (3, "Uma"), (3, "Bob"), (5, "Boris")]
 
 
 async def test_latest_entries_and_keyset_paging(h: Harness) -> None:
@@ -698,8 +700,8 @@ async def test_staff_and_the_street_office_never_earn_or_lose_head_points(h: Har
     h.clock.advance(timedelta(days=3))
     await h.sweep()
     assert await reasons(h, STAFF.id) == [] and await reasons(h, UHEAD.id) == []
-    board = await points(h).leaderboard(cid, "month")
-    assert [r.user_id for r in board.rows] == []
+    board = await points(h).leaderboard(cid, "month")  # the heads, all at 0; staff are not on it
+    assert STAFF.id not in {r.user_id for r in board.rows} and {r.points for r in board.rows} == {0}
     # a staff member who heads the unit earns as its head
     await h.services.registry.set_unit_head(STAFF, h.p.building_chat["id"], "2", STAFF)
     _, units = await h.services.registry.building_units(h.p.building_chat["id"])
