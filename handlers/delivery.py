@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.i18n import normalize
 from handlers.common import chart_of, draw_chart, keyboard_from_json, split_text
 from storage.outbox import OutboxItem
 
@@ -73,7 +74,10 @@ class Dispatcher:
                 copied = await bot.copy_message(item.chat_id, item.copy_from_chat, item.copy_message_id)
                 await delivery.sent(item, copied.message_id)
                 return 1
-            t = services.catalogs.translator(item.lang)
+            # as for answers (handlers.common.translator): the person's language if the bot speaks it,
+            # else the community's, else the installation's
+            lang = normalize(item.lang) or normalize(item.community_lang) or services.settings.language
+            t = services.catalogs.translator(lang)
             parts = self._parts(item, t)
             message_id = None
             for i, (chart, text) in enumerate(parts):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import MessageLimit
 from telegram.error import Forbidden, TelegramError
 
 from bot.app import AppContext
@@ -33,10 +34,15 @@ async def on_error(update: object, context: AppContext) -> None:
     await _tell(update, context, "error.internal", {})
 
 
+ECHO_MAX = 200  # characters of a person's own words repeated in a refusal
+
+
 async def _tell(update: Update, context: AppContext, key: str, params: dict[str, object]) -> None:
     try:
         t = await translator(update, context)
-        text = t(key, **params)
+        # a refusal may echo what the person typed: keep each echoed value short, the text in one message
+        clipped = {k: v[:ECHO_MAX] + "…" if isinstance(v, str) and len(v) > ECHO_MAX else v for k, v in params.items()}
+        text = t(key, **clipped)[: MessageLimit.MAX_TEXT_LENGTH]
         if update.callback_query is not None:
             await update.callback_query.answer(text[:200], show_alert=True)
         elif update.effective_chat is not None:

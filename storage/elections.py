@@ -252,7 +252,7 @@ class ElectionsRepo:
         building_id: int | None = None,
         include_removed: bool = False,
         offset: int = 0,
-        limit: int = -1,
+        limit: int | None = None,
     ) -> list[Candidate]:
         """The candidates (each once, with their own unit), or those on ``building_id``'s ballot (with
         the unit they head in that building)."""
@@ -266,7 +266,11 @@ class ElectionsRepo:
             order = " ORDER BY x.position, c.user_id"
         if not include_removed:
             sql += " AND c.removed_at IS NULL"
-        rows = await self.tx.fetchall(sql + order + " LIMIT ? OFFSET ?", (*params, limit, offset))
+        if limit is not None:  # portable paging (no "LIMIT -1", which PostgreSQL refuses)
+            sql, order, params = sql, order + " LIMIT ? OFFSET ?", [*params, limit, offset]
+        elif offset:
+            raise ValueError("an offset needs a limit")
+        rows = await self.tx.fetchall(sql + order, tuple(params))
         return [candidate_of_row(r) for r in rows]
 
     async def ballot_candidates(self, election_id: int, *, include_removed: bool = False) -> list[Candidate]:

@@ -375,7 +375,9 @@ class RolesRepo:
         heads = [(community_id, u, u, community_id, u, community_id) for u in people]
         await self.tx.executemany(
             "INSERT INTO balances (community_id, user_id, balance, earned, entries, updated_at)"
-            " SELECT ?, ?, 0, 0, 0, 0 WHERE " + _HEADS_THERE + " ON CONFLICT (community_id, user_id) DO NOTHING",
+            " SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), 0, 0, 0, 0 WHERE "  # typed for PostgreSQL
+            + _HEADS_THERE
+            + " ON CONFLICT (community_id, user_id) DO NOTHING",
             heads,
         )
         await self.tx.executemany(

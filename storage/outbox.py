@@ -25,7 +25,8 @@ class OutboxItem:
     copy_from_chat: int | None
     copy_message_id: int | None
     attempts: int
-    lang: str | None = None
+    lang: str | None = None  # the recipient's own choice (/lang), else their Telegram language
+    community_lang: str | None = None  # the language of the community the message is about
     parts_sent: int = 0  # parts of a multi-part message Telegram already accepted
 
 
@@ -75,7 +76,7 @@ class OutboxRepo:
         )
         # the recipient's language comes along: their choice, their Telegram language, the community's
         rows = await self.tx.fetchall(
-            "SELECT o.*, COALESCE(u.lang_override, u.language_code, c.language) AS lang FROM outbox o"
+            "SELECT o.*, COALESCE(u.lang_override, u.language_code) AS lang, c.language AS community_lang FROM outbox o"
             " LEFT JOIN users u ON u.id = o.user_id LEFT JOIN communities c ON c.id = o.community_id"
             " WHERE o.claim_token = ? AND o.sent_at IS NULL AND o.failed_at IS NULL ORDER BY o.id",
             (token,),
@@ -94,6 +95,7 @@ class OutboxRepo:
                 copy_message_id=r["copy_message_id"],
                 attempts=r["attempts"],
                 lang=r["lang"],
+                community_lang=r["community_lang"],
                 parts_sent=r["parts_sent"],
             )
             for r in rows

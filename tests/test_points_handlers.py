@@ -697,3 +697,15 @@ async def test_top_and_points_agree_on_ranks_below_zero(h: Harness) -> None:
     assert "rank 3 of 3" in mine
     board = [c for c in await h.cmd(h.p.uhead, private(h.p.uhead), "top") if c.method == "sendMessage"][-1]
     assert board.text == "🏆 Leaderboard for 2026-11:\n1. Ann — 5\n2. Boris — 0\n3. Uma — -3"
+
+
+async def test_a_notice_to_someone_whose_telegram_language_the_bot_lacks_is_in_the_communitys(h: Harness) -> None:
+    """Like an answer: the person's language if the bot speaks it (here Ukrainian: no), else the community's."""
+    await h.setup_community()
+    await staff(h, "community", "language zh")
+    olek = updates.user(2003, "Olek", "olek_u", language_code="uk")
+    await h.cmd(h.p.staff, h.p.building_chat, "unithead", "2", reply_to=updates.message(olek, h.p.building_chat, "hi"))
+    await h.cmd(olek, private(olek), "start")
+    calls = await staff(h, "award", "@olek_u 5 stairs")
+    (notice,) = sent(calls, olek)
+    assert "给您加了 5 积分" in notice, notice

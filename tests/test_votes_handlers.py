@@ -888,3 +888,19 @@ async def test_charts_use_the_configured_font(h: Harness, monkeypatch: pytest.Mo
     h.clock.set(CLOSES)
     assert photos(await h.sweep(), h.p.building_chat["id"])
     assert used and set(used) == {str(font)}
+
+
+async def test_units_with_a_slash_in_their_name_can_be_nominated(h: Harness) -> None:
+    await h.setup_community(units="3/1 3/2", elections=True)
+    p = h.p
+    await h.cmd(p.staff, p.building_chat, "unithead", "3/2", reply_to=updates.message(p.uhead, p.building_chat, "hi"))
+    for arg in ("3/2", "Building 7 / 3/2"):
+        done = [c.text or "" for c in await h.cmd(p.staff, p.staff_chat, "election", f"nominate {arg}")][-1]
+        assert "Uma" in done, (arg, done)
+
+
+async def test_a_refusal_never_echoes_more_than_telegram_takes(h: Harness) -> None:
+    await h.setup_community(elections=True)
+    calls = await h.cmd(h.p.staff, h.p.staff_chat, "election", "nominate " + "x" * 4060)
+    (text,) = said(calls)
+    assert len(text) < 1000 and "…" in text

@@ -125,11 +125,21 @@ class ElectionStaffService(ServiceBase):
         return period, opens
 
     async def find_units(self, community_id: int, name: str) -> list[tuple[int, str, str]]:
-        """Units of the community called ``name`` (``"House A / 3"`` picks the building too):
-        (unit id, building title, unit name). Case-insensitive."""
-        building_part, _, unit_part = name.rpartition("/")
-        wanted_unit = " ".join(unit_part.split()).casefold()
-        wanted_building = " ".join(building_part.split()).casefold()
+        """Units of the community called ``name`` (``"House A / 3"`` picks the building too; a unit
+        whose own name has a slash, such as ``3/2``, is found by its name first): (unit id, building
+        title, unit name). Case-insensitive."""
+        whole = await self._units_named(community_id, "", name)
+        if whole:
+            return whole
+        for at in (i for i, char in enumerate(name) if char == "/"):  # "Building 7 / 3/2": each split in turn
+            found = await self._units_named(community_id, name[:at], name[at + 1 :])
+            if found:
+                return found
+        return []
+
+    async def _units_named(self, community_id: int, building_name: str, unit_name: str) -> list[tuple[int, str, str]]:
+        wanted_unit = " ".join(unit_name.split()).casefold()
+        wanted_building = " ".join(building_name.split()).casefold()
         found: list[tuple[int, str, str]] = []
         async with self.db.read() as tx:
             reg = RegistryRepo(tx)
