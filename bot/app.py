@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import (
@@ -21,11 +22,14 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.i18n import Catalogs
+from bot.logging import instance_label
+from bot.metrics import Metrics
 from bot.services.base import Calendars, Defaults
 from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
+from bot.services.operations import MonitoringService, OperatorReports, WebhookState
 from bot.services.perk_admin import PerkAdminService
 from bot.services.perks import PerksService
 from bot.services.points import PointsService
@@ -64,6 +68,11 @@ class Services:
     elections: ElectionService
     election_staff: ElectionStaffService
     proposals: ProposalService
+    # operations (issue 10): figures for /readyz and /metrics, bug reports, the webhook registration
+    monitoring: MonitoringService
+    metrics: Metrics
+    operator_reports: OperatorReports
+    webhook_state: WebhookState
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -100,6 +109,10 @@ class Services:
             elections=elections,
             election_staff=ElectionStaffService(elections),
             proposals=ProposalService(db, clock, calendars),
+            monitoring=MonitoringService(db, clock),
+            metrics=Metrics(instance_label(settings.instance_name)),
+            operator_reports=OperatorReports(db, clock, timedelta(minutes=settings.operator_report_minutes)),
+            webhook_state=WebhookState(db, clock),
         )
 
 
@@ -145,6 +158,7 @@ def build_application(
     """Build the application. Tests pass a recording ``request`` and a fake ``clock``."""
     from handlers import register
     from handlers.delivery import Dispatcher
+    from handlers.observability import ObservedRequest
 
     services = Services.create(settings, clock or clock_from_settings(settings))
 
@@ -161,12 +175,13 @@ def build_application(
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
-    else:
-        builder = builder.request(HTTPXRequest(connection_pool_size=16)).get_updates_request(
-            updates_request or HTTPXRequest(read_timeout=40)
-        )
+    if request is None:
+        request = HTTPXRequest(connection_pool_size=16)
+        updates_request = updates_request or HTTPXRequest(read_timeout=40)
+    flood_control = services.metrics.flood_control.inc  # 429 answers, counted at the transport
+    builder = builder.request(ObservedRequest(request, flood_control)).get_updates_request(
+        ObservedRequest(updates_request or request, flood_control)
+    )
     if rate_limiter:
         # 30 msg/s overall, 20/min per group; retry a 429 a few times before giving up to the outbox
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]

@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+# Telegram's rule for setWebhook's secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+WEBHOOK_SECRET_MIN = 32  # shorter secrets can be guessed; `openssl rand -hex 32` gives 64
 
 
 class Settings(BaseSettings):
@@ -44,6 +49,81 @@ class Settings(BaseSettings):
         description="TrueType/OpenType font (with CJK glyphs) for ID card images; unset: a common system "
         "CJK font (WenQuanYi, Noto CJK), else DejaVu Sans with a warning (see bot.fonts.find_font)",
     )
+
+    # --- operations (webhook mode, the HTTP server, monitoring, logs); see deploy/README.md --------
+    http_listen: str = Field(
+        default="127.0.0.1:8080",
+        description="host:port of the bot's HTTP server (webhook, /healthz, /readyz, /metrics), in both modes",
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="public URL Telegram posts updates to; set: webhook mode (its path is served), unset: polling",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="required with UNITBOT_WEBHOOK_URL, the same on every instance: Telegram's secret_token",
+    )
+    operator_chat: int | None = Field(
+        default=None, description="chat id that gets a short report of every bug (no personal data)"
+    )
+    operator_report_minutes: float = Field(
+        default=60.0, gt=0, le=7 * 24 * 60, description="the same bug is reported at most once per this many minutes"
+    )
+    log_format: Literal["text", "json"] = Field(default="text", description="text, or json (one object a line)")
+    ready_outbox_age: float = Field(
+        default=600.0,
+        gt=0,
+        description="/readyz fails when a due message has waited longer than this many seconds (outbox stuck)",
+    )
+
+    @field_validator("http_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+        return value.strip()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise ValueError("expected the public https:// URL Telegram posts updates to")
+        if url.query or url.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # never echo the value
+        if info.data.get("webhook_url") is None:
+            return value
+        if value is None or not value.get_secret_value().strip():
+            raise ValueError("is required when UNITBOT_WEBHOOK_URL is set (e.g. `openssl rand -hex 32`)")
+        secret = value.get_secret_value().strip()
+        if not WEBHOOK_SECRET_RE.match(secret):
+            raise ValueError("may contain only A-Z, a-z, 0-9, _ and - (at most 256 characters)")
+        if len(secret) < WEBHOOK_SECRET_MIN or len(set(secret)) < 8:
+            raise ValueError(f"is too weak: use at least {WEBHOOK_SECRET_MIN} random characters (openssl rand -hex 32)")
+        return SecretStr(secret)
+
+    @property
+    def http_host(self) -> str:
+        return self.http_listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http_listen.rpartition(":")[2])
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of UNITBOT_WEBHOOK_URL, which the HTTP server serves the webhook at."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @field_validator("token")
     @classmethod
@@ -91,6 +171,18 @@ class Settings(BaseSettings):
         except ClockFileError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    def database_path(self) -> str:
+        if self.database == ":memory:":
+            return self.database
+        return str(Path(self.database).expanduser())
+
+
+class StorageSettings(BaseSettings):
+    """Only the database setting, for the subcommands that need no token (``backup``, ``restore``)."""
+
+    model_config = Settings.model_config
+    database: str = Field(default=Settings.model_fields["database"].default)
 
     def database_path(self) -> str:
         if self.database == ":memory:":

@@ -11,6 +11,8 @@ Group 0 (first match wins inside a group):
      handlers.votes (commands and ev:/ep:/pv: buttons of the election and handlers.proposals)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
 Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
+Group -100 and a second error handler (handlers.observability): updates counted by kind, bugs counted
+and reported to the operator chat.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeals, general, points, setup, votes
+from handlers import appeals, general, observability, points, setup, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -94,3 +96,4 @@ def register(app: UnitApp) -> None:
     app.add_handler(CallbackQueryHandler(general.stale_button), group=0)
 
     app.add_error_handler(on_error)
+    observability.register(app)

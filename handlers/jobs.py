@@ -16,7 +16,9 @@ OUTBOX_INTERVAL = 5.0
 
 
 async def sweep_job(context: AppContext) -> None:
-    await run_sweep(context.bot_data.services)
+    services = context.bot_data.services
+    with services.metrics.sweep_seconds.time():
+        await run_sweep(services)
     # send what the sweep queued, in the background: a sending round that waits out Telegram's flood
     # control must not hold up the next sweep (deadlines, escalations)
     context.bot_data.outbox().kick()

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,8 +67,17 @@ class ClockFile:
 class BotProcess:
     """One ``python -m bot`` subprocess; stdout and stderr go to ``log_path``."""
 
-    def __init__(self, server: FakeBotApiServer, workdir: Path, database: Path, clock: ClockFile, name: str) -> None:
+    def __init__(
+        self,
+        server: FakeBotApiServer,
+        workdir: Path,
+        database: Path,
+        clock: ClockFile,
+        name: str,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.server = server
+        self.extra_env = dict(extra_env or {})
         self.workdir = workdir
         self.database = database
         self.clock = clock
@@ -90,7 +100,17 @@ class BotProcess:
             PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)  # e.g. UNITBOT_WEBHOOK_URL, UNITBOT_HTTP_LISTEN (tests/test_e2e_webhook.py)
         return env
+
+    @property
+    def http_url(self) -> str:
+        """``http://host:port`` of the process's HTTP server (UNITBOT_HTTP_LISTEN)."""
+        return "http://" + self.env().get("UNITBOT_HTTP_LISTEN", "127.0.0.1:8080")
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.extra_env.get("UNITBOT_WEBHOOK_URL"))
 
     def start(self, *, wait_ready: bool = True) -> BotProcess:
         since = len(self.server.calls)
@@ -108,16 +128,27 @@ class BotProcess:
         return self
 
     def wait_ready(self, since: int, timeout: float = 15.0) -> None:
-        """Polling has begun: a getUpdates after start (post_init, migrations and commands done)."""
+        """Polling has begun: a getUpdates after start (post_init, migrations and commands done); in
+        webhook mode: the webhook is registered and /readyz answers 200."""
         deadline = time.monotonic() + timeout
         while True:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.logs()}")
-            if any(c.method == "getUpdates" for c in self.server.calls[since:]):
+            if self.webhook_mode:
+                if self.server.telegram.webhook.get("url") and self._ready():
+                    return
+            elif any(c.method == "getUpdates" for c in self.server.calls[since:]):
                 return
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{self.name} did not start polling within {timeout}s:\n{self.logs()}")
             time.sleep(0.02)
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.http_url + "/readyz", timeout=2) as response:
+                return int(response.status) == 200
+        except OSError:
+            return False
 
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM and wait; returns the exit code (killed and failed if it does not stop)."""
@@ -367,8 +398,8 @@ class E2E:
     database: Path
     procs: list[BotProcess] = field(default_factory=list)
 
-    def spawn(self, name: str) -> BotProcess:
-        proc = BotProcess(self.server, self.tmp, self.database, self.clock, name)
+    def spawn(self, name: str, **extra_env: str) -> BotProcess:
+        proc = BotProcess(self.server, self.tmp, self.database, self.clock, name, extra_env)
         self.procs.append(proc)
         self.chat.procs.append(proc)
         return proc

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-WIRING = {"bot/app.py", "bot/__main__.py"}  # build_application() and the entry point use PTB by design
+WIRING = {"bot/app.py", "bot/__main__.py", "bot/runtime.py"}  # the wiring, the entry point and its runtime use PTB
 SQL = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|SAVEPOINT|RELEASE|ROLLBACK|BEGIN)\b"
 )  # SQL is upper case here

@@ -319,6 +319,8 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}
         self.commands: dict[str, list[JSONDict]] = {}
         self.messages: dict[tuple[Any, Any], JSONDict] = {}  # (chat_id, message_id) -> Message
+        # setWebhook's url, secret_token and allowed_updates (empty: no webhook, getUpdates works)
+        self.webhook: JSONDict = {}
         self.strict_edits = True  # "message is not modified" like the real server
         self.closed = False
         self._failures: list[ScriptedFailure] = []
@@ -633,7 +635,17 @@ class FakeTelegram:
     def _result(self, method: str, params: JSONDict, files: dict[str, Upload]) -> Any:
         p = params
         if method == "getUpdates":
+            if self.webhook.get("url"):  # as the real server
+                raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
             return self.take_updates(p.get("offset"), p.get("limit"))
+        if method == "setWebhook":
+            self.webhook = {k: p[k] for k in ("url", "secret_token", "allowed_updates") if p.get(k) is not None}
+            if p.get("drop_pending_updates"):
+                self._updates.clear()
+            return True
+        if method == "deleteWebhook":
+            self.webhook = {}
+            return True
         if method == "sendMessage":
             return self._new_message(p, text=p.get("text"), entities=p.get("entities"))
         if method in (
@@ -728,8 +740,15 @@ class FakeTelegram:
                 "file_size": len(self.files.get(file_id, b"fake file content")),
                 "file_path": f"files/{file_id}",
             }
-        if method == "getWebhookInfo":
-            return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        if method == "getWebhookInfo":  # like Telegram: never the secret
+            info: JSONDict = {
+                "url": self.webhook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
+            if self.webhook.get("allowed_updates") is not None:
+                info["allowed_updates"] = list(self.webhook["allowed_updates"])
+            return info
         if method == "setMyCommands":
             self.commands[self._commands_key(p)] = list(p.get("commands") or [])
             return True

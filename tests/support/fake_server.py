@@ -14,9 +14,13 @@ multipart/form-data bodies (uploads recorded in ``Call.files``) and query string
 from __future__ import annotations
 
 import email.parser
+import itertools
 import json
 import re
 import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -32,7 +36,19 @@ from tests.support.botapi import (
     error_body,
 )
 
-__all__ = ["FakeBotApiServer", "parse_multipart"]
+__all__ = ["Delivery", "FakeBotApiServer", "parse_multipart"]
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook POST the fake made: which update, to which backend, what the bot answered."""
+
+    update_id: int
+    backend: str
+    status: int
+
 
 _API_PATH_RE = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)/?$")
 _FILE_PATH_RE = re.compile(r"^/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
@@ -160,6 +176,56 @@ class FakeBotApiServer(RecordingHelpers):
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self.tokens: set[str] = set()
+        # webhook mode: once the bot called setWebhook, push_update POSTs the update (as Telegram
+        # does) to the registered URL's path on these backends in turn (the reverse proxy in front
+        # of several instances); with none, to the registered URL itself
+        self.webhook_backends: list[str] = []
+        self.deliveries: list[Delivery] = []
+        self._turn = itertools.count()
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        if self.telegram.webhook.get("url"):
+            self.deliver(update)
+        else:
+            self.telegram.push_update(update)
+
+    def deliver(
+        self, update: dict[str, Any], *, backend: str | None = None, secret: str | None = None, retries: int = 3
+    ) -> int:
+        """POST ``update`` to the webhook like Telegram (with the registered secret unless ``secret``
+        is given; ``secret=""`` sends none); a 5xx or a refused connection is retried on the next
+        backend, up to ``retries`` times. Returns the last HTTP status (0: no connection)."""
+        hook = dict(self.telegram.webhook)
+        if not hook.get("url"):
+            raise RuntimeError("no webhook registered (the bot has not called setWebhook)")
+        url = urlsplit(str(hook["url"]))
+        token = str(hook.get("secret_token", "")) if secret is None else secret
+        body = json.dumps(update).encode()
+        status = 0
+        for _ in range(retries + 1):
+            if backend is not None:
+                target = backend
+            elif self.webhook_backends:
+                target = self.webhook_backends[next(self._turn) % len(self.webhook_backends)]
+            else:
+                target = f"{url.scheme}://{url.netloc}"
+            headers = {"Content-Type": "application/json"}
+            if token:
+                headers[SECRET_HEADER] = token
+            request = urllib.request.Request(target + (url.path or "/"), data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=15) as response:
+                    status = int(response.status)
+            except urllib.error.HTTPError as exc:
+                status = int(exc.code)
+            except OSError:
+                status = 0
+            self.deliveries.append(Delivery(int(update["update_id"]), target, status))
+            if status == 200 or 400 <= status < 500:
+                return status
+        return status
 
     # ------------------------------------------------------------------ lifecycle
 

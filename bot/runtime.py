@@ -1,0 +1,156 @@
+"""How ``python -m bot`` runs the application: long polling or webhooks, both with the bot's HTTP
+server (health, readiness, metrics; the webhook in webhook mode) started and stopped with it.
+
+PTB's ``run_polling`` / ``run_webhook`` are not used: ``run_webhook`` brings a second web server of
+its own, and both own the event loop. The lifecycle is PTB's documented custom one (initialize,
+post_init, start ... stop, post_stop, shutdown, post_shutdown), the same in both modes, so the
+application's hooks (storage, jobs, command menus) behave as under ``run_polling``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+
+from bot.app import UnitApp, build_application
+from bot.config import Settings
+from bot.logging import instance_label
+from bot.metrics import CONTENT_TYPE
+from bot.services.operations import webhook_fingerprint
+from bot.web import HealthRoutes, WebhookRoute, WebPart, WebServer
+
+log = logging.getLogger("unitbot")
+
+ALLOWED_UPDATES: list[str] = list(Update.ALL_TYPES)
+Accept = Callable[[dict[str, Any]], Awaitable[bool]]
+
+
+def queue_accept(app: UnitApp) -> Accept:
+    """TEMPORARY (webops branch), for the lead to swap at merge: the intake workstream's durable
+    ``app.bot_data.intake.accept(raw)`` (stored and committed before the 200; False = duplicate)
+    replaces this. Here an update is only put on PTB's in-memory queue: a crash between the 200 and
+    the handler loses it."""
+
+    async def accept(raw: dict[str, Any]) -> bool:
+        await app.update_queue.put(Update.de_json(raw, app.bot))
+        return True
+
+    return accept
+
+
+def health_routes(app: UnitApp) -> HealthRoutes:
+    services = app.bot_data.services
+
+    async def not_ready() -> list[str]:
+        if not app.running:
+            return ["starting or stopping"]
+        return await services.monitoring.not_ready(services.settings.ready_outbox_age)
+
+    async def render_metrics() -> tuple[bytes, str]:
+        try:
+            services.metrics.set_figures(await services.monitoring.figures())
+        except Exception as exc:  # counters are still worth serving
+            log.warning("metrics: database figures unavailable (%s)", type(exc).__name__)
+        return services.metrics.render(), CONTENT_TYPE
+
+    return HealthRoutes(not_ready, render_metrics, instance_label(services.settings.instance_name))
+
+
+async def register_webhook(app: UnitApp) -> bool:
+    """setWebhook only when Telegram's registration differs from ours (URL or allowed updates in
+    getWebhookInfo; the secret, which getWebhookInfo does not show, by the fingerprint the last
+    registration left in the database). A second instance starting therefore changes nothing, and
+    pending updates are never dropped. Returns whether it registered."""
+    settings = app.bot_data.services.settings
+    state = app.bot_data.services.webhook_state
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    url, secret = settings.webhook_url, settings.webhook_secret.get_secret_value()
+    fingerprint = webhook_fingerprint(url, secret, ALLOWED_UPDATES)
+    info = await app.bot.get_webhook_info()
+    same = (
+        info.url == url
+        and set(info.allowed_updates or ()) == set(ALLOWED_UPDATES)
+        and await state.registered() == fingerprint
+    )
+    if same:
+        log.info("webhook already registered (%s pending updates)", info.pending_update_count)
+        return False
+    await app.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    await state.remember(fingerprint)
+    log.info("webhook registered (%s pending updates kept)", info.pending_update_count)
+    return True
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def serve(app: UnitApp, parts: list[WebPart], start_intake: Callable[[], Awaitable[None]]) -> None:
+    """The shared lifecycle; ``start_intake`` begins polling or registers the webhook."""
+    settings = app.bot_data.services.settings
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    server = WebServer(settings.http_host, settings.http_port, parts)
+    await app.initialize()
+    initialized = False
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)  # storage, migrations, jobs, command menus
+        initialized = True
+        await server.start()  # before the webhook is registered: Telegram's first POST finds it
+        await app.start()
+        await start_intake()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await server.stop()  # no new webhook requests; queued updates are handled by stop()
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        if initialized and app.post_stop is not None:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+async def run_polling(settings: Settings) -> None:
+    app = build_application(settings)
+
+    def polling_error(exc: Exception) -> None:  # as run_polling: to the error handlers
+        app.create_task(app.process_error(error=exc, update=None))
+
+    async def start_polling() -> None:
+        assert app.updater is not None
+        log.info("starting long polling against %s", settings.api_base_url)
+        await app.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False, error_callback=polling_error
+        )
+
+    await serve(app, [health_routes(app)], start_polling)
+
+
+async def run_webhook(settings: Settings) -> None:
+    app = build_application(settings)
+    assert settings.webhook_secret is not None
+    metrics = app.bot_data.services.metrics
+    webhook = WebhookRoute(
+        settings.webhook_path,
+        settings.webhook_secret.get_secret_value(),
+        queue_accept(app),  # TEMPORARY: app.bot_data.intake.accept at merge (see queue_accept)
+        observe=lambda outcome: metrics.webhook_requests.labels(outcome).inc(),
+    )
+
+    async def start_webhook() -> None:
+        log.info("webhook mode: serving %s on %s", settings.webhook_path, settings.http_listen)
+        await register_webhook(app)
+
+    await serve(app, [health_routes(app), webhook], start_webhook)
