@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import FileClock
+from bot.web.server import free_port
 from tests.harness import People
 from tests.support import Call, FakeBotApiServer, assert_calls_valid, buttons, updates
 
@@ -78,6 +79,8 @@ class BotProcess:
     ) -> None:
         self.server = server
         self.extra_env = dict(extra_env or {})
+        # every process its own free port for its HTTP server (health, metrics, webhook)
+        self.http_listen = self.extra_env.get("UNITBOT_HTTP_LISTEN") or f"127.0.0.1:{free_port()}"
         self.workdir = workdir
         self.database = database
         self.clock = clock
@@ -97,6 +100,7 @@ class BotProcess:
             UNITBOT_LANGUAGE="en",
             UNITBOT_LOG_LEVEL="INFO",
             UNITBOT_INSTANCE_NAME=self.name,
+            UNITBOT_HTTP_LISTEN=self.http_listen,
             PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p),
             PYTHONUNBUFFERED="1",
         )
@@ -106,7 +110,7 @@ class BotProcess:
     @property
     def http_url(self) -> str:
         """``http://host:port`` of the process's HTTP server (UNITBOT_HTTP_LISTEN)."""
-        return "http://" + self.env().get("UNITBOT_HTTP_LISTEN", "127.0.0.1:8080")
+        return "http://" + self.http_listen
 
     @property
     def webhook_mode(self) -> bool:

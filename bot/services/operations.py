@@ -152,9 +152,12 @@ def _project_root() -> Path:
     return Path(__file__).resolve().parents[2]  # bot/services/operations.py -> the checkout
 
 
+PLUMBING = frozenset({"storage.db"})  # the engine: every SQL error passes through it, it names nothing
+
+
 def bug_location(error: BaseException) -> str:
-    """``module:line`` of the innermost frame in the bot's own code (bot, handlers, storage), else of
-    the innermost frame at all. Never a value, only where the code is."""
+    """``module:line`` of the innermost frame in the bot's own code (bot, handlers, storage; not the
+    database engine), else of the innermost frame at all. Never a value, only where the code is."""
     frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ is not None else []
     root = _project_root()
     for frame in reversed(frames):
@@ -163,8 +166,9 @@ def bug_location(error: BaseException) -> str:
             relative = path.resolve().relative_to(root)
         except ValueError:
             continue
-        if relative.parts and relative.parts[0] in ("bot", "handlers", "storage"):
-            return f"{'.'.join(relative.with_suffix('').parts)}:{frame.lineno}"
+        module = ".".join(relative.with_suffix("").parts)
+        if relative.parts and relative.parts[0] in ("bot", "handlers", "storage") and module not in PLUMBING:
+            return f"{module}:{frame.lineno}"
     if frames:
         return f"{Path(frames[-1].filename).stem}:{frames[-1].lineno}"
     return "unknown"
