@@ -79,7 +79,7 @@ class ContextFields(logging.Filter):
         return True
 
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(instance)s %(name)s:%(appeal_tag)s %(message)s"
+TEXT_FORMAT = "%(asctime)s %(instance)s %(levelname)s %(name)s:%(appeal_tag)s %(message)s"
 
 
 class TextFormatter(logging.Formatter):

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.logging import appeal_scope
 from bot.models import DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
 from bot.services.point_rules import apply_appeal_rules
@@ -54,8 +55,9 @@ class Sweeper(ServiceBase):
                     if not await self._still_open(tx, row):
                         continue  # finished by an earlier row of this batch (e.g. an escalation cancelled it)
                     try:
-                        async with tx.savepoint("deadline"):  # one failing appeal is undone alone
-                            outcome = await self._fire(tx, row, now)
+                        with appeal_scope(row["appeal_id"]):  # log lines name the appeal
+                            async with tx.savepoint("deadline"):  # one failing appeal is undone alone
+                                outcome = await self._fire(tx, row, now)
                     except Exception:
                         log.exception("deadline %s of appeal %s failed", row["id"], row["appeal_id"])
                         outcome = "error"

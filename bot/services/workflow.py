@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.logging import set_appeal
 from bot.models import (
     ActionKind,
     Appeal,
@@ -46,6 +47,7 @@ class Outcome:
 class WorkflowService(ServiceBase):
     # --- loading and permissions (ResidentService uses them too) ------------------------------------
     async def _load(self, tx: Tx, appeal_id: int) -> tuple[Appeal, Community]:
+        set_appeal(appeal_id)  # log lines of this update / job name the appeal from here on
         appeal = await AppealsRepo(tx).get(appeal_id)
         if appeal is None:
             raise NotFound("error.appeal_unknown", id=appeal_id)
