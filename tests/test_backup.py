@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -120,7 +121,7 @@ async def test_restore_refuses_what_is_not_a_known_unitbot_database(
         with sqlite3.connect(source) as conn:
             conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
     elif kind == "newer schema":
-        source.write_bytes(backup_file.read_bytes())
+        shutil.copyfile(backup_file, source)
         with sqlite3.connect(source) as conn:
             conn.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')")
     monkeypatch.setenv("UNITBOT_DATABASE", str(tmp_path / "new.sqlite3"))
