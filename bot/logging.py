@@ -58,9 +58,9 @@ class RedactSecrets(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
             if any(s in text for s in self.secrets):
+                # the traceback stays a traceback (JSON: the "exception" field), redacted
                 record.exc_info = None
-                record.exc_text = None
-                record.msg = f"{record.msg}\n{_redact(text, self.secrets)}"
+                record.exc_text = _redact(text, self.secrets)
         return True
 
 
@@ -84,7 +84,7 @@ TEXT_FORMAT = "%(asctime)s %(instance)s %(levelname)s %(name)s:%(appeal_tag)s %(
 
 class TextFormatter(logging.Formatter):
     def __init__(self, secrets: list[str]) -> None:
-        super().__init__(TEXT_FORMAT)
+        super().__init__(TEXT_FORMAT, defaults={"instance": "-", "appeal_tag": ""})
         self.secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:

@@ -4,16 +4,20 @@ HTTP server the way Telegram does (tests/support/fake_server.py ``deliver``)."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.web.server import free_port
-from tests.e2e_support import E2E, SWEEP_INTERVAL, BotProcess, holds, wait_until
+from tests.e2e_support import E2E, REPO_ROOT, SWEEP_INTERVAL, TOKEN, BotProcess, holds, wait_until
 from tests.support import updates
 from tests.test_e2e_process import UNIT_DEADLINE
 
@@ -115,6 +119,28 @@ def test_webhook_mode_answers_refuses_wrong_secrets_and_serves_health(e2e: E2E) 
     e2e.finish(rejected=0, tolerated=())
     assert secret not in bot.logs() + again.logs()
     assert "webhook already registered" in again.logs()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("secret", [None, "weak-secret-0123"])
+def test_webhook_mode_without_a_strong_secret_is_a_configuration_error(tmp_path: Path, secret: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNITBOT_")}
+    env.update(
+        PYTHONPATH=str(REPO_ROOT),
+        UNITBOT_TOKEN=TOKEN,
+        UNITBOT_DATABASE=str(tmp_path / "db.sqlite3"),
+        UNITBOT_WEBHOOK_URL="https://bot.example.org/webhook",
+    )
+    if secret is not None:
+        env["UNITBOT_WEBHOOK_SECRET"] = secret
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    assert "UNITBOT_WEBHOOK_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert secret is None or secret not in result.stderr + result.stdout
+    assert not (tmp_path / "db.sqlite3").exists()
 
 
 @pytest.mark.e2e

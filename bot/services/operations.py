@@ -91,8 +91,9 @@ class BugReport:
 
 class OperatorReports:
     """Decides whether a bug is reported now: the same signature at most once per ``interval``,
-    across instances (a row per signature, claimed with a conditional upsert). If the database
-    itself fails, this process's own memory still limits the rate."""
+    across instances (a row per signature, claimed with a conditional upsert; the occurrences in
+    between are counted there). If the database itself fails, this process's own memory limits
+    the rate."""
 
     def __init__(self, db: Database, clock: Clock, interval: timedelta) -> None:
         self.db = db
@@ -104,17 +105,15 @@ class OperatorReports:
         """None: stay quiet; else report now (the number is how many were suppressed since)."""
         now = self.clock.now()
         signature = report.signature
-        last = self._last.get(signature)
-        if last is not None and now - last < self.interval:
-            return None
         try:
             async with self.db.write() as tx:
                 suppressed = await OperatorReportsRepo(tx).claim(
                     hashlib.sha256(signature.encode()).hexdigest()[:40], now, now - self.interval
                 )
-        except Exception as exc:  # the database may be what is broken: report anyway, rate-limited here
+        except Exception as exc:  # the database may be what is broken: this process's memory decides
             log.warning("operator report: rate limit not shared (%s)", type(exc).__name__)
-            suppressed = 0
+            last = self._last.get(signature)
+            suppressed = None if last is not None and now - last < self.interval else 0
         if suppressed is None:
             return None
         if len(self._last) > 1000:
