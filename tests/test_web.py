@@ -324,3 +324,13 @@ async def test_the_webhook_is_registered_once_and_again_only_when_it_changed(tmp
     sets = [c for c in rt.telegram.calls if c.method == "setWebhook"]
     assert len(sets) == 2 and all(not c.params.get("drop_pending_updates") for c in sets)
     assert not [c for c in rt.telegram.calls if c.method == "deleteWebhook"]
+
+
+async def test_bug_reports_are_still_rate_limited_when_the_database_is_down(h: Harness, tmp_path: Path) -> None:
+    down = Database(str(tmp_path / "never-opened.sqlite3"))  # every transaction raises
+    reports = OperatorReports(down, h.clock, timedelta(minutes=10))
+    bug = BugReport("OperationalError", "storage.outbox:80", "job:outbox", "bot-1")
+    assert await reports.claim(bug) == 0  # reported: the operator must hear of a broken database
+    assert await reports.claim(bug) is None
+    h.clock.advance(timedelta(minutes=11))
+    assert await reports.claim(bug) == 0
