@@ -51,11 +51,14 @@ def run(args: argparse.Namespace) -> int:
     if settings.webhook_secret is not None:
         secrets.append(settings.webhook_secret.get_secret_value())
     setup_logging(settings.log_level, secrets=secrets, instance=settings.instance_name, log_format=settings.log_format)
-    from bot.runtime import run_polling, run_webhook
+    from bot.runtime import StartupFailed, run_polling, run_webhook
 
     mode = run_webhook if settings.webhook_url is not None else run_polling
     try:
         asyncio.run(mode(settings))
+    except StartupFailed as exc:
+        logging.getLogger("unitbot").error("%s", exc)
+        return 1
     except OSError as exc:
         if exc.strerror and "cannot listen" in exc.strerror:  # UNITBOT_HTTP_LISTEN taken or not ours
             logging.getLogger("unitbot").error("%s (UNITBOT_HTTP_LISTEN)", exc.strerror)

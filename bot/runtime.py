@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.app import UnitApp, build_application
 from bot.config import Settings
@@ -27,6 +28,13 @@ from bot.web import HealthRoutes, WebhookRoute, WebPart, WebServer
 log = logging.getLogger("unitbot")
 
 ALLOWED_UPDATES: list[str] = list(Update.ALL_TYPES)
+
+
+class StartupFailed(Exception):
+    """The bot cannot start for a reason the log line says; ``python -m bot`` exits 1 without a
+    traceback (a restart may help, e.g. when Telegram was unreachable)."""
+
+
 Accept = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
@@ -151,6 +159,9 @@ async def run_webhook(settings: Settings) -> None:
 
     async def start_webhook() -> None:
         log.info("webhook mode: serving %s on %s", settings.webhook_path, settings.http_listen)
-        await register_webhook(app)
+        try:
+            await register_webhook(app)
+        except TelegramError as exc:  # e.g. "bad webhook: HTTPS url must be provided for webhook"
+            raise StartupFailed(f"Telegram refused the webhook registration: {exc.message}") from None
 
     await serve(app, [health_routes(app), webhook], start_webhook)

@@ -145,6 +145,33 @@ def test_webhook_mode_without_a_strong_secret_is_a_configuration_error(tmp_path:
 
 
 @pytest.mark.e2e
+def test_a_webhook_telegram_refuses_is_a_clear_error_not_a_traceback(e2e: E2E) -> None:
+    e2e.server.telegram.fail_next(
+        "setWebhook", status=400, description="Bad Request: bad webhook: HTTPS url must be provided for webhook"
+    )
+    port = free_port()
+    bot = e2e.spawn("hook-bad", **webhook_env(port, port, secrets.token_hex(32))).start(wait_ready=False)
+    assert bot.proc is not None and bot.proc.wait(20) == 1
+    logs = bot.logs()
+    assert "telegram refused the webhook registration: bad webhook: https url must be provided" in logs.lower(), logs
+    assert "Traceback" not in logs and TOKEN not in logs
+    assert e2e.server.rejected and e2e.server.rejected[0].method == "setWebhook"
+
+
+@pytest.mark.e2e
+def test_json_logs_name_the_instance_and_never_the_token(e2e: E2E) -> None:
+    chat, p = e2e.chat, e2e.chat.p
+    bot = e2e.spawn("json-a", UNITBOT_LOG_FORMAT="json").start()
+    chat.cmd(p.resident, updates.private_chat(p.resident), "start", expect="Hello")
+    assert bot.stop() == 0
+    entries = [json.loads(line) for line in bot.logs().splitlines() if line.strip()]
+    assert entries and all(e["instance"] == "json-a" and e["level"] and e["logger"] for e in entries)
+    assert any("HTTP server listening" in e["message"] for e in entries)
+    assert TOKEN not in bot.logs() and TOKEN.split(":", 1)[1] not in bot.logs()
+    e2e.finish()
+
+
+@pytest.mark.e2e
 def test_readyz_says_why_when_the_outbox_is_stuck(e2e: E2E) -> None:
     bot = e2e.spawn("ready-a", UNITBOT_READY_OUTBOX_AGE="60").start()  # polling mode serves it too
     assert get(bot, "/readyz")[0] == 200
