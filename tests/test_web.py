@@ -185,11 +185,12 @@ def _record(message: str, *args: object, exc: BaseException | None = None) -> lo
 
 
 def test_log_lines_carry_instance_and_appeal_and_never_the_token() -> None:
-    stream = io.StringIO()
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    outputs: dict[str, str] = {}
     try:
         for log_format in ("text", "json"):
+            stream = io.StringIO()
             setup_logging("INFO", [TOKEN], instance="bot-7", log_format=log_format)
             root.handlers[0].stream = stream  # type: ignore[attr-defined]
             log = logging.getLogger("handlers.test")
@@ -200,20 +201,22 @@ def test_log_lines_carry_instance_and_appeal_and_never_the_token() -> None:
                 raise RuntimeError(f"url https://api.telegram.org/bot{TOKEN}/getMe failed")
             except RuntimeError:
                 log.exception("boom")
-        text, json_part = stream.getvalue().split("\n{", 1)
-        lines = text.splitlines()
-        assert " bot-7 INFO handlers.test: [appeal 42] sending to" in lines[0]
-        assert " bot-7 INFO handlers.test: no appeal here" in lines[1]
-        entries = [json.loads("{" + line if not line.startswith("{") else line) for line in json_part.splitlines()]
-        entries = [e for e in entries if isinstance(e, dict)]
-        assert entries[0]["instance"] == "bot-7" and entries[0]["appeal_id"] == 42
-        assert "appeal_id" not in entries[1]
-        assert "RuntimeError" in entries[2]["exception"]
-        assert TOKEN not in stream.getvalue() and TOKEN.split(":", 1)[1] not in stream.getvalue()
-        assert "<token>" in entries[2]["exception"] + entries[2]["message"]
+            outputs[log_format] = stream.getvalue()
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+    lines = outputs["text"].splitlines()
+    assert " bot-7 INFO handlers.test: [appeal 42] sending to https://api.telegram.org/bot<token>/" in lines[0]
+    assert " bot-7 INFO handlers.test: no appeal here" in lines[1]
+    assert " bot-7 ERROR handlers.test: boom" in lines[2] and "Traceback" in outputs["text"]
+    entries = [json.loads(line) for line in outputs["json"].splitlines()]
+    assert len(entries) == 3  # a traceback stays inside its JSON line
+    assert entries[0]["instance"] == "bot-7" and entries[0]["appeal_id"] == 42
+    assert "appeal_id" not in entries[1]
+    assert entries[2]["message"] == "boom" and "RuntimeError" in entries[2]["exception"]
+    assert "<token>" in entries[2]["exception"]
+    for out in outputs.values():
+        assert TOKEN not in out and TOKEN.split(":", 1)[1] not in out
 
 
 def test_formatters_redact_even_without_the_filter() -> None:
