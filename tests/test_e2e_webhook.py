@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -156,6 +157,19 @@ def test_a_webhook_telegram_refuses_is_a_clear_error_not_a_traceback(e2e: E2E) -
     assert "telegram refused the webhook registration: bad webhook: https url must be provided" in logs.lower(), logs
     assert "Traceback" not in logs and TOKEN not in logs
     assert e2e.server.rejected and e2e.server.rejected[0].method == "setWebhook"
+
+
+@pytest.mark.e2e
+def test_a_taken_http_port_is_a_clear_error(e2e: E2E) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = e2e.spawn("port-a", UNITBOT_HTTP_LISTEN=f"127.0.0.1:{port}").start(wait_ready=False)
+        assert bot.proc is not None and bot.proc.wait(20) == 1
+    logs = bot.logs()
+    assert f"cannot listen on 127.0.0.1:{port}" in logs and "UNITBOT_HTTP_LISTEN" in logs, logs
+    assert "Traceback" not in logs
 
 
 @pytest.mark.e2e
