@@ -70,7 +70,7 @@ UPDATE = json.dumps({"update_id": 7, "message": {"message_id": 1}}).encode()
 
 
 async def test_the_webhook_checks_the_secret_before_anything_else() -> None:
-    accept, outcomes = Accepted(), []
+    accept, outcomes = Accepted(), list[str]()
     server = await serve(WebhookRoute("/hook", SECRET, accept, outcomes.append))
     try:
         assert await post(server, UPDATE, None) == 403
