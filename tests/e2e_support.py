@@ -132,8 +132,10 @@ class BotProcess:
         return self
 
     def wait_ready(self, since: int, timeout: float = 15.0) -> None:
-        """Polling has begun: a getUpdates after start (post_init, migrations and commands done); in
-        webhook mode: the webhook is registered and /readyz answers 200."""
+        """Polling has begun: a getUpdates after start and this process's /healthz answers (its HTTP
+        server starts after post_init: migrations and commands done; a getUpdates alone may be the
+        last long poll of a process that stopped, which the fake records when it ends); in webhook
+        mode: the webhook is registered and /readyz answers 200."""
         deadline = time.monotonic() + timeout
         while True:
             if self.proc is not None and self.proc.poll() is not None:
@@ -141,15 +143,18 @@ class BotProcess:
             if self.webhook_mode:
                 if self.server.telegram.webhook.get("url") and self._ready():
                     return
-            elif any(c.method == "getUpdates" for c in self.server.calls[since:]):
+            elif any(c.method == "getUpdates" for c in self.server.calls[since:]) and self._answers("/healthz"):
                 return
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{self.name} did not start polling within {timeout}s:\n{self.logs()}")
             time.sleep(0.02)
 
     def _ready(self) -> bool:
+        return self._answers("/readyz")
+
+    def _answers(self, path: str) -> bool:
         try:
-            with urllib.request.urlopen(self.http_url + "/readyz", timeout=2) as response:
+            with urllib.request.urlopen(self.http_url + path, timeout=2) as response:
                 return int(response.status) == 200
         except OSError:
             return False
