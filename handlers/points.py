@@ -25,9 +25,11 @@ from bot.errors import InvalidInput, PermissionDenied, WrongChat
 from bot.fonts import find_font
 from bot.i18n import Translator
 from bot.models import Button, Reply
+from bot.services.access import require_private
 from bot.services.cards import Card
 from bot.services.point_rules import EDITABLE_RULES, PointsSettings, Reason
 from bot.services.points import MANUAL_MAX, HistoryPage, Leaderboard, PointsSummary
+from handlers.callback_data import place_of
 from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
 from handlers.errors import on_error
 from handlers.setup import _sync_if_staff_chat, _target
@@ -214,6 +216,7 @@ async def history_button(update: Update, context: AppContext) -> None:
     """``pt:h:<community>:<before id>``: the next page of older entries, as a new message."""
     query = update.callback_query
     assert query is not None and query.data is not None
+    require_private(place_of(update))  # a person's points: never into a group
     _, _, community, before = query.data.split(":")
     page = await context.services.points.history(
         actor(update).id, int(community), before_id=int(before), limit=HISTORY_PAGE
@@ -227,6 +230,7 @@ async def choice_button(update: Update, context: AppContext) -> None:
     """``pt:ch:<command>:<community>``: the chosen community's /points, /top, /card or /perks."""
     query = update.callback_query
     assert query is not None and query.data is not None
+    require_private(place_of(update))  # a person's points: never into a group
     _, _, command, community = query.data.split(":")
     community_id, me = int(community), actor(update)
     service = context.services.points
@@ -277,6 +281,7 @@ async def top_command(update: Update, context: AppContext) -> None:
 async def top_button(update: Update, context: AppContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
+    require_private(place_of(update))  # a person's points: never into a group
     _, _, community, period = query.data.split(":")
     if int(community) not in await context.services.points.communities_of(actor(update).id):
         raise PermissionDenied("error.heads_only")
