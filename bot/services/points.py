@@ -308,6 +308,8 @@ class PointsService(ServiceBase):
         limit = max(1, min(limit, PAGE_MAX))
         async with self.db.read() as tx:
             community = await self._community(tx, community_id)
+            if community.id not in await self._communities_of(tx, user_id):  # a forged community id
+                raise PermissionDenied("error.heads_only")
             rows = await LedgerRepo(tx).entries(community.id, user_id, before_id, limit + 1)
         return HistoryPage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None, community.timezone)
 
