@@ -190,6 +190,7 @@ async def test_no_forged_action_succeeds_for_any_role(h: Harness, caplog: pytest
     roles = [r if r.who is not ULLA else Role(r.name, r.who, (h.p.building_chat,)) for r in ROLES]
     successes: list[str] = []
     tried = 0
+    before = await snapshot(w)
     for role in roles:
         places = [("private", updates.private_chat(role.who))] + [("group", g) for g in role.groups]
         for where, chat in places:
@@ -198,13 +199,13 @@ async def test_no_forged_action_succeeds_for_any_role(h: Harness, caplog: pytest
                 if allowed(role, where, attack) or (attack.where == "group" and where != "group"):
                     continue
                 tried += 1
-                before = await snapshot(w)
                 caplog.clear()
                 raw, calls = await _attack(h, w, role.who, chat, anchor, attack)
                 what = f"{role.name} in {chat.get('title', 'private')}: {attack.template}"
-                diff = changed(before, await snapshot(w))
-                if diff:
+                after = await snapshot(w)
+                if diff := changed(before, after):
                     successes.append(f"{what} changed {diff}")
+                    before = after
                 if leaked := leaks(calls, chat["id"], w):
                     successes.append(f"{what} leaked {leaked}")
                 if attack.kind == "button" and not _refused(caplog.records, raw["update_id"]):
