@@ -44,7 +44,7 @@ from bot.services.elections import (
 )
 from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
-from handlers.callback_data import button_ids
+from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, chart_of, draw_chart, is_group, keyboard, send_reply, send_text, translator
 from handlers.setup import _sync_if_staff_chat
 
@@ -150,7 +150,10 @@ async def page_button(update: Update, context: AppContext) -> None:
     assert query is not None and query.data is not None
     election_id, building_id, page_no = button_ids(query.data, 1, 3)
     elections = context.services.elections
-    page = await elections.ballot(building_id, page_no, election_id=election_id)
+    place = place_of(update)
+    if place.chat_id is None:
+        raise NotFound("error.building_unknown")
+    page = await elections.ballot(building_id, page_no, election_id=election_id, chat_id=place.chat_id)
     ctx = await context.services.registry.chat_context(query.message.chat.id) if query.message else None
     if ctx is None or ctx.building is None or ctx.building.id != page.building_id:
         raise NotFound("error.building_unknown")
