@@ -98,59 +98,44 @@ class World:
         }
 
 
-async def _rows(h: Harness, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    async with h.services.db.read() as tx:
-        return [dict(zip(r.keys(), tuple(r), strict=True)) for r in await tx.fetchall(sql, params)]
-
-
 async def _scalar(h: Harness, sql: str, params: tuple[Any, ...] = ()) -> Any:
     async with h.services.db.read() as tx:
         return await tx.fetchval(sql, params)
 
 
 async def snapshot(w: World) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of Sunny Side, table by table (see the module's text)."""
-    h = w.h
-    tables = [r["name"] for r in await _rows(h, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    buildings = {b["id"] for b in await _rows(h, "SELECT id FROM buildings WHERE community_id = ?", (w.community,))}
-    units = {u["id"] for u in await _rows(h, "SELECT id FROM units")} if buildings else set()
-    appeals = {a["id"] for a in await _rows(h, "SELECT id FROM appeals WHERE community_id = ?", (w.community,))}
-    elections = {e["id"] for e in await _rows(h, "SELECT id FROM elections WHERE community_id = ?", (w.community,))}
-    proposals = {p["id"] for p in await _rows(h, "SELECT id FROM proposals WHERE community_id = ?", (w.community,))}
+    """Every row of Sunny Side, table by table (see the module's text), read in one transaction."""
     reach = w.chats | w.people
     out: dict[str, list[tuple[Any, ...]]] = {}
-    for table in tables:
-        if table in NOT_STATE or table.startswith("sqlite_"):
-            continue
-        rows = await _rows(h, f"SELECT * FROM {table}")
-        kept = []
-        for row in rows:
-            if table == "outbox":
-                if row.get("chat_id") not in reach:
-                    continue
-                row = {k: v for k, v in row.items() if k not in SENDING}
-            elif table == "communities":
-                if row["id"] != w.community:
-                    continue
-            elif "community_id" in row:
-                if row["community_id"] != w.community:
-                    continue
-            elif "appeal_id" in row:
-                if row["appeal_id"] not in appeals:
-                    continue
-            elif "election_id" in row:
-                if row["election_id"] not in elections:
-                    continue
-            elif "proposal_id" in row:
-                if row["proposal_id"] not in proposals:
-                    continue
-            elif "building_id" in row:
-                if row["building_id"] not in buildings:
-                    continue
-            elif "unit_id" in row and row["unit_id"] not in units:
+    async with w.h.services.db.read() as tx:
+
+        async def ids(sql: str) -> set[Any]:
+            return {r[0] for r in await tx.fetchall(sql, (w.community,))}
+
+        owned = {
+            "community_id": {w.community},
+            "appeal_id": await ids("SELECT id FROM appeals WHERE community_id = ?"),
+            "election_id": await ids("SELECT id FROM elections WHERE community_id = ?"),
+            "proposal_id": await ids("SELECT id FROM proposals WHERE community_id = ?"),
+            "building_id": await ids("SELECT id FROM buildings WHERE community_id = ?"),
+        }
+        tables = [r[0] for r in await tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in tables:
+            if table in NOT_STATE or table.startswith("sqlite_"):
                 continue
-            kept.append(tuple(sorted((k, repr(v)) for k, v in row.items())))
-        out[table] = sorted(kept)
+            rows = await tx.fetchall(f"SELECT * FROM {table}")
+            if not rows:
+                out[table] = []
+                continue
+            columns = list(rows[0].keys())
+            if table == "outbox":
+                at, allowed = columns.index("chat_id"), reach
+                keep = [i for i, c in enumerate(columns) if c not in SENDING]
+            else:
+                key = "id" if table == "communities" else next((c for c in owned if c in columns), None)
+                at, allowed = (columns.index(key), owned.get(key, {w.community})) if key else (-1, set())
+                keep = list(range(len(columns)))
+            out[table] = sorted((tuple(repr(r[i]) for i in keep) for r in rows if at < 0 or r[at] in allowed), key=str)
     return out
 
 
