@@ -32,6 +32,7 @@ HILL_HOUSE = updates.group_chat(-1001000000102, "Hill 1")
 HILL_STREET = updates.group_chat(-1001000000103, "Hill street")
 LOBBY = updates.group_chat(-1001000000666, "Some other group")  # registered nowhere
 
+OUTSIDERS = (BELLA, RIA, OLEG, STAN, ROSA, MAX, NINA)  # not in Building 7's chat
 OPENS = local(2026, 12, 1, 10, 0)  # the November election opens (a Tuesday, a working day)
 SECRET = "SECRET-A1 water leaks from the ceiling"  # the appeal's words: never shown to a forger
 RESIDENT_TAG = "rita_r"  # the appeal's resident
@@ -42,11 +43,15 @@ NOT_STATE = {"users", "secrets", "schema_migrations"}
 SENDING = {"sent_at", "attempts", "claim_token", "claimed_until", "not_before", "last_error", "parts_sent", "failed_at"}
 
 
+OLGA = updates.user(1001, "Olga", "olga_staff")  # Sunny Side's staff (the harness's), also in Hill Top's staff chat
+
+
 @dataclass(frozen=True)
 class Role:
     name: str
     who: dict[str, Any]
     groups: tuple[dict[str, Any], ...]  # the group chats the person is in (they press buttons there)
+    private: bool = True  # attacks from their private chat too (Olga may do anything there)
 
 
 ROLES = (
@@ -58,6 +63,7 @@ ROLES = (
     Role("resident of another community", ROSA, (HILL_HOUSE,)),
     Role("merchant", MAX, ()),
     Role("stranger", NINA, (LOBBY,)),
+    Role("staff of this community, in another community's chat", OLGA, (HILL_STAFF,), private=False),
 )
 
 
@@ -177,7 +183,7 @@ async def build_world(h: Harness) -> World:
     await h.cmd(p.staff, CHAT8, "units", "1-2")
     await h.cmd(p.staff, CHAT8, "buildinghead", reply_to=updates.message(BELLA, CHAT8, "hi"))
     # Hill Top next door
-    tg.admins[HILL_STAFF["id"]] = [OLEG]
+    tg.admins[HILL_STAFF["id"]] = [OLEG, OLGA]
     tg.admins[HILL_HOUSE["id"]] = [OLEG]
     tg.admins[HILL_STREET["id"]] = [STAN]
     await h.cmd(OLEG, HILL_STAFF, "newcommunity", "Hill Top")
@@ -187,7 +193,7 @@ async def build_world(h: Harness) -> World:
     for person in (ULLA, BELLA, RIA, OLEG, STAN, ROSA, MAX, NINA, p.resident):
         await h.cmd(person, updates.private_chat(person), "start")
     # who is in Building 7's chat, as Telegram answers getChatMember: only its own people
-    tg.members[chat7["id"]] = {r.who["id"]: updates.chat_member(r.who, "left") for r in ROLES if r.who is not ULLA}
+    tg.members[chat7["id"]] = {r.who["id"]: updates.chat_member(r.who, "left") for r in ROLES if r.who in OUTSIDERS}
     await _join(h, p.resident, chat7, "1")
     await _join(h, RIA, CHAT8, "1")
     await _join(h, ROSA, HILL_HOUSE, "1")
