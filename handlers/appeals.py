@@ -6,15 +6,18 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.app import AppContext
-from bot.errors import InvalidInput, NotConfigured, WrongChat
+from bot.errors import InvalidInput, NotConfigured, NotFound, WrongChat
 from bot.models import ActionKind, Button, Category, Reply
+from bot.services.access import require_private
 from bot.services.filing import FilingStep, Receipt
 from bot.services.perk_catalog import looks_like_code
 from bot.services.queries import AppealLine
 from bot.services.routing import action_buttons
 from bot.services.workflow import Outcome
+from handlers.callback_data import button_id, parse_id, place_of
 from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
 from handlers.perks import check_typed_code
+from handlers.setup import is_chat_member
 
 CATEGORY_BUTTONS: tuple[tuple[Button, ...], ...] = tuple(
     (Button(f"category.{c.value}", data=f"f:c:{c.value}"),) for c in Category
@@ -92,13 +95,22 @@ async def appeal_command(update: Update, context: AppContext) -> None:
 async def start_payload(update: Update, context: AppContext, payload: str) -> bool:
     """Deep links: ap_<building> (file an appeal), act_<kind>_<appeal> (reply/ask/resolve)."""
     if payload.startswith("ap_") and payload[3:].isdigit():
-        step = await context.services.filing.start(actor(update), int(payload[3:]))
+        building_id = parse_id(payload[3:])
+        if building_id is None:
+            raise NotFound("error.building_unknown")
+        user = actor(update)
+        chat_id = await context.services.filing.link_chat(user, building_id)  # None: lives there already
+        member = chat_id is not None and await is_chat_member(context, chat_id, user.id)
+        step = await context.services.filing.start(user, building_id, chat_member=member)
         await show_step(update, context, step)
         return True
     if payload.startswith("act_"):
         parts = payload.split("_")
         if len(parts) == 3 and parts[2].isdigit() and parts[1] in {k.value for k in ActionKind}:
-            outcome = await context.services.workflow.begin(actor(update), int(parts[2]), ActionKind(parts[1]))
+            appeal_id = parse_id(parts[2])
+            if appeal_id is None:
+                raise NotFound("error.appeal_unknown", id=parts[2][:24])
+            outcome = await context.services.workflow.begin(actor(update), appeal_id, ActionKind(parts[1]))
             await tell_outcome(update, context, outcome)
             return True
     return False
@@ -159,7 +171,10 @@ async def show(update: Update, context: AppContext) -> None:
     args = context.args or []
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
         raise InvalidInput("error.show_usage")
-    await show_appeal(update, context, int(args[0].lstrip("#")))
+    appeal_id = parse_id(args[0])
+    if appeal_id is None:
+        raise NotFound("error.appeal_unknown", id=args[0].lstrip("#")[:24])
+    await show_appeal(update, context, appeal_id)
 
 
 async def show_appeal(update: Update, context: AppContext, appeal_id: int) -> None:
@@ -173,7 +188,7 @@ async def show_appeal(update: Update, context: AppContext, appeal_id: int) -> No
                 update, context, Reply("general.ask_privately", {}, ((Button("btn.open_bot", url=link),),))
             )
             return
-    view = await context.services.queries.show(actor(update), appeal_id)
+    view = await context.services.queries.show(actor(update), appeal_id, place_of(update))
     t = await translator(update, context)
     history = "\n".join(
         t(
@@ -204,6 +219,7 @@ async def filing_button(update: Update, context: AppContext) -> None:
     parts = query.data.split(":")
     filing = context.services.filing
     user = actor(update)
+    require_private(place_of(update))  # filing buttons live in the resident's private chat
     kind = parts[1] if len(parts) > 1 else ""
     # the work first, then the answer: a refusal answers the button itself (a button is answered once)
     step: FilingStep | None = None
@@ -238,9 +254,9 @@ def _numbers(parts: list[str], count: int) -> list[int]:
     """The ``count`` numbers after the action in callback data ``x:action:1:2``; anything else is a
     stale or forged button, refused politely."""
     values = parts[2:]
-    if len(values) != count or not all(v.isdigit() for v in values):
+    if len(values) != count:
         raise InvalidInput("error.stale_button")
-    return [int(v) for v in values]
+    return [button_id(v) for v in values]
 
 
 async def action_button(update: Update, context: AppContext) -> None:
@@ -254,6 +270,8 @@ async def action_button(update: Update, context: AppContext) -> None:
     (appeal_id,) = _numbers(parts[:3], 1)
     workflow, resident = context.services.workflow, context.services.resident
     user = actor(update)
+    # pressed in the presser's private chat or a chat of the appeal's own chain, nowhere else
+    await context.services.queries.check_appeal_place(appeal_id, place_of(update))
     if action in ("reply", "ask", "res"):
         kind = {"reply": ActionKind.REPLY, "ask": ActionKind.ASK, "res": ActionKind.RESOLVE}[action]
         if not is_private(update):
@@ -270,10 +288,10 @@ async def action_button(update: Update, context: AppContext) -> None:
         outcome = await resident.confirm(user, appeal_id)
     elif action == "re":
         outcome = await resident.reopen(user, appeal_id)
-    elif action == "rate" and rest and rest[0].isdigit():
-        outcome = await resident.rate(user, appeal_id, int(rest[0]))
+    elif action == "rate" and len(rest) == 1:
+        outcome = await resident.rate(user, appeal_id, button_id(rest[0]))
     elif action == "show":
-        await context.services.queries.show(user, appeal_id)  # refusals answer the button themselves
+        await context.services.queries.show(user, appeal_id, place_of(update))  # refusals answer the button
         await query.answer()
         await show_appeal(update, context, appeal_id)
         return

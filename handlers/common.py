@@ -13,6 +13,7 @@ from telegram.constants import ChatType, MessageLimit
 
 from bot.app import AppContext
 from bot.charts import chart_png
+from bot.errors import InvalidInput
 from bot.fonts import find_font
 from bot.i18n import Translator, normalize
 from bot.models import Button, Content, Reply, UserInfo
@@ -21,8 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def actor(update: Update) -> UserInfo:
+    """Who acts. A message without a sender (a channel post, a message sent as a channel) acts for
+    nobody: it is answered politely instead."""
     user = update.effective_user
-    assert user is not None
+    if user is None:
+        raise InvalidInput("security.no_sender")
     return user_info(user)
 
 

@@ -31,6 +31,7 @@ from bot.cards import qr_png
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import Translator
 from bot.models import Button, Reply
+from bot.services.access import require_private
 from bot.services.perk_catalog import (
     CatalogRejected,
     CodeCheck,
@@ -40,6 +41,7 @@ from bot.services.perk_catalog import (
     parse_id,
     problem_key,
 )
+from handlers.callback_data import place_of
 from handlers.common import actor, deep_link, keyboard, send_reply, send_text, split_text, translator
 from handlers.points import chosen_community, edit_or_send, points_text, private_only, staff_community
 from handlers.setup import _target
@@ -146,6 +148,7 @@ def home_button(community_id: int) -> Button:
 async def perks_button(update: Update, context: AppContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
+    require_private(place_of(update))  # a head's perks and codes: never into a group
     t = await translator(update, context)
     match = _BUTTON.fullmatch(query.data)
     if match is None:
@@ -315,10 +318,10 @@ async def perk_command(update: Update, context: AppContext) -> None:
     elif sub == "change" and len(args) >= 3:
         perk_id = _perk_id(args[1])
         value = message.text.split(None, 4)[4] if len(args) > 3 else ""  # required; "-" clears
-        view = await admin.change_perk(actor(update), perk_id, args[2].lower(), value)
+        view = await admin.change_perk(actor(update), perk_id, args[2].lower(), value, community_id=community_id)
         await send_reply(update, context, Reply("perks.changed", {"id": view.perk.id, "title": view.perk.title}))
     elif sub == "retire" and len(args) == 2:
-        view = await admin.retire_perk(actor(update), _perk_id(args[1]))
+        view = await admin.retire_perk(actor(update), _perk_id(args[1]), community_id=community_id)
         await send_reply(update, context, Reply("perks.retired", {"id": view.perk.id, "title": view.perk.title}))
     elif not args:
         t = await translator(update, context)

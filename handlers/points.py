@@ -25,9 +25,11 @@ from bot.errors import InvalidInput, PermissionDenied, WrongChat
 from bot.fonts import find_font
 from bot.i18n import Translator
 from bot.models import Button, Reply
+from bot.services.access import require_private
 from bot.services.cards import Card
 from bot.services.point_rules import EDITABLE_RULES, PointsSettings, Reason
 from bot.services.points import MANUAL_MAX, HistoryPage, Leaderboard, PointsSummary
+from handlers.callback_data import button_id, button_ids, place_of
 from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
 from handlers.errors import on_error
 from handlers.setup import _sync_if_staff_chat, _target
@@ -214,21 +216,21 @@ async def history_button(update: Update, context: AppContext) -> None:
     """``pt:h:<community>:<before id>``: the next page of older entries, as a new message."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, _, community, before = query.data.split(":")
-    page = await context.services.points.history(
-        actor(update).id, int(community), before_id=int(before), limit=HISTORY_PAGE
-    )
+    require_private(place_of(update))  # a person's points: never into a group
+    community_id, before = button_ids(query.data, 2, 2)
+    page = await context.services.points.history(actor(update).id, community_id, before_id=before, limit=HISTORY_PAGE)
     t = await translator(update, context)
     await query.answer()
-    await send_reply(update, context, render_history(t, context, int(community), page), t)
+    await send_reply(update, context, render_history(t, context, community_id, page), t)
 
 
 async def choice_button(update: Update, context: AppContext) -> None:
     """``pt:ch:<command>:<community>``: the chosen community's /points, /top, /card or /perks."""
     query = update.callback_query
     assert query is not None and query.data is not None
+    require_private(place_of(update))  # a person's points: never into a group
     _, _, command, community = query.data.split(":")
-    community_id, me = int(community), actor(update)
+    community_id, me = button_id(community), actor(update)
     service = context.services.points
     if command == "card":
         await query.answer()
@@ -247,7 +249,7 @@ async def choice_button(update: Update, context: AppContext) -> None:
         reply = render_summary(t, context, await service.summary(me.id, community_id, page_size=PAGE))
         await edit_or_send(update, context, t(reply.template, **reply.params), reply.buttons)
     else:
-        text, rows = render_top(t, await service.leaderboard(community_id, "month"))
+        text, rows = render_top(t, await service.leaderboard(community_id, "month", viewer_id=me.id))
         await edit_or_send(update, context, text, rows)
 
 
@@ -267,7 +269,7 @@ async def top_command(update: Update, context: AppContext) -> None:
     community_id = await chosen_community(update, context, "top")
     if community_id is None:
         return
-    board = await context.services.points.leaderboard(community_id, "month")
+    board = await context.services.points.leaderboard(community_id, "month", viewer_id=actor(update).id)
     t = await translator(update, context)
     text, rows = render_top(t, board)
     assert update.effective_chat is not None
@@ -277,10 +279,12 @@ async def top_command(update: Update, context: AppContext) -> None:
 async def top_button(update: Update, context: AppContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
+    require_private(place_of(update))  # a person's points: never into a group
     _, _, community, period = query.data.split(":")
-    if int(community) not in await context.services.points.communities_of(actor(update).id):
-        raise PermissionDenied("error.heads_only")
-    board = await context.services.points.leaderboard(int(community), "month" if period == "m" else "all")
+    community_id = button_id(community)
+    board = await context.services.points.leaderboard(
+        community_id, "month" if period == "m" else "all", viewer_id=actor(update).id
+    )
     text, rows = render_top(await translator(update, context), board)
     await edit_or_send(update, context, text, rows)
 

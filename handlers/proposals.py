@@ -32,6 +32,7 @@ from bot.i18n import Translator
 from bot.models import Community, Reply
 from bot.services.proposal_rules import MODES
 from bot.services.routing import fmt_local
+from handlers.callback_data import button_ids, parse_id
 from handlers.common import actor, send_reply, translator
 from handlers.setup import _sync_if_staff_chat
 from handlers.votes import WHEN, building_ctx, chat_ctx, parse_local
@@ -43,7 +44,6 @@ LOOKS_LIKE_QUORUM = re.compile(r"^[-+]?\s*[\d.,]+\s*%$")  # "-5%", "12.5%", "100
 LOOKS_LIKE_MODE = re.compile(r"^per[_ -][a-z]+$", re.IGNORECASE)  # "per_household", "per unit"
 CANCEL = re.compile(r"^cancel(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
 ID = re.compile(r"^#?(\d+)$")
-MAX_ID_DIGITS = 18  # a 64-bit integer holds every 18-digit number
 HISTORY = 10
 
 
@@ -103,9 +103,13 @@ async def propose_command(update: Update, context: AppContext) -> None:
         found = ID.match((cancel.group(1) or "").strip())
         if found is None:
             raise InvalidInput("votes.propose_cancel_usage")
-        if len(found.group(1)) > MAX_ID_DIGITS:
+        proposal_id = parse_id(found.group(1))
+        if proposal_id is None:  # more digits than any id has
             raise NotFound("error.proposal_unknown")
-        proposal = await proposals.cancel(actor(update), int(found.group(1)))
+        building_id = ctx.building.id if ctx.kind == "building" and ctx.building is not None else None
+        proposal = await proposals.cancel(
+            actor(update), proposal_id, community_id=ctx.community.id, building_id=building_id
+        )
         await send_reply(update, context, Reply("votes.proposal_cancelled", {"id": proposal.id}))
         return
     if not text:
@@ -122,8 +126,8 @@ async def proposal_button(update: Update, context: AppContext) -> None:
     """``pv:<proposal>:<option>``: recorded (or changed); told to the voter alone."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, proposal_id, option = query.data.split(":")
-    outcome = await context.services.proposals.vote(actor(update), int(proposal_id), int(option))
+    proposal_id, option = button_ids(query.data, 1, 2)
+    outcome = await context.services.proposals.vote(actor(update), proposal_id, option)
     t = await translator(update, context)
     await query.answer(t(outcome.key, **outcome.params)[:200], show_alert=True)
 

@@ -6,11 +6,13 @@ from datetime import date
 
 from telegram import ChatMember, MessageEntity, Update, User
 from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 
 from bot.app import AppContext
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.models import Button, Reply, UserInfo
 from bot.sla import EDITABLE
+from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, say, send_reply, user_info
 
 
@@ -19,6 +21,17 @@ async def chat_admin_ids(update: Update, context: AppContext) -> list[int]:
     assert chat is not None
     admins = await context.bot.get_chat_administrators(chat.id)
     return [m.user.id for m in admins if not m.user.is_bot]
+
+
+async def is_chat_member(context: AppContext, chat_id: int, user_id: int) -> bool:
+    """Telegram's word that the person is in the chat now (False when it cannot tell)."""
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError:
+        return False
+    if member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER):
+        return True
+    return member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
 
 
 async def _sync_if_staff_chat(update: Update, context: AppContext) -> None:
@@ -175,12 +188,13 @@ async def unit_head(update: Update, context: AppContext) -> None:
 
 async def unit_head_button(update: Update, context: AppContext) -> None:
     query = update.callback_query
-    assert query is not None and query.data is not None and query.message is not None
-    _, unit_id, user_id = query.data.split(":")
-    target = await context.services.registry.get_user(int(user_id))
-    if target is None:  # the buttons are made for a known person: this one is forged or stale
+    assert query is not None and query.data is not None
+    unit_id, user_id = button_ids(query.data, 1, 2)
+    place = place_of(update)
+    target = await context.services.registry.get_user(user_id)
+    if target is None or place.chat_id is None:  # made for a known person in a chat: forged or stale
         raise Conflict("error.stale_button")
-    unit = await context.services.registry.set_unit_head(actor(update), query.message.chat.id, int(unit_id), target)
+    unit = await context.services.registry.set_unit_head(actor(update), place.chat_id, unit_id, target)
     await query.answer()
     await say(update, context, "setup.unit_head_set", name=target.display, unit=unit.name)
     await _nudge_if_unreachable(update, context, target)
@@ -294,7 +308,7 @@ async def my_unit_button(update: Update, context: AppContext) -> None:
 
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, building_id, unit_id = query.data.split(":")
-    unit = await context.services.registry.set_resident_unit(actor(update), int(building_id), int(unit_id))
+    building_id, unit_id = button_ids(query.data, 1, 2)
+    unit = await context.services.registry.set_resident_unit(actor(update), building_id, unit_id, place_of(update))
     t = await translator(update, context)
     await query.answer(t("filing.unit_saved", unit=unit.name)[:200], show_alert=True)

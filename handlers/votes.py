@@ -44,6 +44,7 @@ from bot.services.elections import (
 )
 from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
+from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, chart_of, draw_chart, is_group, keyboard, send_reply, send_text, translator
 from handlers.setup import _sync_if_staff_chat
 
@@ -137,8 +138,8 @@ async def vote_button(update: Update, context: AppContext) -> None:
     """``ev:<election>:<candidate>``: the choice is confirmed to the voter alone."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, election_id, candidate_id = query.data.split(":")
-    outcome = await context.services.elections.vote(actor(update), int(election_id), int(candidate_id))
+    election_id, candidate_id = button_ids(query.data, 1, 2)
+    outcome = await context.services.elections.vote(actor(update), election_id, candidate_id)
     t = await translator(update, context)
     await query.answer(t(outcome.key, **outcome.params)[:200], show_alert=True)
 
@@ -147,9 +148,12 @@ async def page_button(update: Update, context: AppContext) -> None:
     """``ep:<election>:<building>:<page>``: show another page in the same ballot message."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, election_id, building_id, page_no = query.data.split(":")
+    election_id, building_id, page_no = button_ids(query.data, 1, 3)
     elections = context.services.elections
-    page = await elections.ballot(int(building_id), int(page_no), election_id=int(election_id))
+    place = place_of(update)
+    if place.chat_id is None:
+        raise NotFound("error.building_unknown")
+    page = await elections.ballot(building_id, page_no, election_id=election_id, chat_id=place.chat_id)
     ctx = await context.services.registry.chat_context(query.message.chat.id) if query.message else None
     if ctx is None or ctx.building is None or ctx.building.id != page.building_id:
         raise NotFound("error.building_unknown")

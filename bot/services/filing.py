@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.calendar import WorkCalendar
-from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound, RateLimited
+from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound, PermissionDenied, RateLimited
+from bot.i18n import plural
 from bot.models import (
     Appeal,
     Building,
@@ -67,8 +68,21 @@ def body_hash(content: Content) -> str:
 
 
 class FilingService(ServiceBase):
-    async def start(self, actor: UserInfo, building_id: int | None) -> FilingStep:
-        """``/appeal`` in private (building_id None) or through the group's deep link."""
+    async def link_chat(self, actor: UserInfo, building_id: int) -> int | None:
+        """The building chat whose membership must be checked before filing through its deep link
+        (``ap_<building>``, whose id anyone can type): None when the person already lives there, or
+        when the building is unknown (:meth:`start` refuses it)."""
+        async with self.db.read() as tx:
+            repo = RegistryRepo(tx)
+            building = await repo.get_building(building_id)
+            if building is None or building.id in {b.id for b in await repo.buildings_of_resident(actor.id)}:
+                return None
+            return building.chat_id
+
+    async def start(self, actor: UserInfo, building_id: int | None, *, chat_member: bool = False) -> FilingStep:
+        """``/appeal`` in private (building_id None) or through the group's deep link: then the
+        person lives in that building already, or ``chat_member`` (Telegram says they are a member
+        of the building's chat, see :meth:`link_chat`)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             repo = RegistryRepo(tx)
@@ -84,6 +98,9 @@ class FilingService(ServiceBase):
                 found = await repo.get_building(building_id)
                 if found is None or not found.active:
                     raise NotFound("error.building_unknown")
+                resident_here = found.id in {b.id for b in await repo.buildings_of_resident(actor.id)}
+                if not (resident_here or chat_member):
+                    raise PermissionDenied("security.not_in_building_chat", title=found.title)
                 building = found
             return await self._after_building(tx, actor, building, now)
 
@@ -117,10 +134,15 @@ class FilingService(ServiceBase):
             building = await repo.get_building(building_id)
             if unit is None or building is None or unit.building_id != building.id:
                 raise NotFound("error.unit_unknown", unit="?")
-            await repo.upsert_user(actor, now)
-            await repo.set_resident(actor.id, building.id, unit.id, now)
             conv = ConversationsRepo(tx)
             draft = await conv.get_draft(actor.id)
+            # the ids are the presser's: only the building being filed for (its chat's membership was
+            # checked when filing started) or one the person lives in already
+            filing_here = draft is not None and draft.building_id == building.id
+            if not filing_here and building.id not in {b.id for b in await repo.buildings_of_resident(actor.id)}:
+                raise PermissionDenied("security.other_building")
+            await repo.upsert_user(actor, now)
+            await repo.set_resident(actor.id, building.id, unit.id, now)
             if draft is None or draft.building_id != building.id:
                 return FilingStep("unit_saved", building=building, units=(unit,))
             await conv.put_draft(actor.id, building.id, unit.id, None, draft.inbox_id, now)
@@ -296,7 +318,11 @@ class FilingService(ServiceBase):
             if await appeals.count_since(user_id, now - window) >= limit:
                 oldest = await appeals.oldest_since(user_id, now - window)
                 wait = int(((oldest or now) + window - now).total_seconds() // 60) + 1
-                raise RateLimited("error.too_many_appeals", limit=limit, minutes=wait)
+                raise RateLimited(
+                    "error.too_many_appeals",
+                    appeals=plural("security.appeals", limit),
+                    minutes=plural("security.minutes", wait),
+                )
 
     async def _keep(self, tx: Tx, user_id: int, content: Content, now: datetime) -> None:
         """A refused description is still kept (inbox), never silently dropped."""

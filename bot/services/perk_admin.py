@@ -84,10 +84,13 @@ class PerkAdminService(ServiceBase):
             perk_id = await PerksRepo(tx).add_perk(community_id=community.id, created_by=actor.id, now=now, **columns)
             return await self.perks._view(tx, community, perk_id, None, now)
 
-    async def change_perk(self, actor: UserInfo, perk_id: int, field: str, value: str) -> PerkView:
+    async def change_perk(
+        self, actor: UserInfo, perk_id: int, field: str, value: str, *, community_id: int | None = None
+    ) -> PerkView:
         """Change one field (``stock``, ``per_person_limit``, ``cost``, ``valid_until``, ``title``, ...).
         A value is required; ``-`` clears the optional ones (unlimited stock, no limit, no end) and
-        the description or address."""
+        the description or address. ``community_id``: the community of the staff chat the command
+        was sent in; a perk of another community is unknown there."""
         if field not in PERK_FIELDS or field == "merchant_name":
             raise InvalidInput("error.perk_field", fields=", ".join(f for f in PERK_FIELDS if f != "merchant_name"))
         value = value.strip()
@@ -95,7 +98,7 @@ class PerkAdminService(ServiceBase):
             raise InvalidInput("error.perk_value_missing", field=field)
         now = self.clock.now()
         async with self.db.write() as tx:
-            perk, community = await self._perk_as_staff(tx, perk_id, actor)
+            perk, community = await self._perk_as_staff(tx, perk_id, actor, community_id)
             raw = as_input(perk, community)
             raw[field] = "" if value == "-" else value
             try:
@@ -110,10 +113,10 @@ class PerkAdminService(ServiceBase):
             await PerksRepo(tx).update_perk(perk.id, now, columns, stock_set=field == "stock")
             return await self.perks._view(tx, community, perk.id, None, now)
 
-    async def retire_perk(self, actor: UserInfo, perk_id: int) -> PerkView:
+    async def retire_perk(self, actor: UserInfo, perk_id: int, *, community_id: int | None = None) -> PerkView:
         now = self.clock.now()
         async with self.db.write() as tx:
-            perk, community = await self._perk_as_staff(tx, perk_id, actor)
+            perk, community = await self._perk_as_staff(tx, perk_id, actor, community_id)
             if not await PerksRepo(tx).retire(perk.id, now):
                 raise Conflict("error.perk_retired_already", id=perk.id)
             return await self.perks._view(tx, community, perk.id, None, now)
@@ -220,8 +223,12 @@ class PerkAdminService(ServiceBase):
         ref = parse_id(text)
         return ref if ref is not None and 0 < ref <= ID_MAX else None
 
-    async def _perk_as_staff(self, tx: Tx, perk_id: int, actor: UserInfo) -> tuple[Perk, Community]:
+    async def _perk_as_staff(
+        self, tx: Tx, perk_id: int, actor: UserInfo, community_id: int | None
+    ) -> tuple[Perk, Community]:
         perk = await self.perks._perk(tx, perk_id)
+        if community_id is not None and perk.community_id != community_id:  # sent in another community's chat
+            raise NotFound("error.perk_unknown", id=perk_id)
         return perk, await self._as_staff(tx, perk.community_id, actor)
 
     async def _columns(

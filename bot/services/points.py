@@ -308,14 +308,25 @@ class PointsService(ServiceBase):
         limit = max(1, min(limit, PAGE_MAX))
         async with self.db.read() as tx:
             community = await self._community(tx, community_id)
+            if community.id not in await self._communities_of(tx, user_id):  # a forged community id
+                raise PermissionDenied("error.heads_only")
             rows = await LedgerRepo(tx).entries(community.id, user_id, before_id, limit + 1)
         return HistoryPage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None, community.timezone)
 
     async def leaderboard(
-        self, community_id: int, period: Literal["month", "all"] = "month", *, limit: int = 10
+        self,
+        community_id: int,
+        period: Literal["month", "all"] = "month",
+        *,
+        limit: int = 10,
+        viewer_id: int | None = None,
     ) -> Leaderboard:
+        """The community's leaderboard; ``viewer_id``: the person asking, who must head or have
+        points there (the community id comes from a button anyone can forge)."""
         limit = max(1, min(limit, PAGE_MAX))
         async with self.db.read() as tx:
+            if viewer_id is not None and community_id not in await self._communities_of(tx, viewer_id):
+                raise PermissionDenied("error.heads_only")
             community = await self._community(tx, community_id)
             month = month_key(self.clock.now(), community)
             ledger = LedgerRepo(tx)

@@ -200,13 +200,21 @@ class ProposalService(ServiceBase):
         key = "done.proposal_vote_cast" if mine is None else "done.proposal_vote_changed"
         return ProposalVote(key, proposal.id, option, params)
 
-    async def cancel(self, actor: UserInfo, proposal_id: int) -> Proposal:
-        """The opener or staff withdraw an open proposal; nothing is decided."""
+    async def cancel(
+        self, actor: UserInfo, proposal_id: int, *, community_id: int | None = None, building_id: int | None = None
+    ) -> Proposal:
+        """The opener or staff withdraw an open proposal; nothing is decided. ``community_id`` and
+        ``building_id``: those of the chat the request was sent in (a building chat cancels only its
+        own building's proposals, a staff chat its own community's)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             repo = ProposalsRepo(tx)
             proposal = await repo.get(proposal_id)
-            if proposal is None:
+            elsewhere = proposal is not None and (
+                (community_id is not None and proposal.community_id != community_id)
+                or (building_id is not None and proposal.building_id != building_id)
+            )
+            if proposal is None or elsewhere:
                 raise NotFound("error.proposal_unknown")
             reg = RegistryRepo(tx)
             if proposal.opened_by != actor.id and not await reg.has_role(proposal.community_id, actor.id, Role.STAFF):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import NotConfigured, NotFound, PermissionDenied
 from bot.models import Appeal, AppealEvent, Community, Level, Role, UserInfo
+from bot.services.access import Place, require_appeal_place
 from bot.services.base import ServiceBase
 from bot.services.routing import can_act, card_params
 from storage.appeals import AppealsRepo
@@ -101,13 +102,28 @@ class QueryService(ServiceBase):
             summary = await AppealsRepo(tx).building_summary(building.id, now, month_start)
         return building.title, summary
 
-    async def show(self, actor: UserInfo, appeal_id: int) -> AppealView:
+    async def check_appeal_place(self, appeal_id: int, place: Place) -> None:
+        """An appeal's buttons act only in the presser's private chat or a chat of its own chain
+        (its community's staff chat or street office chat); the presser's rights are checked by the
+        action itself."""
         async with self.db.read() as tx:
             appeal = await AppealsRepo(tx).get(appeal_id)
             if appeal is None:
                 raise NotFound("error.appeal_unknown", id=appeal_id)
             community = await RegistryRepo(tx).get_community(appeal.community_id)
             assert community is not None
+        require_appeal_place(place, community)
+
+    async def show(self, actor: UserInfo, appeal_id: int, place: Place) -> AppealView:
+        """One appeal with its history, for its resident, its handlers and their supervisors, shown
+        only in ``place`` of its own chain (see :func:`bot.services.access.require_appeal_place`)."""
+        async with self.db.read() as tx:
+            appeal = await AppealsRepo(tx).get(appeal_id)
+            if appeal is None:
+                raise NotFound("error.appeal_unknown", id=appeal_id)
+            community = await RegistryRepo(tx).get_community(appeal.community_id)
+            assert community is not None
+            require_appeal_place(place, community)
             is_resident = appeal.resident_id == actor.id
             may_act = await can_act(tx, appeal, community, actor.id)
             supervises = may_act or await self._supervises(tx, appeal, community, actor.id)

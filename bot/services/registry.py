@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound, PermissionDenied, WrongChat
 from bot.models import Building, Community, Notice, Role, Unit, UserInfo
+from bot.services.access import Place
 from bot.services.base import Calendars, Defaults, ServiceBase
 from bot.sla import EDITABLE, SlaSettings
 from storage.db import Database, Tx
@@ -308,10 +309,15 @@ class RegistryService(ServiceBase):
         async with self.db.read() as tx:
             return await RegistryRepo(tx).is_reachable(user_id)
 
-    async def set_resident_unit(self, actor: UserInfo, building_id: int, unit_id: int) -> Unit:
+    async def set_resident_unit(self, actor: UserInfo, building_id: int, unit_id: int, place: Place) -> Unit:
+        """A unit button of ``/myunit``: pressed in that building's own chat (whoever sees the
+        message is a member of it), never on a bot message elsewhere with another building's ids."""
         now = self.clock.now()
         async with self.db.write() as tx:
             repo = RegistryRepo(tx)
+            building = await repo.get_building(building_id)
+            if building is None or place.kind != "group" or building.chat_id != place.chat_id:
+                raise PermissionDenied("security.other_building")
             unit = await repo.get_unit(unit_id)
             if unit is None or unit.building_id != building_id:
                 raise NotFound("error.unit_unknown", unit="?")

@@ -79,14 +79,21 @@ class ElectionService(ServiceBase):
         return found[0] if found else None
 
     async def ballot(
-        self, building_id: int, page: int = 0, page_size: int | None = None, *, election_id: int | None = None
+        self,
+        building_id: int,
+        page: int = 0,
+        page_size: int | None = None,
+        *,
+        election_id: int | None = None,
+        chat_id: int | None = None,
     ) -> BallotPage:
         """One page of the building's ballot in the open election (or in ``election_id``, which must
-        be open: a closed or cancelled election's ballot is not shown)."""
+        be open: a closed or cancelled election's ballot is not shown). ``chat_id``: the chat a page
+        button was pressed in, which must be the building's own (the ids are the presser's)."""
         now = self.clock.now()
         async with self.db.read() as tx:
             building = await RegistryRepo(tx).get_building(building_id)
-            if building is None:
+            if building is None or (chat_id is not None and building.chat_id != chat_id):
                 raise NotFound("error.building_unknown")
             community = await self._community(tx, building.community_id)
             repo = ElectionsRepo(tx)
