@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackContext,
@@ -21,6 +20,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.i18n import Catalogs
+from bot.pacing import Limits, Pacer
 from bot.services.base import Calendars, Defaults
 from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
@@ -145,6 +145,7 @@ def build_application(
     """Build the application. Tests pass a recording ``request`` and a fake ``clock``."""
     from handlers import register
     from handlers.delivery import Dispatcher
+    from handlers.pacing import PacingLimiter
 
     services = Services.create(settings, clock or clock_from_settings(settings))
 
@@ -167,11 +168,13 @@ def build_application(
         builder = builder.request(HTTPXRequest(connection_pool_size=16)).get_updates_request(
             updates_request or HTTPXRequest(read_timeout=40)
         )
+    # Telegram's limits (30 msg/s overall, 20/min per group, ~1/s per private chat), one budget for
+    # the outbox and the handlers' direct answers; a 429 is never slept on bot-wide (the outbox retries)
+    pacer = Pacer(Limits() if rate_limiter else None)
     if rate_limiter:
-        # 30 msg/s overall, 20/min per group; retry a 429 a few times before giving up to the outbox
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(PacingLimiter(pacer))  # type: ignore[arg-type]
     app: UnitApp = builder.build()  # type: ignore[assignment]
-    app.bot_data.dispatcher = Dispatcher(app)
+    app.bot_data.dispatcher = Dispatcher(app, pacer)
     app.bot_data.run_jobs = start_jobs
     register(app)
     return app
