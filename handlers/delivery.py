@@ -81,23 +81,21 @@ class Dispatcher:
                     flying[task] = item.chat_id
                 if items and len(flying) < self.concurrency and pacer.overall_wait() <= 0:
                     continue  # room and budget for more at once
-                if flying:
-                    timeout = overall if overall > 0 else None
+                if flying:  # until a send ends (its chat is free again), the budget refills or a chat's does
+                    budget = pacer.overall_wait()
+                    timeout = min(IDLE_POLL, budget if budget > 0 else min(blocked.values(), default=IDLE_POLL))
                     done, _ = await asyncio.wait(flying, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                     for task in done:
                         del flying[task]
                         sent += task.result()
                     continue
-                if overall > 0:
-                    await pacer.sleep(min(overall, IDLE_POLL))
-                    continue
-                if not items and not blocked:
+                if overall <= 0 and not items and not blocked:
                     return sent  # nothing due, or only messages another process is sending
-                if not items:  # what is due waits for the budget of its chats
+                if not items:  # what is due waits for a budget (overall, or of its chats)
                     due = await delivery.next_due()
                     if due is None or due > delivery.now():
                         return sent
-                    await pacer.sleep(min(min(blocked.values()), IDLE_POLL))
+                    await pacer.sleep(min(overall if overall > 0 else min(blocked.values()), IDLE_POLL))
         finally:
             if flying:  # cancelled (shutdown): let the messages in flight finish and be recorded
                 results = await asyncio.gather(*flying, return_exceptions=True)
