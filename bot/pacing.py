@@ -15,7 +15,7 @@ sender (``handlers.delivery``) and the rate limiter in front of the handlers' di
   every send pauses for ``retry_after``.
 
 The budgets are per process: two processes sending for one bot share Telegram's limits between
-them and should each get half (``Limits.share``).
+them (each would then need a share of ``Limits``; the flood-control handling covers the overlap).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -46,18 +46,6 @@ class Limits:
     private_burst: int = 2
     global_flood_chats: int = 3
     global_flood_window: float = 2.0
-
-    def share(self, processes: int) -> Limits:
-        """The budgets of one of ``processes`` processes sending for the same bot."""
-        n = max(1, processes)
-        return replace(
-            self,
-            per_second=self.per_second / n,
-            burst=max(1, self.burst // n),
-            group_per_minute=max(1, self.group_per_minute // n),
-            private_per_second=self.private_per_second / n,
-            private_burst=max(1, self.private_burst // n),
-        )
 
 
 @dataclass
