@@ -40,6 +40,7 @@ class Dispatcher:
         self.concurrency = concurrency
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[int] | None = None
+        self._stopping = False
 
     def kick(self) -> None:
         """Send what is due soon, in the background (the update's handler does not wait)."""
@@ -50,8 +51,17 @@ class Dispatcher:
                 self._task = asyncio.get_running_loop().create_task(self.drain(), name="outbox-drain")
 
     async def wait_idle(self) -> None:
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        """Let a running drain finish the messages in flight, claim nothing more, and return when no
+        drain runs (shutdown: a paced drain could otherwise go on for a minute, past the database's
+        closing). What is still due stays in the outbox for the next drain."""
+        self._stopping = True
+        try:
+            if self._task is not None:
+                await asyncio.gather(self._task, return_exceptions=True)
+            async with self._lock:  # the periodic job's drain
+                pass
+        finally:
+            self._stopping = False
 
     async def drain(self) -> int:
         """Send everything due now, pacing each chat; returns how many messages were sent. Keeps going
@@ -66,7 +76,7 @@ class Dispatcher:
         sent = 0
         flying: dict[asyncio.Task[int], int] = {}  # send task -> its chat
         try:
-            while True:
+            while not self._stopping:
                 free = self.concurrency - len(flying)
                 overall = pacer.overall_wait()
                 items: list[OutboxItem] = []
@@ -96,10 +106,13 @@ class Dispatcher:
                     if due is None or due > delivery.now():
                         return sent
                     await pacer.sleep(min(overall if overall > 0 else min(blocked.values()), IDLE_POLL))
+            # stopping (wait_idle): the messages in flight finish and are recorded, nothing more is claimed
+            results = await asyncio.gather(*flying, return_exceptions=True)
+            flying.clear()
+            return sent + sum(r for r in results if isinstance(r, int))
         finally:
-            if flying:  # cancelled (shutdown): let the messages in flight finish and be recorded
-                results = await asyncio.gather(*flying, return_exceptions=True)
-                sent += sum(r for r in results if isinstance(r, int))
+            if flying:  # cancelled: let the messages in flight finish and be recorded
+                await asyncio.gather(*flying, return_exceptions=True)
 
     async def _send(self, item: OutboxItem) -> int:
         services = self.app.bot_data.services
