@@ -8,6 +8,7 @@ and the fake: nothing waits for real, and no test looks at the wall clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -168,3 +169,25 @@ def test_no_limits_pace_nothing() -> None:
     pacer = Pacer(None)
     assert all(pacer.try_take(GROUP) for _ in range(1000))
     assert pacer.blocked_chats() == {}
+
+
+async def test_shutdown_does_not_wait_for_a_chat_budget(h: Harness) -> None:
+    """wait_idle (called at shutdown, before the database closes) lets a drain that waits for a
+    group's minute stop after what is in flight; the rest stays due for the next start."""
+    clock = FakeTime()
+
+    async def slow_sleep(seconds: float) -> None:  # fake time, but the drain really yields meanwhile
+        clock.t += seconds
+        await asyncio.sleep(0.005)
+
+    telegram = LimitedTelegram(clock=clock)
+    h.rt.telegram = telegram
+    dispatcher = Dispatcher(h.app, Pacer(Limits(), clock=clock, sleep=slow_sleep))
+    h.app.bot_data.dispatcher = dispatcher
+    await queue(h, (Notice(GROUP, "election.withdrawn", {"period": "1", "name": f"{i}"}) for i in range(25)))
+    dispatcher.kick()
+    while len(sends(telegram, GROUP)) < 20:  # noqa: ASYNC110 - the fake records from the sender's tasks
+        await asyncio.sleep(0.005)
+    await dispatcher.wait_idle()
+    assert len(sends(telegram, GROUP)) == 20 and await h.services.delivery.pending() == 5
+    assert await dispatcher.drain() == 5  # the next drain goes on
