@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackContext,
@@ -24,6 +23,7 @@ from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.logging import instance_label
 from bot.metrics import Metrics
+from bot.pacing import Limits, Pacer
 from bot.services.base import Calendars, Defaults
 from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
@@ -159,6 +159,7 @@ def build_application(
     from handlers import register
     from handlers.delivery import Dispatcher
     from handlers.observability import ObservedRequest
+    from handlers.pacing import PacingLimiter
 
     services = Services.create(settings, clock or clock_from_settings(settings))
 
@@ -182,11 +183,13 @@ def build_application(
     builder = builder.request(ObservedRequest(request, flood_control)).get_updates_request(
         ObservedRequest(updates_request or request, flood_control)
     )
+    # Telegram's limits (30 msg/s overall, 20/min per group, ~1/s per private chat), one budget for
+    # the outbox and the handlers' direct answers; a 429 is never slept on bot-wide (the outbox retries)
+    pacer = Pacer(Limits() if rate_limiter else None)
     if rate_limiter:
-        # 30 msg/s overall, 20/min per group; retry a 429 a few times before giving up to the outbox
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(PacingLimiter(pacer))  # type: ignore[arg-type]
     app: UnitApp = builder.build()  # type: ignore[assignment]
-    app.bot_data.dispatcher = Dispatcher(app)
+    app.bot_data.dispatcher = Dispatcher(app, pacer)
     app.bot_data.run_jobs = start_jobs
     register(app)
     return app

@@ -29,6 +29,14 @@ class Status(StrEnum):
 OPEN_STATUSES: tuple[str, ...] = (Status.NEW, Status.IN_PROGRESS, Status.WAITING)
 
 
+class Priority(IntEnum):
+    """Order in which the outbox sends what is due (lower first)."""
+
+    NOW = 0  # a person is waiting for it (urgent notices: relays of someone's words)
+    PERSONAL = 1  # appeal pings, receipts, personal notices
+    BULK = 2  # fan-outs to many chats: ballots, announcements, results
+
+
 class Level(IntEnum):
     """The escalation chain, bottom to top."""
 
@@ -160,6 +168,7 @@ class Notice:
     dedupe_key: str | None = None
     urgent: bool = False  # the person is waiting for it right now: ignore quiet hours
     copy_from: tuple[int, int] | None = None  # (chat_id, message_id) to copy instead of a text
+    priority: Priority = Priority.PERSONAL  # BULK for fan-outs to many chats (sent after the rest)
 
 
 @dataclass(frozen=True)

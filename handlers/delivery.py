@@ -1,19 +1,27 @@
-"""Sends what the outbox holds. Runs after every update that queued something (``kick``) and on a
-timer; a 429 puts the message back with Telegram's retry_after, a 403 marks the person unreachable
-(the next level is informed), a migrated chat is followed. Messages are never dropped silently."""
+"""Sends what the outbox holds, paced at Telegram's limits (``bot.pacing``): about 30 messages/s
+overall, 20 per minute in a group, ~1/s in a private chat. Different chats are sent to concurrently,
+so a chat whose budget is spent never holds up the others: it is left out of the claim (its
+messages stay due) until its budget allows again. Personal messages go before bulk fan-outs (the
+claim orders by priority). Runs after every update that queued something (``kick``) and on a timer.
+
+A 429 puts that chat's messages back with Telegram's retry_after (several chats at once: the whole
+sender pauses); a 403 marks the person unreachable (the next level is informed); a migrated chat is
+followed. The outbox owns these retries: no rate limiter sleeps on a 429. Messages are never
+dropped silently."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.i18n import normalize
+from bot.pacing import Pacer
 from handlers.common import chart_of, draw_chart, keyboard_from_json, split_text
+from handlers.pacing import OUTBOX, retry_after_seconds
 from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
@@ -21,24 +29,18 @@ if TYPE_CHECKING:
     from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
-CLAIM = 25  # messages claimed per round
-
-
-def _retry_after(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22.2+ warns that the type becomes timedelta later
-        warnings.simplefilter("ignore")
-        value: object = exc.retry_after
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)  # type: ignore[arg-type]
+CONCURRENCY = 8  # messages in flight at once (each to a different chat)
+IDLE_POLL = 0.25  # longest nap while due messages wait for a chat's budget (new work is seen by then)
 
 
 class Dispatcher:
-    def __init__(self, app: UnitApp) -> None:
+    def __init__(self, app: UnitApp, pacer: Pacer | None = None, *, concurrency: int = CONCURRENCY) -> None:
         self.app = app
+        self.pacer = pacer or Pacer()
+        self.concurrency = concurrency
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[int] | None = None
-        self._again = False
+        self._stopping = False
 
     def kick(self) -> None:
         """Send what is due soon, in the background (the update's handler does not wait)."""
@@ -49,29 +51,78 @@ class Dispatcher:
                 self._task = asyncio.get_running_loop().create_task(self.drain(), name="outbox-drain")
 
     async def wait_idle(self) -> None:
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        """Let a running drain finish the messages in flight, claim nothing more, and return when no
+        drain runs (shutdown: a paced drain could otherwise go on for a minute, past the database's
+        closing). What is still due stays in the outbox for the next drain."""
+        self._stopping = True
+        try:
+            if self._task is not None:
+                await asyncio.gather(self._task, return_exceptions=True)
+            async with self._lock:  # the periodic job's drain
+                pass
+        finally:
+            self._stopping = False
 
-    async def drain(self, max_rounds: int = 50) -> int:
-        """Send everything due now; returns how many messages were sent."""
-        sent = 0
+    async def drain(self) -> int:
+        """Send everything due now, pacing each chat; returns how many messages were sent. Keeps going
+        while due messages only wait for a chat's budget, and returns when nothing is due any more
+        (what comes later has its own kick or timer)."""
         async with self._lock:
-            for _ in range(max_rounds):
-                self._again = False
-                items = await self.app.bot_data.services.delivery.claim(CLAIM)
+            return await self._drain()
+
+    async def _drain(self) -> int:
+        delivery = self.app.bot_data.services.delivery
+        pacer = self.pacer
+        sent = 0
+        flying: dict[asyncio.Task[int], int] = {}  # send task -> its chat
+        try:
+            while not self._stopping:
+                free = self.concurrency - len(flying)
+                overall = pacer.overall_wait()
+                items: list[OutboxItem] = []
+                blocked: dict[int, float] = {}
+                if free > 0 and overall <= 0:
+                    blocked = pacer.blocked_chats()
+                    items = await delivery.claim(
+                        free, exclude={*blocked, *flying.values()}, accept=lambda chat: pacer.try_take(chat)
+                    )
                 for item in items:
-                    sent += await self._send(item)
-                if len(items) < CLAIM and not self._again:
-                    break  # everything due was claimed; what comes later has its own kick or timer
-        return sent
+                    task = asyncio.get_running_loop().create_task(self._send(item), name=f"outbox-{item.id}")
+                    flying[task] = item.chat_id
+                if items and len(flying) < self.concurrency and pacer.overall_wait() <= 0:
+                    continue  # room and budget for more at once
+                if flying:  # until a send ends (its chat is free again), the budget refills or a chat's does
+                    budget = pacer.overall_wait()
+                    timeout = min(IDLE_POLL, budget if budget > 0 else min(blocked.values(), default=IDLE_POLL))
+                    done, _ = await asyncio.wait(flying, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        del flying[task]
+                        sent += task.result()
+                    continue
+                if overall <= 0 and not items and not blocked:
+                    return sent  # nothing due, or only messages another process is sending
+                if not items:  # what is due waits for a budget (overall, or of its chats)
+                    due = await delivery.next_due()
+                    if due is None or due > delivery.now():
+                        return sent
+                    await pacer.sleep(min(overall if overall > 0 else min(blocked.values()), IDLE_POLL))
+            # stopping (wait_idle): the messages in flight finish and are recorded, nothing more is claimed
+            results = await asyncio.gather(*flying, return_exceptions=True)
+            flying.clear()
+            return sent + sum(r for r in results if isinstance(r, int))
+        finally:
+            if flying:  # cancelled: let the messages in flight finish and be recorded
+                await asyncio.gather(*flying, return_exceptions=True)
 
     async def _send(self, item: OutboxItem) -> int:
         services = self.app.bot_data.services
         delivery = services.delivery
         bot = self.app.bot
+        # the budget of the first part was taken by the claim; each further part takes its own
+        paced: dict[str, Any] = {"rate_limit_args": OUTBOX} if bot.rate_limiter is not None else {}
         try:
             if item.copy_from_chat is not None and item.copy_message_id is not None:
-                copied = await bot.copy_message(item.chat_id, item.copy_from_chat, item.copy_message_id)
+                copied = await bot.copy_message(item.chat_id, item.copy_from_chat, item.copy_message_id, **paced)
                 await delivery.sent(item, copied.message_id)
                 return 1
             # as for answers (handlers.common.translator): the person's language if the bot speaks it,
@@ -80,29 +131,35 @@ class Dispatcher:
             t = services.catalogs.translator(lang)
             parts = self._parts(item, t)
             message_id = None
+            budget = True  # the claim took one message of the chat's budget
             for i, (chart, text) in enumerate(parts):
                 if i < item.parts_sent:
                     continue  # accepted by Telegram before a retry
-                if chart is not None:
-                    png = draw_chart(chart, text, services.settings.card_font)
-                    if png is not None:
-                        await bot.send_photo(item.chat_id, png, caption=text)
+                png = draw_chart(chart, text, services.settings.card_font) if chart is not None else None
+                if chart is not None and png is None:
+                    continue  # the chart cannot be drawn: the text that follows says the same
+                if not budget:
+                    await self.pacer.acquire(item.chat_id)
+                budget = False
+                if png is not None:
+                    await bot.send_photo(item.chat_id, png, caption=text, **paced)
                 else:
                     markup = keyboard_from_json(t, item.buttons) if i == len(parts) - 1 else None
-                    message = await bot.send_message(item.chat_id, text, reply_markup=markup)
+                    message = await bot.send_message(item.chat_id, text, reply_markup=markup, **paced)
                     message_id = message.message_id
                 if i < len(parts) - 1:
                     await delivery.part_sent(item, i + 1)
             await delivery.sent(item, message_id)
             return 1
         except RetryAfter as exc:
-            wait = _retry_after(exc)
-            log.warning("outbox %s: flood control, retry in %.0fs", item.id, wait)
-            await delivery.retry(item, timedelta(seconds=wait + 1), "429")
+            wait = retry_after_seconds(exc)
+            bot_wide = self.pacer.flood(item.chat_id, wait)
+            where = "for the whole bot" if bot_wide else "in its chat"
+            log.warning("outbox %s: flood control %s, retry in %.0fs", item.id, where, wait)
+            await delivery.flood(item, timedelta(seconds=wait + 1))
         except ChatMigrated as exc:
             log.info("outbox %s: chat %s became %s", item.id, item.chat_id, exc.new_chat_id)
             await delivery.chat_moved(item, exc.new_chat_id)
-            self._again = True  # due again at once, in the new chat
         except Forbidden as exc:
             log.info("outbox %s: chat %s unreachable (%s)", item.id, item.chat_id, exc.message)
             await delivery.unreachable(item, exc.message)

@@ -12,7 +12,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import MessageLimit
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.app import AppContext
 from bot.errors import DomainError
@@ -29,6 +29,9 @@ async def on_error(update: object, context: AppContext) -> None:
     if isinstance(error, DomainError):
         log.info("update %s refused: %s %s", update.update_id, error.key, error.params)
         await _tell(update, context, error.key, error.params)
+        return
+    if isinstance(error, RetryAfter):  # the chat is under flood control (handlers.pacing put it off)
+        log.warning("update %s: flood control, its answer was not sent: %s", update.update_id, _describe(update))
         return
     log.error("update %s failed: %s", update.update_id, _describe(update), exc_info=error)
     await _tell(update, context, "error.internal", {})

@@ -11,6 +11,7 @@ from bot.models import OPEN_STATUSES, Appeal, AppealEvent, Category, DeadlineKin
 from storage.db import Row, Tx
 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+_ACTIVE = "status <> 'closed'"  # the WHERE clause of the partial indexes appeals_active_* (migration 0009)
 
 
 def _appeal(row: Row) -> Appeal:
@@ -132,8 +133,10 @@ class AppealsRepo:
         return None if value is None else int(value)
 
     async def of_resident(self, resident_id: int, limit: int = 20) -> list[Appeal]:
+        """The resident's latest appeals, newest first (index appeals_resident: reads ``limit`` rows)."""
         rows = await self.tx.fetchall(
-            "SELECT * FROM appeals WHERE resident_id = ? ORDER BY id DESC LIMIT ?", (resident_id, limit)
+            "SELECT * FROM appeals WHERE resident_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (resident_id, limit),
         )
         return [_appeal(r) for r in rows]
 
@@ -151,13 +154,15 @@ class AppealsRepo:
         )
         return _appeal(row) if row else None
 
+    # The lists below read the appeals not yet closed through the partial indexes appeals_active_*
+    # (migration 0009): ``_ACTIVE`` must be written exactly as in their WHERE clause. Their cost
+    # grows with what is open in the unit, building or level, never with the history.
     async def open_in_units(self, unit_ids: list[int], limit: int = 30) -> list[Appeal]:
         if not unit_ids:
             return []
         marks = ", ".join("?" for _ in unit_ids)
         rows = await self.tx.fetchall(
-            f"SELECT * FROM appeals WHERE unit_id IN ({marks}) AND status IN ({_OPEN}, 'resolved')"  # noqa: S608
-            " ORDER BY due_at LIMIT ?",
+            f"SELECT * FROM appeals WHERE unit_id IN ({marks}) AND {_ACTIVE} ORDER BY due_at LIMIT ?",  # noqa: S608
             (*unit_ids, limit),
         )
         return [_appeal(r) for r in rows]
@@ -167,15 +172,14 @@ class AppealsRepo:
             return []
         marks = ", ".join("?" for _ in building_ids)
         rows = await self.tx.fetchall(
-            f"SELECT * FROM appeals WHERE building_id IN ({marks}) AND status IN ({_OPEN}, 'resolved')"  # noqa: S608
-            " ORDER BY due_at LIMIT ?",
+            f"SELECT * FROM appeals WHERE building_id IN ({marks}) AND {_ACTIVE} ORDER BY due_at LIMIT ?",  # noqa: S608
             (*building_ids, limit),
         )
         return [_appeal(r) for r in rows]
 
     async def open_at_level(self, community_id: int, level: Level, limit: int = 30) -> list[Appeal]:
         rows = await self.tx.fetchall(
-            f"SELECT * FROM appeals WHERE community_id = ? AND level = ? AND status IN ({_OPEN})"  # noqa: S608
+            f"SELECT * FROM appeals WHERE community_id = ? AND level = ? AND {_ACTIVE} AND status IN ({_OPEN})"  # noqa: S608
             " ORDER BY due_at LIMIT ?",
             (community_id, int(level), limit),
         )
@@ -183,20 +187,23 @@ class AppealsRepo:
 
     async def assigned_to(self, user_id: int, limit: int = 30) -> list[Appeal]:
         rows = await self.tx.fetchall(
-            f"SELECT * FROM appeals WHERE assignee_user_id = ? AND status IN ({_OPEN})"  # noqa: S608
+            f"SELECT * FROM appeals WHERE assignee_user_id = ? AND {_ACTIVE} AND status IN ({_OPEN})"  # noqa: S608
             " ORDER BY due_at LIMIT ?",
             (user_id, limit),
         )
         return [_appeal(r) for r in rows]
 
     async def building_summary(self, building_id: int, now: datetime, month_start: datetime) -> dict[str, int]:
+        """Counts for /status, each over an index range: the building's appeals not yet closed
+        (appeals_active_building) and this month's resolutions (appeals_building_resolved)."""
+        active = f"FROM appeals WHERE building_id = ? AND {_ACTIVE}"
         row = await self.tx.fetchone(
-            f"SELECT SUM(CASE WHEN status IN ({_OPEN}) THEN 1 ELSE 0 END) AS open_count,"  # noqa: S608
-            f" SUM(CASE WHEN status IN ({_OPEN}) AND due_at < ? THEN 1 ELSE 0 END) AS overdue,"
-            " SUM(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END) AS waiting,"
-            " SUM(CASE WHEN status IN ('resolved', 'closed') AND resolved_at >= ? THEN 1 ELSE 0 END) AS resolved"
-            " FROM appeals WHERE building_id = ?",
-            (to_ts(now), to_ts(month_start), building_id),
+            f"SELECT (SELECT COUNT(*) {active} AND status IN ({_OPEN})) AS open_count,"  # noqa: S608
+            f" (SELECT COUNT(*) {active} AND status IN ({_OPEN}) AND due_at < ?) AS overdue,"
+            f" (SELECT COUNT(*) {active} AND status = 'waiting') AS waiting,"
+            " (SELECT COUNT(*) FROM appeals WHERE building_id = ? AND resolved_at >= ?"
+            " AND status IN ('resolved', 'closed')) AS resolved",
+            (building_id, building_id, to_ts(now), building_id, building_id, to_ts(month_start)),
         )
         assert row is not None
         return {k: int(row[k] or 0) for k in ("open_count", "overdue", "waiting", "resolved")}

@@ -8,6 +8,7 @@ then the appeal's next level is told instead.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from bot.models import Level, Notice, Status
@@ -18,6 +19,7 @@ from storage.outbox import OutboxItem, OutboxRepo
 from storage.registry import RegistryRepo
 
 LEASE = timedelta(seconds=60)
+CANDIDATES_PER_SLOT = 4  # due rows read per message claimed (a chat's later messages are skipped)
 MAX_ATTEMPTS = 8
 
 
@@ -26,10 +28,42 @@ class DeliveryService(ServiceBase):
         super().__init__(workflow.db, workflow.clock, workflow.calendars)
         self.workflow = workflow
 
-    async def claim(self, limit: int = 25) -> list[OutboxItem]:
+    async def claim(
+        self,
+        limit: int = 25,
+        *,
+        exclude: Collection[int] = (),
+        accept: Callable[[int], bool] | None = None,
+    ) -> list[OutboxItem]:
+        """Claim up to ``limit`` due messages, most urgent first, at most one per chat (a chat's
+        messages go one after another, in order). ``exclude``: chats to leave out (their sending
+        budget is spent); ``accept(chat_id)``: asked for each candidate chat in order, takes its
+        budget when it says yes (a chat it refuses is skipped this round, its messages stay due)."""
         token = secrets.token_hex(8)
+        now = self.clock.now()
         async with self.db.write() as tx:
-            return await OutboxRepo(tx).claim(self.clock.now(), token, limit, LEASE)
+            repo = OutboxRepo(tx)
+            candidates = await repo.due(now, limit * CANDIDATES_PER_SLOT, exclude)
+            chosen: list[int] = []
+            seen: set[int] = set()
+            for message in candidates:
+                if message.chat_id in seen:
+                    continue
+                seen.add(message.chat_id)
+                if accept is None or accept(message.chat_id):
+                    chosen.append(message.id)
+                    if len(chosen) >= limit:
+                        break
+            return await repo.take(chosen, now, token, LEASE)
+
+    async def flood(self, item: OutboxItem, after: timedelta) -> None:
+        """Telegram's flood control on this message's chat: it and the chat's other pending messages
+        wait ``after`` (the other chats are not held up)."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            repo = OutboxRepo(tx)
+            await repo.retry_at(item.id, now + after, "429")
+            await repo.defer_chat(item.chat_id, now + after)
 
     async def sent(self, item: OutboxItem, message_id: int | None) -> None:
         now = self.clock.now()

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.models import Building, Community, Notice, Role, UserInfo
+from bot.models import Building, Community, Notice, Priority, Role, UserInfo
 from bot.services.base import ServiceBase
 from bot.services.elections import NotAResident, NotOnBallot, VotingClosed, send_at
 from bot.services.proposal_rules import (
@@ -332,4 +333,6 @@ class ProposalService(ServiceBase):
         self, tx: Tx, notice: Notice, community: Community, now: datetime, deadline: datetime | None = None
     ) -> bool:
         """Queue by the daytime rule (``deadline``: a ballot's closing moment, see :func:`send_at`)."""
+        if notice.chat_id < 0:  # a fan-out to the building chats: after personal messages (outbox priority)
+            notice = replace(notice, priority=Priority.BULK)
         return await self.queue(tx, notice, community, now, not_before=send_at(community, now, deadline))

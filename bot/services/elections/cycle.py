@@ -6,11 +6,12 @@ transaction, so a repeated tick or a second process never acts twice (the rules 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import NotFound
-from bot.models import Building, Community, Notice
+from bot.models import Building, Community, Notice, Priority
 from bot.services.base import ServiceBase
 from bot.services.elections.publish import (
     ballot_buttons,
@@ -262,6 +263,8 @@ class ElectionCycle(ServiceBase):
         self, tx: Tx, notice: Notice, community: Community, now: datetime, deadline: datetime | None = None
     ) -> bool:
         """Queue an announcement by the daytime rule (:func:`send_at`; ``deadline``: the vote's closing)."""
+        if notice.chat_id < 0:  # a fan-out to the building chats: after personal messages (outbox priority)
+            notice = replace(notice, priority=Priority.BULK)
         return await self.queue(tx, notice, community, now, not_before=send_at(community, now, deadline))
 
     async def ballot_buildings(self, tx: Tx, community: Community, election: Election) -> list[Building]:
