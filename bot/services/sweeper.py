@@ -14,13 +14,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.models import DeadlineKind, Notice, Status
+from bot.models import Appeal, Community, DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params
 from bot.services.workflow import WorkflowService
+from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.db import Row, Tx
+from storage.followups import FollowUpsRepo
 from storage.registry import RegistryRepo
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,20 @@ class Sweeper(ServiceBase):
                     report.add(outcome)
             if len(rows) < self.batch:
                 return report
+
+    async def _first_reply_floor(self, tx: Tx, appeal: Appeal, community: Community, now: datetime) -> datetime | None:
+        """A missed first reply counts only once the card reached the head and they had their share
+        of working time after it (the card may have waited for quiet hours, a flood limit or an
+        outage). None: it counts now; else the moment to look again."""
+        sla = SlaSettings.from_settings(community.settings)
+        cal = await self.calendars.for_community(tx, community)
+        card = await FollowUpsRepo(tx).delivery(f"assign:{appeal.id}")
+        if card is None or card.failed:
+            return None  # no card on record, or its reader is unreachable (that escalates by itself)
+        if card.sent_at is None:  # not delivered yet: as if it went out at the next moment it can
+            return sla.first_reply_floor(cal, sla.card_delivery(cal, now))
+        floor = sla.first_reply_floor(cal, card.sent_at)
+        return floor if floor > now else None
 
     @staticmethod
     async def _still_open(tx: Tx, row: Row) -> bool:
@@ -124,6 +140,13 @@ class Sweeper(ServiceBase):
 
         if kind == DeadlineKind.FIRST_REPLY and appeal.first_reply_at is not None:
             return "skipped"
+        if kind == DeadlineKind.FIRST_REPLY:
+            later = await self._first_reply_floor(tx, appeal, community, now)
+            if later is not None:
+                if appeal.due_at is not None and later >= appeal.due_at:
+                    return "skipped"  # the level's own deadline comes first and decides
+                await repo.add_deadline(appeal.id, DeadlineKind.FIRST_REPLY, appeal.stage, later)
+                return "postponed"
 
         reason = "no_first_reply" if kind == DeadlineKind.FIRST_REPLY else "deadline"
         if kind in (DeadlineKind.FIRST_REPLY, DeadlineKind.RESOLVE):
