@@ -62,6 +62,9 @@ async def send_receipt(update: Update, context: AppContext, receipt: Receipt) ->
 
 
 async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) -> None:
+    if outcome.queued:  # the service queued the message with its change (outbox): just send it
+        context.bot_data.outbox().kick()
+        return
     buttons: tuple[tuple[Button, ...], ...] = ()
     if outcome.key == "done.confirmed":
         buttons = (
@@ -257,8 +260,9 @@ async def action_button(update: Update, context: AppContext) -> None:
     if action in ("reply", "ask", "res"):
         kind = {"reply": ActionKind.REPLY, "ask": ActionKind.ASK, "res": ActionKind.RESOLVE}[action]
         if not is_private(update):
-            # the text is written in a private chat: the button opens it with the action ready
-            await workflow.begin(user, appeal_id, kind)
+            # the text is written in a private chat: the button opens it, where the deep link
+            # (/start act_...) saves the action with its prompt
+            await workflow.check_may_act(user, appeal_id)
             await query.answer(url=deep_link(context, f"act_{kind.value}_{appeal_id}"))
             return
         outcome = await workflow.begin(user, appeal_id, kind)

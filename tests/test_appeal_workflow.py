@@ -926,6 +926,9 @@ async def test_staff_action_buttons_in_the_group_open_a_private_chat(h: Harness)
     (answer,) = [c for c in calls if c.method == "answerCallbackQuery"]
     assert answer.params["url"] == "https://t.me/unitbot_test_bot?start=act_ask_1"
     assert to(calls, h.p.staff_chat) == []  # nothing about the resident is said in the group
+    # the link opens the private chat (Telegram sends /start act_ask_1), the prompt comes there
+    calls = await h.cmd(h.p.staff, updates.private_chat(h.p.staff), "start", "act_ask_1")
+    assert to(calls, h.p.staff)[0].startswith("Write your question to the resident of appeal #1.")
     # the staff member writes the question privately
     calls = await h.text(h.p.staff, "Which lamp?")
     assert to(calls, h.p.resident)[0].startswith("❓ A question about your appeal #1:\nWhich lamp?")

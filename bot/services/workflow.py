@@ -5,8 +5,9 @@ transaction with its history row and the notices it causes."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import (
@@ -27,20 +28,24 @@ from bot.services.point_rules import MISSED_REASONS, apply_appeal_rules
 from bot.services.routing import action_buttons, can_act, card_params, fmt_local, route
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
-from storage.conversations import ConversationsRepo
+from storage.conversations import ConversationsRepo, PendingAction
 from storage.db import Tx
+from storage.followups import FollowUpsRepo
 from storage.registry import RegistryRepo
 
 NOTE_MAX = 2000
+ACTION_TTL = timedelta(hours=2)  # a Reply / Ask / Resolved press waits this long for the message
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened, for the handler to tell the acting user."""
+    """What happened, for the handler to tell the acting user (``queued``: the service already
+    queued that message in the outbox; the handler only answers the button)."""
 
     key: str
     appeal: Appeal
     params: dict[str, object]
+    queued: bool = False
 
 
 class WorkflowService(ServiceBase):
@@ -99,27 +104,73 @@ class WorkflowService(ServiceBase):
         assert fresh is not None
         return Outcome("done.taken", fresh, {"id": appeal.id, "due": fmt_local(fresh.due_at, community)})
 
+    async def check_may_act(self, actor: UserInfo, appeal_id: int) -> Appeal:
+        """Refuses (DomainError) unless ``actor`` may act on the open appeal now."""
+        async with self.db.read() as tx:
+            appeal, _ = await self._as_handler(tx, appeal_id, actor)
+        return appeal
+
     async def begin(self, actor: UserInfo, appeal_id: int, kind: ActionKind) -> Outcome:
-        """Reply / ask / resolve: the actor's next private message completes it."""
+        """Reply / ask / resolve: the actor's next private message completes it. The prompt goes
+        through the outbox in the same transaction as the action, so a crash cannot leave an action
+        nobody was told about; the action takes a message only once its prompt was delivered, and
+        it expires after ``ACTION_TTL``."""
         now = self.clock.now()
         async with self.db.write() as tx:
-            appeal, _ = await self._as_handler(tx, appeal_id, actor)
+            appeal, community = await self._as_handler(tx, appeal_id, actor)
             await RegistryRepo(tx).upsert_user(actor, now, started=True)
-            await ConversationsRepo(tx).put_action(actor.id, kind, appeal.id, now)
-        return Outcome(f"prompt.{kind.value}", appeal, {"id": appeal.id})
+            prompt_key = f"prompt:{actor.id}:{appeal.id}:{kind.value}:{secrets.token_hex(4)}"
+            await ConversationsRepo(tx).put_action(
+                actor.id, kind, appeal.id, now, prompt_key=prompt_key, expires=now + ACTION_TTL
+            )
+            await self.queue(
+                tx,
+                Notice(
+                    actor.id,
+                    f"prompt.{kind.value}",
+                    {"id": appeal.id},
+                    user_id=actor.id,
+                    appeal_id=appeal.id,
+                    urgent=True,  # the person is waiting for it
+                    dedupe_key=prompt_key,
+                ),
+                community,
+                now,
+            )
+        return Outcome(f"prompt.{kind.value}", appeal, {"id": appeal.id}, queued=True)
 
     async def pending_action(self, user_id: int) -> ActionKind | None:
         async with self.db.read() as tx:
-            action = await ConversationsRepo(tx).get_action(user_id)
+            action = await self._live_action(tx, user_id, self.clock.now())
         return action.kind if action else None
 
+    async def _live_action(self, tx: Tx, user_id: int, now: datetime) -> PendingAction | None:
+        """The user's pending action if it may take their next message: not expired, and its prompt
+        delivered (an action whose prompt never reached the person must not swallow an unrelated
+        message)."""
+        action = await ConversationsRepo(tx).get_action(user_id)
+        if action is None:
+            return None
+        expires = action.expires_at or action.created_at + ACTION_TTL
+        if now >= expires:
+            return None
+        if action.prompt_key is not None:
+            prompt = await FollowUpsRepo(tx).delivery(action.prompt_key)
+            if prompt is None or prompt.sent_at is None:
+                return None
+        return action
+
     async def complete(self, actor: UserInfo, content: Content) -> Outcome | None:
-        """Finish the actor's pending action with ``content``; None when there is none."""
+        """Finish the actor's pending action with ``content``; None when there is none (or it
+        expired, or its prompt was never delivered)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             conv = ConversationsRepo(tx)
-            action = await conv.get_action(actor.id)
+            action = await self._live_action(tx, actor.id, now)
             if action is None:
+                stale = await conv.get_action(actor.id)
+                if stale is not None and now >= (stale.expires_at or stale.created_at + ACTION_TTL):
+                    await conv.drop_action(actor.id)  # expired: gone for good
                 return None
             await conv.drop_action(actor.id)
             appeal, community = await self._as_handler(tx, action.appeal_id, actor)
