@@ -476,7 +476,8 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     calls = await sweep_at(h, local(2026, 11, 27, 10, 0))
     assert to(calls, staff) == [
         "⚠️ Appeal #1 was passed to you (community staff): the deadline passed.\n"
-        "🔧 Problem · Building 7, unit 1\n\nThe lift is broken\n\nNew deadline: 2026-11-30 10:00"
+        "🔧 Problem · Building 7, unit 1\nResident: Rita (@rita_r)\n\nThe lift is broken\n\n"
+        "New deadline: 2026-11-30 10:00\n\nTo answer the resident, reply to this message."
     ]
     assert to(calls, h.p.bhead) == [
         "⏰ Reminder: appeal #1 (🔧 Problem, Building 7, unit 1) is due 2026-11-27 10:00.\n\nThe lift is broken",
@@ -491,7 +492,8 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     calls = await sweep_at(h, local(2026, 11, 30, 10, 0))
     assert [t for t in to(calls, street) if "passed to you" in t] == [
         "⚠️ Appeal #1 was passed to you (street office): the deadline passed.\n"
-        "🔧 Problem · Building 7, unit 1\n\nThe lift is broken\n\nNew deadline: 2026-12-01 10:00"
+        "🔧 Problem · Building 7, unit 1\nResident: Rita (@rita_r)\n\nThe lift is broken\n\n"
+        "New deadline: 2026-12-01 10:00\n\nTo answer the resident, reply to this message."
     ]
     assert [t for t in to(calls, staff) if "passed to the street office" in t]
     assert to(calls, h.p.resident) == [

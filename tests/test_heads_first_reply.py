@@ -39,7 +39,9 @@ async def test_filed_friday_night_the_card_comes_on_monday_alone_and_the_head_ha
     await sweep_at(h, local(2026, 11, 30, 22, 0))  # Monday 22:00: missed; told on Tuesday at 09:00
     assert (await appeal_of(h, 1)).level == Level.BUILDING
     await sweep_at(h, local(2026, 12, 1, 9, 0))
-    assert passed(h, h.p.uhead) == ["ℹ️ Appeal #1 was passed to the building head: no reply within the first-reply time."]
+    assert passed(h, h.p.uhead) == [
+        "ℹ️ Appeal #1 was passed to the building head: no reply within the first-reply time."
+    ]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.models import Appeal, Community, Content, Notice, Status, UserInfo
 from bot.services.base import ServiceBase
+from bot.services.escalation import ping_target
 from bot.services.filing import schedule_level_deadlines
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params, fmt_local
@@ -64,7 +65,7 @@ class ResidentService(ServiceBase):
             fresh = await repo.get(appeal.id)
             assert fresh is not None
             await schedule_level_deadlines(tx, fresh, sla, cal, now)
-            target_chat = fresh.assignee_user_id or (await self.workflow._level_chat(community, fresh.level))
+            target_chat, person = ping_target(fresh, community)
             card = await card_params(tx, fresh, community)
             await self.queue(
                 tx,
@@ -73,7 +74,7 @@ class ResidentService(ServiceBase):
                     "appeal.reopened",
                     card,
                     buttons=action_buttons(fresh.id, fresh.status),
-                    user_id=fresh.assignee_user_id,
+                    user_id=person,
                     appeal_id=fresh.id,
                     dedupe_key=f"reopen:{fresh.id}:{fresh.stage}",
                 ),
@@ -164,7 +165,7 @@ class ResidentService(ServiceBase):
             await schedule_level_deadlines(tx, fresh, sla, cal, now)
             appeal = fresh
         await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
-        target = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+        target, person = ping_target(appeal, community)
         await self.workflow._relay(
             tx,
             community,
@@ -175,7 +176,7 @@ class ResidentService(ServiceBase):
             now,
             {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community)},
             buttons=action_buttons(appeal.id, appeal.status),
-            user_id=appeal.assignee_user_id,
+            user_id=person,
         )
         return Outcome(f"done.{kind}", appeal, {"id": appeal.id})
 

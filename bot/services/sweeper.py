@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.models import Appeal, Community, DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
+from bot.services.escalation import ping_target
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params
 from bot.services.workflow import WorkflowService
@@ -120,7 +121,7 @@ class Sweeper(ServiceBase):
 
         if kind == DeadlineKind.REMIND:
             card = await card_params(tx, appeal, community)
-            chat = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+            chat, person = ping_target(appeal, community)
             await self.queue(
                 tx,
                 Notice(
@@ -128,7 +129,7 @@ class Sweeper(ServiceBase):
                     "appeal.reminder",
                     card,
                     buttons=action_buttons(appeal.id, appeal.status),
-                    user_id=appeal.assignee_user_id,
+                    user_id=person,
                     appeal_id=appeal.id,
                     dedupe_key=f"remind:{row['id']}",
                 ),
@@ -160,7 +161,7 @@ class Sweeper(ServiceBase):
         # at the top of the chain: ping the top chat again, once per working day
         cal = await self.calendars.for_community(tx, community)
         card = await card_params(tx, appeal, community)
-        chat = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+        chat, person = ping_target(appeal, community)
         await self.queue(
             tx,
             Notice(
@@ -168,7 +169,7 @@ class Sweeper(ServiceBase):
                 "appeal.overdue_top",
                 card,
                 buttons=action_buttons(appeal.id, appeal.status),
-                user_id=appeal.assignee_user_id,
+                user_id=person,
                 appeal_id=appeal.id,
                 dedupe_key=f"reping:{row['id']}",
             ),

@@ -23,9 +23,9 @@ from bot.models import (
     UserInfo,
 )
 from bot.services.base import ServiceBase
-from bot.services.filing import schedule_level_deadlines
-from bot.services.point_rules import MISSED_REASONS, apply_appeal_rules
-from bot.services.routing import action_buttons, can_act, card_params, fmt_local, route
+from bot.services.escalation import escalate, level_chat
+from bot.services.point_rules import apply_appeal_rules
+from bot.services.routing import can_act, fmt_local
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.conversations import ConversationsRepo, PendingAction
@@ -296,106 +296,16 @@ class WorkflowService(ServiceBase):
                 raise Conflict("error.top_level", id=appeal_id)
         return Outcome("done.escalated", moved, {"id": appeal_id, "level_key": f"level.{moved.level.name.lower()}"})
 
-    # --- escalation (also used by the sweeper) -----------------------------------------------------
+    # --- escalation (also used by the sweeper and delivery; the rules are in bot.services.escalation) --
     async def escalate(
         self, tx: Tx, appeal: Appeal, community: Community, now: datetime, *, actor_id: int | None, reason: str
     ) -> Appeal | None:
         """Move the appeal one level up the chain; None when it is already at the top."""
-        if appeal.level >= max(Level):
-            return None  # the street office is the top: nothing above it
-        target = await route(tx, community, appeal.building_id, appeal.unit_id, Level(appeal.level + 1))
-        if target is None:
-            return None
-        sla = SlaSettings.from_settings(community.settings)
-        cal = await self.calendars.for_community(tx, community)
-        due = sla.level_deadline(cal, now, target.level, appeal.category)
-        repo = AppealsRepo(tx)
-        await repo.update(
-            appeal,
-            now,
-            level=target.level,
-            assignee_user_id=target.user_id,
-            status=Status.NEW,
-            due_at=due,
-            remaining_seconds=None,
-        )
-        await repo.cancel_deadlines(appeal.id, now, "escalated")
-        detail: dict[str, object] = {"from": int(appeal.level), "reason": reason}
-        if reason in MISSED_REASONS:  # who held it when the deadline passed: the one it costs points
-            detail["held_by"] = appeal.assignee_user_id
-        await repo.add_event(appeal.id, now, actor_id, "escalated", target.level, detail)
-        moved = await repo.get(appeal.id)
-        assert moved is not None
-        await schedule_level_deadlines(tx, moved, sla, cal, now)
-        await apply_appeal_rules(tx, moved.id, now)
-        card = await card_params(tx, moved, community)
-        card.update(reason_key=f"reason.{reason}", from_key=f"level.{appeal.level.name.lower()}")
-        stage = moved.stage
-        await self.queue(
-            tx,
-            Notice(
-                target.chat_id,
-                "appeal.escalated",
-                card,
-                buttons=action_buttons(moved.id, Status.NEW),
-                user_id=target.user_id,
-                appeal_id=moved.id,
-                dedupe_key=f"esc:{moved.id}:{stage}:up",
-            ),
-            community,
-            now,
-        )
-        first_media = await repo.first_resident_media_message(moved.id, moved.resident_id)
-        if first_media is not None:
-            await self.queue(
-                tx,
-                Notice(
-                    target.chat_id,
-                    "appeal.media",
-                    {"id": moved.id},
-                    user_id=target.user_id,
-                    appeal_id=moved.id,
-                    copy_from=first_media,
-                    dedupe_key=f"esc:{moved.id}:{stage}:media",
-                ),
-                community,
-                now,
-            )
-        below = appeal.assignee_user_id
-        if appeal.level == Level.COMMUNITY:
-            await self.queue(
-                tx,
-                Notice(community.staff_chat_id, "appeal.passed_up", card, dedupe_key=f"esc:{moved.id}:{stage}:down"),
-                community,
-                now,
-            )
-        elif below is not None and below != actor_id:  # whoever pressed "beyond my reach" is told directly
-            await self.queue(
-                tx,
-                Notice(below, "appeal.passed_up", card, user_id=below, dedupe_key=f"esc:{moved.id}:{stage}:down"),
-                community,
-                now,
-            )
-        await self.queue(
-            tx,
-            Notice(
-                moved.resident_id,
-                "resident.escalated",
-                {"id": moved.id, "level_key": card["level_key"], "due": card["due"]},
-                user_id=moved.resident_id,
-                appeal_id=moved.id,
-                dedupe_key=f"esc:{moved.id}:{stage}:resident",
-            ),
-            community,
-            now,
-        )
-        return moved
+        return await escalate(self, tx, appeal, community, now, actor_id=actor_id, reason=reason)
 
     # --- helpers (ResidentService, DeliveryService and the Sweeper use them too) ---------------------
     async def _level_chat(self, community: Community, level: Level) -> int:
-        if level == Level.STREET and community.street_chat_id:
-            return community.street_chat_id
-        return community.staff_chat_id
+        return level_chat(community, level)
 
     async def _cancel_kind(self, tx: Tx, appeal_id: int, now: datetime, kind: DeadlineKind) -> None:
         await AppealsRepo(tx).finish_deadlines_of_kind(appeal_id, kind.value, now, "answered")
