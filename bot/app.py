@@ -33,6 +33,7 @@ from bot.services.proposals import ProposalService
 from bot.services.queries import QueryService
 from bot.services.registry import RegistryService
 from bot.services.resident import ResidentService
+from bot.services.staff_chat import StaffChatService
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
 from storage.db import Database
@@ -57,6 +58,7 @@ class Services:
     queries: QueryService
     sweeper: Sweeper
     delivery: DeliveryService
+    staff_chat: StaffChatService
     points: PointsService
     cards: CardService
     perks: PerksService
@@ -93,6 +95,7 @@ class Services:
             queries=QueryService(db, clock, calendars),
             sweeper=Sweeper(workflow),
             delivery=DeliveryService(workflow),
+            staff_chat=StaffChatService(workflow),
             points=PointsService(db, clock, calendars),
             cards=CardService(db, clock, calendars),
             perks=perks,

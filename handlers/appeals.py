@@ -13,6 +13,7 @@ from bot.services.perk_catalog import looks_like_code
 from bot.services.queries import AppealLine
 from bot.services.routing import action_buttons
 from bot.services.workflow import Outcome
+from handlers.appeal_actions import refresh_card
 from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
 from handlers.perks import check_typed_code
 
@@ -66,7 +67,9 @@ async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) ->
         context.bot_data.outbox().kick()
         return
     buttons: tuple[tuple[Button, ...], ...] = ()
-    if outcome.key == "done.confirmed":
+    if outcome.key == "done.taken":  # the remaining actions come with the confirmation
+        buttons = action_buttons(outcome.appeal.id, outcome.appeal.status)
+    elif outcome.key == "done.confirmed":
         buttons = (
             tuple(Button("btn.star", data=f"a:rate:{outcome.appeal.id}:{n}", params={"n": n}) for n in range(1, 6)),
         )
@@ -267,9 +270,18 @@ async def action_button(update: Update, context: AppContext) -> None:
             return
         outcome = await workflow.begin(user, appeal_id, kind)
     elif action == "take":
-        outcome = await workflow.take(user, appeal_id)
+        chat = update.effective_chat
+        outcome = await workflow.take(user, appeal_id, in_chat=None if is_private(update) or chat is None else chat.id)
+        await query.answer()
+        await refresh_card(update, context, outcome.appeal)
+        await tell_outcome(update, context, outcome)
+        return
     elif action == "esc":
         outcome = await workflow.escalate_now(user, appeal_id)
+        await query.answer()
+        await refresh_card(update, context, outcome.appeal, keep_actions=False)
+        await tell_outcome(update, context, outcome)
+        return
     elif action == "ok":
         outcome = await resident.confirm(user, appeal_id)
     elif action == "re":

@@ -25,7 +25,7 @@ from bot.models import (
 from bot.services.base import ServiceBase
 from bot.services.escalation import escalate, level_chat
 from bot.services.point_rules import apply_appeal_rules
-from bot.services.routing import can_act, fmt_local
+from bot.services.routing import action_buttons, can_act, fmt_local
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.conversations import ConversationsRepo, PendingAction
@@ -70,7 +70,9 @@ class WorkflowService(ServiceBase):
         return {} if appeal.first_reply_at else {"first_reply_at": now}
 
     # --- assignee actions --------------------------------------------------------------------------
-    async def take(self, actor: UserInfo, appeal_id: int) -> Outcome:
+    async def take(self, actor: UserInfo, appeal_id: int, *, in_chat: int | None = None) -> Outcome:
+        """The actor takes a new appeal. Pressed in the staff (street) chat that holds the appeal, the
+        whole chat is told who took it (queued: the answer is that message)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             appeal, community = await self._as_handler(tx, appeal_id, actor)
@@ -101,8 +103,30 @@ class WorkflowService(ServiceBase):
             )
             await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
-        assert fresh is not None
-        return Outcome("done.taken", fresh, {"id": appeal.id, "due": fmt_local(fresh.due_at, community)})
+            assert fresh is not None
+            due = fmt_local(fresh.due_at, community)
+            if in_chat is not None and in_chat == self.chat_of_level(fresh, community):
+                await self.queue(
+                    tx,
+                    Notice(
+                        in_chat,
+                        "heads.staff_taken",
+                        {"id": appeal.id, "name": actor.display, "due": due},
+                        buttons=action_buttons(fresh.id, fresh.status),
+                        appeal_id=appeal.id,  # a reply to this message answers the resident too
+                        urgent=True,
+                        dedupe_key=f"staff-taken:{appeal.id}:{fresh.stage}",
+                    ),
+                    community,
+                    now,
+                )
+                return Outcome("heads.staff_taken", fresh, {"id": appeal.id}, queued=True)
+        return Outcome("done.taken", fresh, {"id": appeal.id, "due": due})
+
+    @staticmethod
+    def chat_of_level(appeal: Appeal, community: Community) -> int | None:
+        """The group chat that holds the appeal at its level (staff or street chat); None below."""
+        return level_chat(community, appeal.level) if appeal.level >= Level.COMMUNITY else None
 
     async def check_may_act(self, actor: UserInfo, appeal_id: int) -> Appeal:
         """Refuses (DomainError) unless ``actor`` may act on the open appeal now."""
@@ -201,19 +225,27 @@ class WorkflowService(ServiceBase):
             await repo.update(appeal, now, **changes)
             await self._cancel_kind(tx, appeal.id, now, DeadlineKind.FIRST_REPLY)
         await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
-        await self._relay(
-            tx,
-            community,
-            appeal,
-            appeal.resident_id,
-            f"resident.{kind}",
-            content,
-            now,
-            {"id": appeal.id, "text": content.text.strip() or "-", "level_key": f"level.{appeal.level.name.lower()}"},
-        )
+        undeliverable = await RegistryRepo(tx).known_unreachable(appeal.resident_id)
+        if not undeliverable:  # Telegram refuses messages to a resident who blocked the bot
+            await self._relay(
+                tx,
+                community,
+                appeal,
+                appeal.resident_id,
+                f"resident.{kind}",
+                content,
+                now,
+                {
+                    "id": appeal.id,
+                    "text": content.text.strip() or "-",
+                    "level_key": f"level.{appeal.level.name.lower()}",
+                },
+            )
         await apply_appeal_rules(tx, appeal.id, now)
         fresh = await repo.get(appeal.id)
         assert fresh is not None
+        if undeliverable:
+            return Outcome("heads.reply_undelivered", fresh, {"id": appeal.id})
         return Outcome(f"done.{kind}", fresh, {"id": appeal.id})
 
     async def _ask(
@@ -332,7 +364,7 @@ class WorkflowService(ServiceBase):
             Notice(
                 chat_id,
                 template,
-                params,
+                {**params, "from_chat": content.chat_id},  # who is told if it cannot be delivered
                 buttons=buttons,
                 user_id=person,
                 appeal_id=appeal.id,
