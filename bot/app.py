@@ -33,6 +33,7 @@ from bot.services.proposals import ProposalService
 from bot.services.queries import QueryService
 from bot.services.registry import RegistryService
 from bot.services.resident import ResidentService
+from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
@@ -59,6 +60,7 @@ class Services:
     sweeper: Sweeper
     delivery: DeliveryService
     staff_chat: StaffChatService
+    follow_ups: FollowUpService
     points: PointsService
     cards: CardService
     perks: PerksService
@@ -96,6 +98,7 @@ class Services:
             sweeper=Sweeper(workflow),
             delivery=DeliveryService(workflow),
             staff_chat=StaffChatService(workflow),
+            follow_ups=FollowUpService(workflow),
             points=PointsService(db, clock, calendars),
             cards=CardService(db, clock, calendars),
             perks=perks,

@@ -24,6 +24,7 @@ class SlaSettings(BaseModel):
     level_days: float = Field(1, gt=0, le=60)
     remind_before_hours: float = Field(2, ge=0, le=48)
     confirm_days: float = Field(3, gt=0, le=60)
+    revisit_days: float = Field(3, ge=0, le=60)  # return visit of a closed major issue (0: none)
     escalate_on_first_reply_miss: bool = True
     quiet_grace_minutes: int = Field(30, ge=0, le=240)
     max_per_hour: int = Field(3, ge=1, le=100)

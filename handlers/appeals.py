@@ -12,6 +12,7 @@ from bot.services.filing import FilingStep, Receipt
 from bot.services.perk_catalog import looks_like_code
 from bot.services.queries import AppealLine
 from bot.services.routing import action_buttons
+from bot.services.satisfaction import rating_buttons
 from bot.services.workflow import Outcome
 from handlers.appeal_actions import refresh_card
 from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
@@ -69,10 +70,8 @@ async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) ->
     buttons: tuple[tuple[Button, ...], ...] = ()
     if outcome.key == "done.taken":  # the remaining actions come with the confirmation
         buttons = action_buttons(outcome.appeal.id, outcome.appeal.status)
-    elif outcome.key == "done.confirmed":
-        buttons = (
-            tuple(Button("btn.star", data=f"a:rate:{outcome.appeal.id}:{n}", params={"n": n}) for n in range(1, 6)),
-        )
+    elif outcome.key == "done.confirmed":  # satisfied / partly / not satisfied (5 / 3 / 1)
+        buttons = rating_buttons(outcome.appeal.id)
     params = dict(outcome.params)
     params.setdefault("level_key", f"level.{outcome.appeal.level.name.lower()}")
     await send_reply(update, context, Reply(outcome.key, params, buttons))
@@ -288,6 +287,8 @@ async def action_button(update: Update, context: AppContext) -> None:
         outcome = await resident.reopen(user, appeal_id)
     elif action == "rate" and rest and rest[0].isdigit():
         outcome = await resident.rate(user, appeal_id, int(rest[0]))
+    elif action == "still" and rest and rest[0] in ("y", "n"):  # the return visit of a major issue
+        outcome = await context.services.follow_ups.still_fixed(user, appeal_id, rest[0] == "y")
     elif action == "show":
         await context.services.queries.show(user, appeal_id)  # refusals answer the button themselves
         await query.answer()

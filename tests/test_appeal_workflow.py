@@ -368,16 +368,20 @@ async def test_resolve_confirm_and_rate(h: Harness) -> None:
     calls = await h.press(h.p.resident, asked, "a:ok:1")
     (thanks,) = [c for c in calls if c.method == "sendMessage"]
     assert thanks.text == "Thank you! Appeal #1 is closed. How satisfied are you?"
-    assert thanks.buttons == [(f"{n} ⭐", f"a:rate:1:{n}") for n in range(1, 6)]
+    assert thanks.buttons == [
+        ("😊 Satisfied", "a:rate:1:5"),
+        ("😐 Partly", "a:rate:1:3"),
+        ("☹️ Not satisfied", "a:rate:1:1"),
+    ]
     assert (await appeal_of(h, 1)).status == Status.CLOSED
 
-    calls = await h.press(h.p.resident, thanks, "a:rate:1:4")
-    assert to(calls, h.p.resident) == ["Thank you for your rating (4 ⭐)."]
-    assert to(calls, h.p.uhead) == ["⭐ Appeal #1 was rated 4 of 5. Thank you!"]
+    calls = await h.press(h.p.resident, thanks, "a:rate:1:3")
+    assert to(calls, h.p.resident) == ["Thank you! You said: partly satisfied."]
+    assert to(calls, h.p.uhead) == ["⭐ Appeal #1 was rated 3 of 5. Thank you!"]
     calls = await h.press(h.p.resident, thanks, "a:rate:1:5")
-    assert alerts(calls) == ["You already rated appeal #1 (4 ⭐)."]
+    assert alerts(calls) == ["You already rated appeal #1 (3 ⭐)."]
     closed = await appeal_of(h, 1)
-    assert (closed.status, closed.rating) == (Status.CLOSED, 4)
+    assert (closed.status, closed.rating) == (Status.CLOSED, 3)
     # the confirmation deadline is gone: nothing is closed "automatically" later
     assert await sweep_at(h, local(2026, 12, 10, 10, 0)) == []
     assert await events_of(h, 1) == ["filed", "taken", "resolved", "confirmed", "rated"]
@@ -422,6 +426,7 @@ async def test_no_answer_to_a_resolution_closes_it_after_three_working_days(h: H
     calls = await sweep_at(h, local(2026, 11, 26, 12, 0))
     assert to(calls, h.p.resident) == [
         "Appeal #1 was closed as solved, as we did not hear back. If it is not solved, file a new appeal with /appeal."
+        "\n\nAre you satisfied with how it was handled?"
     ]
     assert (await appeal_of(h, 1)).status == Status.CLOSED
     assert await h.sweep() == []

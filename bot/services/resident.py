@@ -15,6 +15,7 @@ from bot.services.escalation import ping_target
 from bot.services.filing import schedule_level_deadlines
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params, fmt_local
+from bot.services.satisfaction import SCORE_WORDS, schedule_after_close
 from bot.services.workflow import Outcome, WorkflowService
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
@@ -36,7 +37,7 @@ class ResidentService(ServiceBase):
     async def confirm(self, actor: UserInfo, appeal_id: int) -> Outcome:
         now = self.clock.now()
         async with self.db.write() as tx:
-            appeal, _ = await self._as_resident(tx, appeal_id, actor)
+            appeal, community = await self._as_resident(tx, appeal_id, actor)
             if appeal.status != Status.RESOLVED:
                 raise Conflict("error.not_resolved", id=appeal_id, status_key=f"status.{appeal.status.value}")
             repo = AppealsRepo(tx)
@@ -45,7 +46,9 @@ class ResidentService(ServiceBase):
             await repo.add_event(appeal.id, now, actor.id, "confirmed", appeal.level)
             await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
-        assert fresh is not None
+            assert fresh is not None
+            sla = SlaSettings.from_settings(community.settings)
+            await schedule_after_close(tx, fresh, sla, await self.calendars.for_community(tx, community), now)
         return Outcome("done.confirmed", fresh, {"id": appeal_id})
 
     async def reopen(self, actor: UserInfo, appeal_id: int) -> Outcome:
@@ -112,6 +115,8 @@ class ResidentService(ServiceBase):
                 )
             fresh = await repo.get(appeal.id)
         assert fresh is not None
+        if stars in SCORE_WORDS:  # answered in words: said back in words
+            return Outcome("heads.rated_words", fresh, {"id": appeal_id, "answer_key": SCORE_WORDS[stars]})
         return Outcome("done.rated", fresh, {"id": appeal_id, "stars": stars})
 
     async def resident_message(self, actor: UserInfo, appeal_id: int, content: Content) -> Outcome:

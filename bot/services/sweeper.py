@@ -19,6 +19,7 @@ from bot.services.base import ServiceBase
 from bot.services.escalation import ping_target
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params
+from bot.services.satisfaction import fire_follow_up, rating_buttons, schedule_after_close
 from bot.services.workflow import WorkflowService
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
@@ -101,12 +102,17 @@ class Sweeper(ServiceBase):
             await repo.update(appeal, now, status=Status.CLOSED, closed_at=now)
             await repo.add_event(appeal.id, now, None, "auto_closed", appeal.level)
             await apply_appeal_rules(tx, appeal.id, now)
+            closed = await repo.get(appeal.id)
+            assert closed is not None
+            sla = SlaSettings.from_settings(community.settings)
+            await schedule_after_close(tx, closed, sla, await self.calendars.for_community(tx, community), now)
             await self.queue(
                 tx,
                 Notice(
                     appeal.resident_id,
-                    "resident.auto_closed",
+                    "heads.auto_closed_rate",  # closed by silence: still asked how satisfied they are
                     {"id": appeal.id},
+                    buttons=rating_buttons(appeal.id),
                     user_id=appeal.resident_id,
                     appeal_id=appeal.id,
                     dedupe_key=f"autoclose:{appeal.id}",
@@ -115,6 +121,9 @@ class Sweeper(ServiceBase):
                 now,
             )
             return "auto_closed"
+
+        if kind in (DeadlineKind.RATE_AGAIN, DeadlineKind.REVISIT):
+            return await fire_follow_up(self, tx, appeal, community, kind, now)
 
         if not appeal.status.is_open or appeal.status == Status.WAITING:
             return "skipped"
