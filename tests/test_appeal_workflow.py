@@ -939,5 +939,6 @@ async def test_staff_action_buttons_in_the_group_open_a_private_chat(h: Harness)
     # the staff member writes the question privately
     calls = await h.text(h.p.staff, "Which lamp?")
     assert to(calls, h.p.resident)[0].startswith("❓ A question about your appeal #1:\nWhich lamp?")
+    assert to(calls, h.p.staff_chat) == ["💬 Olga answered the resident of appeal #1."]  # no details
     assert (await appeal_of(h, 1)).status == Status.WAITING
     assert_calls_valid(h.rt.calls)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import (
@@ -24,17 +24,16 @@ from bot.models import (
 )
 from bot.services.base import ServiceBase
 from bot.services.escalation import escalate, level_chat
+from bot.services.pending_actions import ACTION_TTL, expired, live_action
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, can_act, fmt_local
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
-from storage.conversations import ConversationsRepo, PendingAction
+from storage.conversations import ConversationsRepo
 from storage.db import Tx
-from storage.followups import FollowUpsRepo
 from storage.registry import RegistryRepo
 
 NOTE_MAX = 2000
-ACTION_TTL = timedelta(hours=2)  # a Reply / Ask / Resolved press waits this long for the message
 
 
 @dataclass(frozen=True)
@@ -165,24 +164,8 @@ class WorkflowService(ServiceBase):
 
     async def pending_action(self, user_id: int) -> ActionKind | None:
         async with self.db.read() as tx:
-            action = await self._live_action(tx, user_id, self.clock.now())
+            action = await live_action(tx, user_id, self.clock.now())
         return action.kind if action else None
-
-    async def _live_action(self, tx: Tx, user_id: int, now: datetime) -> PendingAction | None:
-        """The user's pending action if it may take their next message: not expired, and its prompt
-        delivered (an action whose prompt never reached the person must not swallow an unrelated
-        message)."""
-        action = await ConversationsRepo(tx).get_action(user_id)
-        if action is None:
-            return None
-        expires = action.expires_at or action.created_at + ACTION_TTL
-        if now >= expires:
-            return None
-        if action.prompt_key is not None:
-            prompt = await FollowUpsRepo(tx).delivery(action.prompt_key)
-            if prompt is None or prompt.sent_at is None:
-                return None
-        return action
 
     async def complete(self, actor: UserInfo, content: Content) -> Outcome | None:
         """Finish the actor's pending action with ``content``; None when there is none (or it
@@ -190,10 +173,10 @@ class WorkflowService(ServiceBase):
         now = self.clock.now()
         async with self.db.write() as tx:
             conv = ConversationsRepo(tx)
-            action = await self._live_action(tx, actor.id, now)
+            action = await live_action(tx, actor.id, now)
             if action is None:
                 stale = await conv.get_action(actor.id)
-                if stale is not None and now >= (stale.expires_at or stale.created_at + ACTION_TTL):
+                if stale is not None and expired(stale, now):
                     await conv.drop_action(actor.id)  # expired: gone for good
                 return None
             await conv.drop_action(actor.id)
@@ -202,10 +185,24 @@ class WorkflowService(ServiceBase):
             if not text and not content.is_media:
                 raise InvalidInput("error.empty_message")
             if action.kind == ActionKind.REPLY:
-                return await self._relay_to_resident(tx, appeal, community, actor, content, now, "reply")
-            if action.kind == ActionKind.ASK:
-                return await self._ask(tx, appeal, community, actor, content, now)
-            return await self._resolve(tx, appeal, community, actor, content, now)
+                outcome = await self._relay_to_resident(tx, appeal, community, actor, content, now, "reply")
+            elif action.kind == ActionKind.ASK:
+                outcome = await self._ask(tx, appeal, community, actor, content, now)
+            else:
+                outcome = await self._resolve(tx, appeal, community, actor, content, now)
+            group = self.chat_of_level(appeal, community)
+            if group is not None and outcome.key != "heads.reply_undelivered":
+                # written privately by a staff member: their chat learns who answered
+                notice = Notice(
+                    group,
+                    "heads.staff_answered",
+                    {"id": appeal.id, "name": actor.display},
+                    appeal_id=appeal.id,
+                    urgent=True,
+                    dedupe_key=f"staff-answered:{content.chat_id}:{content.message_id}",
+                )
+                await self.queue(tx, notice, community, now)
+            return outcome
 
     async def _relay_to_resident(
         self,
