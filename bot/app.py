@@ -37,6 +37,8 @@ from bot.services.proposals import ProposalService
 from bot.services.queries import QueryService
 from bot.services.registry import RegistryService
 from bot.services.resident import ResidentService
+from bot.services.satisfaction import FollowUpService
+from bot.services.staff_chat import StaffChatService
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
 from storage.db import Database
@@ -61,6 +63,8 @@ class Services:
     queries: QueryService
     sweeper: Sweeper
     delivery: DeliveryService
+    staff_chat: StaffChatService
+    follow_ups: FollowUpService
     points: PointsService
     cards: CardService
     perks: PerksService
@@ -102,6 +106,8 @@ class Services:
             queries=QueryService(db, clock, calendars),
             sweeper=Sweeper(workflow),
             delivery=DeliveryService(workflow),
+            staff_chat=StaffChatService(workflow),
+            follow_ups=FollowUpService(workflow),
             points=PointsService(db, clock, calendars),
             cards=CardService(db, clock, calendars),
             perks=perks,

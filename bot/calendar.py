@@ -213,6 +213,27 @@ class WorkCalendar:
             remaining -= finish - start
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def add_working_day_time(self, dt: datetime, seconds: float) -> datetime:
+        """Moment when ``seconds`` of *working-day* time have elapsed after ``dt``: hours around the
+        clock (nights included) on working days, nothing on weekends, holidays and days off. Filed
+        on Friday 22:00 + 24 h -> Friday's 2 h, then Monday 00:00-22:00 -> Monday 22:00; a make-up
+        working Sunday counts like any working day."""
+        if seconds <= 0:
+            return self._out(_utc(dt))
+        remaining = timedelta(seconds=seconds)
+        u = _utc(dt)
+        d = self._local_date(u)
+        for _ in range(MAX_SCAN_DAYS):
+            begin = datetime.combine(d, time(0), tzinfo=self.tz).astimezone(UTC)
+            end = datetime.combine(d + timedelta(days=1), time(0), tzinfo=self.tz).astimezone(UTC)
+            if self.is_working_day(d) and end > u:
+                start = max(begin, u)
+                if remaining <= end - start:
+                    return self._out(start + remaining)
+                remaining -= end - start
+            d += timedelta(days=1)
+        raise ValueError(f"no working day found within {MAX_SCAN_DAYS} days of {dt}")
+
     def add_working_days(self, dt: datetime, n: int) -> datetime:
         """Deadline ``n`` working days after ``dt``.
 

@@ -57,6 +57,8 @@ class DeadlineKind(StrEnum):
     REMIND = "remind"  # remind the assignee before the deadline
     REPING = "reping"  # top level: ping again once per working day
     AUTOCLOSE = "autoclose"  # resident did not confirm a resolution -> close
+    RATE_AGAIN = "rate_again"  # closed and not rated: ask once more
+    REVISIT = "revisit"  # a major issue, some days after closing: is it still fixed?
 
 
 class ActionKind(StrEnum):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeals, general, observability, points, setup, votes
+from handlers import appeal_actions, appeals, general, observability, points, setup, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -82,6 +82,13 @@ def register(app: UnitApp) -> None:
     # the election and residents' proposals: their commands and ev:/ep:/pv: buttons (handlers.votes
     # adds those of handlers.proposals too, in one explicit order)
     votes.register(app)
+
+    # staff answer an appeal in the staff (street) chat by replying to its card (privacy mode lets
+    # replies to the bot's own messages through); other group messages are left alone
+    staff_reply = (
+        filters.ChatType.GROUPS & filters.REPLY & ~filters.COMMAND & (filters.TEXT | filters.PHOTO | filters.VOICE)
+    )
+    app.add_handler(MessageHandler(staff_reply, appeal_actions.staff_chat_reply), group=0)
 
     # 4. private messages that are not commands
     private_content = filters.ChatType.PRIVATE & (filters.TEXT | filters.VOICE | filters.PHOTO) & ~filters.COMMAND

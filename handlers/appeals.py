@@ -13,7 +13,9 @@ from bot.services.filing import FilingStep, Receipt
 from bot.services.perk_catalog import looks_like_code
 from bot.services.queries import AppealLine
 from bot.services.routing import action_buttons
+from bot.services.satisfaction import rating_buttons
 from bot.services.workflow import Outcome
+from handlers.appeal_actions import refresh_card
 from handlers.callback_data import button_id, parse_id, place_of
 from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
 from handlers.perks import check_typed_code
@@ -65,11 +67,14 @@ async def send_receipt(update: Update, context: AppContext, receipt: Receipt) ->
 
 
 async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) -> None:
+    if outcome.queued:  # the service queued the message with its change (outbox): just send it
+        context.bot_data.outbox().kick()
+        return
     buttons: tuple[tuple[Button, ...], ...] = ()
-    if outcome.key == "done.confirmed":
-        buttons = (
-            tuple(Button("btn.star", data=f"a:rate:{outcome.appeal.id}:{n}", params={"n": n}) for n in range(1, 6)),
-        )
+    if outcome.key == "done.taken":  # the remaining actions come with the confirmation
+        buttons = action_buttons(outcome.appeal.id, outcome.appeal.status)
+    elif outcome.key == "done.confirmed":  # satisfied / partly / not satisfied (5 / 3 / 1)
+        buttons = rating_buttons(outcome.appeal.id)
     params = dict(outcome.params)
     params.setdefault("level_key", f"level.{outcome.appeal.level.name.lower()}")
     await send_reply(update, context, Reply(outcome.key, params, buttons))
@@ -275,21 +280,33 @@ async def action_button(update: Update, context: AppContext) -> None:
     if action in ("reply", "ask", "res"):
         kind = {"reply": ActionKind.REPLY, "ask": ActionKind.ASK, "res": ActionKind.RESOLVE}[action]
         if not is_private(update):
-            # the text is written in a private chat: the button opens it with the action ready
-            await workflow.begin(user, appeal_id, kind)
+            # the text is written in a private chat: the button opens it, where the deep link
+            # (/start act_...) saves the action with its prompt
+            await workflow.check_may_act(user, appeal_id)
             await query.answer(url=deep_link(context, f"act_{kind.value}_{appeal_id}"))
             return
         outcome = await workflow.begin(user, appeal_id, kind)
     elif action == "take":
-        outcome = await workflow.take(user, appeal_id)
+        chat = update.effective_chat
+        outcome = await workflow.take(user, appeal_id, in_chat=None if is_private(update) or chat is None else chat.id)
+        await query.answer()
+        await refresh_card(update, context, outcome.appeal)
+        await tell_outcome(update, context, outcome)
+        return
     elif action == "esc":
         outcome = await workflow.escalate_now(user, appeal_id)
+        await query.answer()
+        await refresh_card(update, context, outcome.appeal, keep_actions=False)
+        await tell_outcome(update, context, outcome)
+        return
     elif action == "ok":
         outcome = await resident.confirm(user, appeal_id)
     elif action == "re":
         outcome = await resident.reopen(user, appeal_id)
     elif action == "rate" and len(rest) == 1:
         outcome = await resident.rate(user, appeal_id, button_id(rest[0]))
+    elif action == "still" and len(rest) == 1 and rest[0] in ("y", "n"):  # the return visit of a major issue
+        outcome = await context.services.follow_ups.still_fixed(user, appeal_id, rest[0] == "y")
     elif action == "show":
         await context.services.queries.show(user, appeal_id, place_of(update))  # refusals answer the button
         await query.answer()

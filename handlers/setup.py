@@ -79,7 +79,7 @@ async def register_building(update: Update, context: AppContext, code: str | Non
     """/register CODE in a building chat (or the add-to-group link, which sends /start CODE)."""
     chat = update.effective_chat
     assert chat is not None
-    code = code or (context.args[0] if context.args else "")
+    code = code or " ".join(context.args or [])  # "K7MP X3QH" arrives as two arguments
     if not code:
         raise InvalidInput("error.register_usage")
     if not is_group(update):
@@ -99,7 +99,7 @@ async def link_street(update: Update, context: AppContext) -> None:
         raise InvalidInput("error.linkstreet_usage")
     admins = await chat_admin_ids(update, context) if is_group(update) else []
     community = await context.services.registry.link_street(
-        actor(update), chat.id, context.args[0], admins, group=is_group(update)
+        actor(update), chat.id, " ".join(context.args), admins, group=is_group(update)
     )
     await say(update, context, "setup.street_linked", community=community.name)
 

@@ -27,6 +27,8 @@ class PendingAction:
     kind: ActionKind
     appeal_id: int
     created_at: datetime
+    prompt_key: str | None = None  # the outbox key of its prompt (None: saved before migration 0012)
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,26 @@ class ConversationsRepo:
             kind=ActionKind(row["kind"]),
             appeal_id=row["appeal_id"],
             created_at=from_ts(row["created_at"]),
+            prompt_key=row["prompt_key"],
+            expires_at=from_ts(row["expires_at"]) if row["expires_at"] is not None else None,
         )
 
-    async def put_action(self, user_id: int, kind: ActionKind, appeal_id: int, now: datetime) -> None:
+    async def put_action(
+        self,
+        user_id: int,
+        kind: ActionKind,
+        appeal_id: int,
+        now: datetime,
+        *,
+        prompt_key: str | None = None,
+        expires: datetime | None = None,
+    ) -> None:
         await self.tx.execute(
-            "INSERT INTO pending_actions (user_id, kind, appeal_id, created_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO pending_actions (user_id, kind, appeal_id, created_at, prompt_key, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind, appeal_id = excluded.appeal_id,"
-            " created_at = excluded.created_at",
-            (user_id, kind.value, appeal_id, to_ts(now)),
+            " created_at = excluded.created_at, prompt_key = excluded.prompt_key, expires_at = excluded.expires_at",
+            (user_id, kind.value, appeal_id, to_ts(now), prompt_key, to_ts(expires) if expires else None),
         )
 
     async def drop_action(self, user_id: int) -> None:

@@ -368,16 +368,20 @@ async def test_resolve_confirm_and_rate(h: Harness) -> None:
     calls = await h.press(h.p.resident, asked, "a:ok:1")
     (thanks,) = [c for c in calls if c.method == "sendMessage"]
     assert thanks.text == "Thank you! Appeal #1 is closed. How satisfied are you?"
-    assert thanks.buttons == [(f"{n} ⭐", f"a:rate:1:{n}") for n in range(1, 6)]
+    assert thanks.buttons == [
+        ("😊 Satisfied", "a:rate:1:5"),
+        ("😐 Partly", "a:rate:1:3"),
+        ("☹️ Not satisfied", "a:rate:1:1"),
+    ]
     assert (await appeal_of(h, 1)).status == Status.CLOSED
 
-    calls = await h.press(h.p.resident, thanks, "a:rate:1:4")
-    assert to(calls, h.p.resident) == ["Thank you for your rating (4 ⭐)."]
-    assert to(calls, h.p.uhead) == ["⭐ Appeal #1 was rated 4 of 5. Thank you!"]
+    calls = await h.press(h.p.resident, thanks, "a:rate:1:3")
+    assert to(calls, h.p.resident) == ["Thank you! You said: partly satisfied."]
+    assert to(calls, h.p.uhead) == ["⭐ Appeal #1 was rated 3 of 5. Thank you!"]
     calls = await h.press(h.p.resident, thanks, "a:rate:1:5")
-    assert alerts(calls) == ["You already rated appeal #1 (4 ⭐)."]
+    assert alerts(calls) == ["You already rated appeal #1 (3 ⭐)."]
     closed = await appeal_of(h, 1)
-    assert (closed.status, closed.rating) == (Status.CLOSED, 4)
+    assert (closed.status, closed.rating) == (Status.CLOSED, 3)
     # the confirmation deadline is gone: nothing is closed "automatically" later
     assert await sweep_at(h, local(2026, 12, 10, 10, 0)) == []
     assert await events_of(h, 1) == ["filed", "taken", "resolved", "confirmed", "rated"]
@@ -422,6 +426,7 @@ async def test_no_answer_to_a_resolution_closes_it_after_three_working_days(h: H
     calls = await sweep_at(h, local(2026, 11, 26, 12, 0))
     assert to(calls, h.p.resident) == [
         "Appeal #1 was closed as solved, as we did not hear back. If it is not solved, file a new appeal with /appeal."
+        "\n\nAre you satisfied with how it was handled?"
     ]
     assert (await appeal_of(h, 1)).status == Status.CLOSED
     assert await h.sweep() == []
@@ -476,7 +481,8 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     calls = await sweep_at(h, local(2026, 11, 27, 10, 0))
     assert to(calls, staff) == [
         "⚠️ Appeal #1 was passed to you (community staff): the deadline passed.\n"
-        "🔧 Problem · Building 7, unit 1\n\nThe lift is broken\n\nNew deadline: 2026-11-30 10:00"
+        "🔧 Problem · Building 7, unit 1\nResident: Rita (@rita_r)\n\nThe lift is broken\n\n"
+        "New deadline: 2026-11-30 10:00\n\nTo answer the resident, reply to this message."
     ]
     assert to(calls, h.p.bhead) == [
         "⏰ Reminder: appeal #1 (🔧 Problem, Building 7, unit 1) is due 2026-11-27 10:00.\n\nThe lift is broken",
@@ -491,7 +497,8 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     calls = await sweep_at(h, local(2026, 11, 30, 10, 0))
     assert [t for t in to(calls, street) if "passed to you" in t] == [
         "⚠️ Appeal #1 was passed to you (street office): the deadline passed.\n"
-        "🔧 Problem · Building 7, unit 1\n\nThe lift is broken\n\nNew deadline: 2026-12-01 10:00"
+        "🔧 Problem · Building 7, unit 1\nResident: Rita (@rita_r)\n\nThe lift is broken\n\n"
+        "New deadline: 2026-12-01 10:00\n\nTo answer the resident, reply to this message."
     ]
     assert [t for t in to(calls, staff) if "passed to the street office" in t]
     assert to(calls, h.p.resident) == [
@@ -926,8 +933,12 @@ async def test_staff_action_buttons_in_the_group_open_a_private_chat(h: Harness)
     (answer,) = [c for c in calls if c.method == "answerCallbackQuery"]
     assert answer.params["url"] == "https://t.me/unitbot_test_bot?start=act_ask_1"
     assert to(calls, h.p.staff_chat) == []  # nothing about the resident is said in the group
+    # the link opens the private chat (Telegram sends /start act_ask_1), the prompt comes there
+    calls = await h.cmd(h.p.staff, updates.private_chat(h.p.staff), "start", "act_ask_1")
+    assert to(calls, h.p.staff)[0].startswith("Write your question to the resident of appeal #1.")
     # the staff member writes the question privately
     calls = await h.text(h.p.staff, "Which lamp?")
     assert to(calls, h.p.resident)[0].startswith("❓ A question about your appeal #1:\nWhich lamp?")
+    assert to(calls, h.p.staff_chat) == ["💬 Olga answered the resident of appeal #1."]  # no details
     assert (await appeal_of(h, 1)).status == Status.WAITING
     assert_calls_valid(h.rt.calls)

@@ -110,7 +110,7 @@ def test_whole_appeal_through_the_real_process(e2e: E2E) -> None:
 
     # a staff member takes it in the staff chat ...
     since = chat.press(p.staff, to_staff, "a:take:1")
-    chat.wait_text(p.staff_chat, "Appeal #1 is yours", since)
+    chat.wait_text(p.staff_chat, "Olga took appeal #1", since)
     chat.wait(lambda c: c.chat_id == p.resident["id"] and "has been taken up" in (c.text or ""), since)
     # ... and presses Reply: in a group that opens the private chat through a deep link
     since = chat.press(p.staff, to_staff, "a:reply:1")
@@ -134,9 +134,9 @@ def test_whole_appeal_through_the_real_process(e2e: E2E) -> None:
     # the resident confirms and rates; the assignee hears about it
     since = chat.press(p.resident, resolved, "a:ok:1")
     closed = chat.wait_text(p.resident, "Appeal #1 is closed", since)
-    assert [d for _, d in closed.buttons] == [f"a:rate:1:{n}" for n in range(1, 6)]
+    assert [d for _, d in closed.buttons] == ["a:rate:1:5", "a:rate:1:3", "a:rate:1:1"]
     since = chat.press(p.resident, closed, "a:rate:1:5")
-    chat.wait_text(p.resident, "Thank you for your rating (5", since)
+    chat.wait_text(p.resident, "Thank you! You said: satisfied.", since)
     chat.wait_text(staff_private, "Appeal #1 was rated 5 of 5", since)
 
     assert chat.sent(p.resident, "was passed to the community staff") and len(e2e.server.rejected) == 0

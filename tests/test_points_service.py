@@ -92,6 +92,7 @@ async def second_db(h: Harness) -> AsyncIterator[Database]:
 async def resolve(h: Harness, who: UserInfo, appeal_id: int) -> None:
     wf = h.services.workflow
     await wf.begin(who, appeal_id, ActionKind.RESOLVE)
+    await h.app.bot_data.outbox().drain()  # the prompt reaches the head: the action takes the note
     await wf.complete(who, Content("text", chat_id=who.id, message_id=next(_msg), text="Done, the lift works"))
 
 
@@ -755,6 +756,7 @@ async def test_resolved_while_waiting_for_the_resident_is_on_time_if_time_was_le
     appeal_id = await h.file_appeal()
     await wf.take(UHEAD, appeal_id)
     await wf.begin(UHEAD, appeal_id, ActionKind.ASK)
+    await h.app.bot_data.outbox().drain()
     await wf.complete(UHEAD, Content("text", chat_id=UHEAD.id, message_id=next(_msg), text="Which floor?"))
     h.clock.advance(timedelta(days=6))  # the clock is paused: the resident never answers
     await resolve(h, UHEAD, appeal_id)

@@ -142,7 +142,10 @@ async def test_403_to_the_unit_head_escalates_at_once_to_the_building_head(h: Ha
     assert not await h.services.registry.is_reachable(h.p.uhead["id"])
     to_boris = h.texts(h.p.bhead)
     assert any(f"Appeal #{first} was passed to you (building head)" in t and "cannot be reached" in t for t in to_boris)
-    assert any(f"#{first} was passed to the building head" in t for t in h.texts(h.p.resident))
+    assert any(
+        f"The bot could not reach your unit head, so your appeal #{first} went to the building head instead" in t
+        for t in h.texts(h.p.resident)
+    )
     async with h.services.db.read() as tx:
         row = await tx.fetchone("SELECT level, assignee_user_id FROM appeals WHERE id = ?", (first,))
     assert (row["level"], row["assignee_user_id"]) == (1, h.p.bhead["id"])

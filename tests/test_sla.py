@@ -92,13 +92,33 @@ def test_reminder_is_two_working_hours_before_the_deadline() -> None:
     )
 
 
-def test_first_reply_counts_plain_hours() -> None:
-    # the first-reply window is in hours around the clock, weekends and holidays included
-    assert DEFAULT.first_reply_deadline(local(2026, 11, 27, 10, 0)) == local(2026, 11, 28, 10, 0)
-    assert DEFAULT.first_reply_deadline(local(2025, 9, 30, 10, 0)) == local(2025, 10, 1, 10, 0)
-    assert SlaSettings(first_reply_hours=4).first_reply_deadline(local(2026, 11, 23, 16, 0)) == local(
-        2026, 11, 23, 20, 0
+def test_first_reply_counts_hours_of_working_days_only() -> None:
+    # Friday 10:00: Friday's 14 h, then Monday 00:00-10:00 (the weekend does not count)
+    assert DEFAULT.first_reply_deadline(CN, local(2026, 11, 27, 10, 0)) == local(2026, 11, 30, 10, 0)
+    # Friday 22:00: 2 h on Friday, 22 h on Monday; the head has all of Monday's working hours
+    assert DEFAULT.first_reply_deadline(CN, local(2026, 11, 27, 22, 0)) == local(2026, 11, 30, 22, 0)
+    # the eve of National Day 2025: 14 h on 09-30, then 10-01..10-08 are off, 10 h on 10-09
+    assert DEFAULT.first_reply_deadline(CN, local(2025, 9, 30, 10, 0)) == local(2025, 10, 9, 10, 0)
+    # the make-up working Sunday 2026-01-04 counts (the 2nd and 3rd are days off)
+    assert DEFAULT.first_reply_deadline(CN, local(2026, 1, 2, 22, 0)) == local(2026, 1, 5, 0, 0)
+    # a working Monday: plain 24 hours
+    assert DEFAULT.first_reply_deadline(CN, local(2026, 11, 23, 16, 0)) == local(2026, 11, 24, 16, 0)
+    assert SlaSettings(first_reply_hours=4).first_reply_deadline(CN, local(2026, 11, 23, 10, 0)) == local(
+        2026, 11, 23, 14, 0
     )
+
+
+def test_first_reply_never_ends_before_the_head_had_working_time_after_the_card() -> None:
+    # 4 first-reply hours from Monday 17:00 would end at 21:00: the card went out at 17:00 and the
+    # head had 1 working hour that day, so the floor of 4 working hours gives Tuesday 12:00
+    short = SlaSettings(first_reply_hours=4)
+    assert short.first_reply_deadline(CN, local(2026, 11, 23, 17, 0)) == local(2026, 11, 24, 12, 0)
+    # filed at 23:00: the card waits for Tuesday 09:00, so the floor is Tuesday 13:00
+    assert short.first_reply_deadline(CN, local(2026, 11, 23, 23, 0)) == local(2026, 11, 24, 13, 0)
+    # no floor asked for: hours of working days, but never before the card went out
+    none = SlaSettings(first_reply_hours=4, first_reply_min_work_hours=0)
+    assert none.first_reply_deadline(CN, local(2026, 11, 23, 23, 0)) == local(2026, 11, 24, 9, 0)
+    assert none.first_reply_deadline(CN, local(2026, 11, 23, 12, 0)) == local(2026, 11, 23, 16, 0)
 
 
 def test_confirmation_window_in_working_days() -> None:

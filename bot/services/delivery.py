@@ -20,6 +20,8 @@ from storage.registry import RegistryRepo
 
 LEASE = timedelta(seconds=60)
 CANDIDATES_PER_SLOT = 4  # due rows read per message claimed (a chat's later messages are skipped)
+#: A handler's own words to the resident (reply, question, resolution note).
+RELAYS_TO_RESIDENT = frozenset({"resident.reply", "resident.question", "resident.resolved"})
 MAX_ATTEMPTS = 8
 
 
@@ -120,7 +122,24 @@ class DeliveryService(ServiceBase):
                 )
             elif appeal.resident_id == item.user_id:
                 await appeals.add_event(appeal.id, now, None, "resident_unreachable", appeal.level)
-                if appeal.status != Status.CLOSED:
+                source = item.params.get("from_chat")
+                if item.template in RELAYS_TO_RESIDENT and isinstance(source, int) and source != item.chat_id:
+                    # whoever wrote it (a head in private, staff in their chat) learns it did not arrive
+                    await self.queue(
+                        tx,
+                        Notice(
+                            source,
+                            "heads.reply_undelivered",
+                            {"id": appeal.id},
+                            user_id=source if source > 0 else None,
+                            appeal_id=appeal.id,
+                            urgent=True,
+                            dedupe_key=f"undelivered:{item.id}",
+                        ),
+                        community,
+                        now,
+                    )
+                elif appeal.status != Status.CLOSED:
                     chat = appeal.assignee_user_id or community.staff_chat_id
                     await self.queue(
                         tx,

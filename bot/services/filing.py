@@ -241,7 +241,7 @@ class FilingService(ServiceBase):
         assert target is not None  # the community level always exists
         cal = await self.calendars.for_community(tx, community)
         due = sla.filing_deadline(cal, now, draft.category)
-        first_due = sla.first_reply_deadline(now)
+        first_due = sla.first_reply_deadline(cal, now)
         appeals = AppealsRepo(tx)
         appeal_id = await appeals.create(
             community_id=community.id,

@@ -6,13 +6,13 @@ community. Telegram-only facts (who the chat admins are) are passed in by the ha
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from bot import codes
 from bot.clock import Clock
 from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound, PermissionDenied, WrongChat
 from bot.models import Building, Community, Notice, Role, Unit, UserInfo
@@ -169,13 +169,19 @@ class RegistryService(ServiceBase):
         now = self.clock.now()
         async with self.db.write() as tx:
             community = await self._staff_ctx(tx, chat_id, actor.id)
-            code = ("b" if kind == "building" else "s") + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+            code = codes.new_code()  # short, no look-alikes: people read it aloud and copy it
             await RegistryRepo(tx).create_invite(code, community.id, kind, actor.id, now, now + INVITE_TTL)
-        return code
+        return codes.show(code)
 
     async def _use_invite(self, tx: Tx, code: str, chat_id: int, kind: str) -> Community:
         repo = RegistryRepo(tx)
-        invite = await repo.get_invite(code.strip())
+        invite = None
+        # typed in any case, with spaces or full-width punctuation, or copied with the text around it;
+        # codes issued before the short ones still work as they were given
+        for candidate in [*codes.find_codes(code[:500]), code.strip()[:64]]:
+            invite = await repo.get_invite(candidate)
+            if invite is not None and invite["kind"] == kind:
+                break
         if invite is None or invite["kind"] != kind:
             raise NotFound("error.invite_unknown")
         if not await repo.use_invite(invite["code"], chat_id, self.clock.now()):

@@ -11,9 +11,11 @@ from datetime import datetime
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.models import Appeal, Community, Content, Notice, Status, UserInfo
 from bot.services.base import ServiceBase
+from bot.services.escalation import ping_target
 from bot.services.filing import schedule_level_deadlines
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params, fmt_local
+from bot.services.satisfaction import SCORE_WORDS, schedule_after_close
 from bot.services.workflow import Outcome, WorkflowService
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
@@ -35,7 +37,7 @@ class ResidentService(ServiceBase):
     async def confirm(self, actor: UserInfo, appeal_id: int) -> Outcome:
         now = self.clock.now()
         async with self.db.write() as tx:
-            appeal, _ = await self._as_resident(tx, appeal_id, actor)
+            appeal, community = await self._as_resident(tx, appeal_id, actor)
             if appeal.status != Status.RESOLVED:
                 raise Conflict("error.not_resolved", id=appeal_id, status_key=f"status.{appeal.status.value}")
             repo = AppealsRepo(tx)
@@ -44,7 +46,9 @@ class ResidentService(ServiceBase):
             await repo.add_event(appeal.id, now, actor.id, "confirmed", appeal.level)
             await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
-        assert fresh is not None
+            assert fresh is not None
+            sla = SlaSettings.from_settings(community.settings)
+            await schedule_after_close(tx, fresh, sla, await self.calendars.for_community(tx, community), now)
         return Outcome("done.confirmed", fresh, {"id": appeal_id})
 
     async def reopen(self, actor: UserInfo, appeal_id: int) -> Outcome:
@@ -64,7 +68,7 @@ class ResidentService(ServiceBase):
             fresh = await repo.get(appeal.id)
             assert fresh is not None
             await schedule_level_deadlines(tx, fresh, sla, cal, now)
-            target_chat = fresh.assignee_user_id or (await self.workflow._level_chat(community, fresh.level))
+            target_chat, person = ping_target(fresh, community)
             card = await card_params(tx, fresh, community)
             await self.queue(
                 tx,
@@ -73,7 +77,7 @@ class ResidentService(ServiceBase):
                     "appeal.reopened",
                     card,
                     buttons=action_buttons(fresh.id, fresh.status),
-                    user_id=fresh.assignee_user_id,
+                    user_id=person,
                     appeal_id=fresh.id,
                     dedupe_key=f"reopen:{fresh.id}:{fresh.stage}",
                 ),
@@ -111,6 +115,8 @@ class ResidentService(ServiceBase):
                 )
             fresh = await repo.get(appeal.id)
         assert fresh is not None
+        if stars in SCORE_WORDS:  # answered in words: said back in words
+            return Outcome("heads.rated_words", fresh, {"id": appeal_id, "answer_key": SCORE_WORDS[stars]})
         return Outcome("done.rated", fresh, {"id": appeal_id, "stars": stars})
 
     async def resident_message(self, actor: UserInfo, appeal_id: int, content: Content) -> Outcome:
@@ -164,7 +170,7 @@ class ResidentService(ServiceBase):
             await schedule_level_deadlines(tx, fresh, sla, cal, now)
             appeal = fresh
         await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
-        target = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+        target, person = ping_target(appeal, community)
         await self.workflow._relay(
             tx,
             community,
@@ -175,7 +181,7 @@ class ResidentService(ServiceBase):
             now,
             {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community)},
             buttons=action_buttons(appeal.id, appeal.status),
-            user_id=appeal.assignee_user_id,
+            user_id=person,
         )
         return Outcome(f"done.{kind}", appeal, {"id": appeal.id})
 

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.logging import appeal_scope
-from bot.models import DeadlineKind, Notice, Status
+from bot.models import Appeal, Community, DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
+from bot.services.escalation import ping_target
 from bot.services.point_rules import apply_appeal_rules
 from bot.services.routing import action_buttons, card_params
+from bot.services.satisfaction import fire_follow_up, rating_buttons, schedule_after_close
 from bot.services.workflow import WorkflowService
+from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.db import Row, Tx
+from storage.followups import FollowUpsRepo
 from storage.registry import RegistryRepo
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,20 @@ class Sweeper(ServiceBase):
             if len(rows) < self.batch:
                 return report
 
+    async def _first_reply_floor(self, tx: Tx, appeal: Appeal, community: Community, now: datetime) -> datetime | None:
+        """A missed first reply counts only once the card reached the head and they had their share
+        of working time after it (the card may have waited for quiet hours, a flood limit or an
+        outage). None: it counts now; else the moment to look again."""
+        sla = SlaSettings.from_settings(community.settings)
+        cal = await self.calendars.for_community(tx, community)
+        card = await FollowUpsRepo(tx).delivery(f"assign:{appeal.id}")
+        if card is None or card.failed:
+            return None  # no card on record, or its reader is unreachable (that escalates by itself)
+        if card.sent_at is None:  # not delivered yet: as if it went out at the next moment it can
+            return sla.first_reply_floor(cal, sla.card_delivery(cal, now))
+        floor = sla.first_reply_floor(cal, card.sent_at)
+        return floor if floor > now else None
+
     @staticmethod
     async def _still_open(tx: Tx, row: Row) -> bool:
         open_rows = await AppealsRepo(tx).open_deadlines(row["appeal_id"])
@@ -86,12 +104,17 @@ class Sweeper(ServiceBase):
             await repo.update(appeal, now, status=Status.CLOSED, closed_at=now)
             await repo.add_event(appeal.id, now, None, "auto_closed", appeal.level)
             await apply_appeal_rules(tx, appeal.id, now)
+            closed = await repo.get(appeal.id)
+            assert closed is not None
+            sla = SlaSettings.from_settings(community.settings)
+            await schedule_after_close(tx, closed, sla, await self.calendars.for_community(tx, community), now)
             await self.queue(
                 tx,
                 Notice(
                     appeal.resident_id,
-                    "resident.auto_closed",
+                    "heads.auto_closed_rate",  # closed by silence: still asked how satisfied they are
                     {"id": appeal.id},
+                    buttons=rating_buttons(appeal.id),
                     user_id=appeal.resident_id,
                     appeal_id=appeal.id,
                     dedupe_key=f"autoclose:{appeal.id}",
@@ -101,12 +124,15 @@ class Sweeper(ServiceBase):
             )
             return "auto_closed"
 
+        if kind in (DeadlineKind.RATE_AGAIN, DeadlineKind.REVISIT):
+            return await fire_follow_up(self, tx, appeal, community, kind, now)
+
         if not appeal.status.is_open or appeal.status == Status.WAITING:
             return "skipped"
 
         if kind == DeadlineKind.REMIND:
             card = await card_params(tx, appeal, community)
-            chat = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+            chat, person = ping_target(appeal, community)
             await self.queue(
                 tx,
                 Notice(
@@ -114,7 +140,7 @@ class Sweeper(ServiceBase):
                     "appeal.reminder",
                     card,
                     buttons=action_buttons(appeal.id, appeal.status),
-                    user_id=appeal.assignee_user_id,
+                    user_id=person,
                     appeal_id=appeal.id,
                     dedupe_key=f"remind:{row['id']}",
                 ),
@@ -126,6 +152,13 @@ class Sweeper(ServiceBase):
 
         if kind == DeadlineKind.FIRST_REPLY and appeal.first_reply_at is not None:
             return "skipped"
+        if kind == DeadlineKind.FIRST_REPLY:
+            later = await self._first_reply_floor(tx, appeal, community, now)
+            if later is not None:
+                if appeal.due_at is not None and later >= appeal.due_at:
+                    return "skipped"  # the level's own deadline comes first and decides
+                await repo.add_deadline(appeal.id, DeadlineKind.FIRST_REPLY, appeal.stage, later)
+                return "postponed"
 
         reason = "no_first_reply" if kind == DeadlineKind.FIRST_REPLY else "deadline"
         if kind in (DeadlineKind.FIRST_REPLY, DeadlineKind.RESOLVE):
@@ -139,7 +172,7 @@ class Sweeper(ServiceBase):
         # at the top of the chain: ping the top chat again, once per working day
         cal = await self.calendars.for_community(tx, community)
         card = await card_params(tx, appeal, community)
-        chat = appeal.assignee_user_id or await self.workflow._level_chat(community, appeal.level)
+        chat, person = ping_target(appeal, community)
         await self.queue(
             tx,
             Notice(
@@ -147,7 +180,7 @@ class Sweeper(ServiceBase):
                 "appeal.overdue_top",
                 card,
                 buttons=action_buttons(appeal.id, appeal.status),
-                user_id=appeal.assignee_user_id,
+                user_id=person,
                 appeal_id=appeal.id,
                 dedupe_key=f"reping:{row['id']}",
             ),

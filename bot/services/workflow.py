@@ -5,6 +5,7 @@ transaction with its history row and the notices it causes."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,9 +24,10 @@ from bot.models import (
     UserInfo,
 )
 from bot.services.base import ServiceBase
-from bot.services.filing import schedule_level_deadlines
-from bot.services.point_rules import MISSED_REASONS, apply_appeal_rules
-from bot.services.routing import action_buttons, can_act, card_params, fmt_local, route
+from bot.services.escalation import escalate, level_chat
+from bot.services.pending_actions import ACTION_TTL, expired, live_action
+from bot.services.point_rules import apply_appeal_rules
+from bot.services.routing import action_buttons, can_act, fmt_local
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.conversations import ConversationsRepo
@@ -37,11 +39,13 @@ NOTE_MAX = 2000
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened, for the handler to tell the acting user."""
+    """What happened, for the handler to tell the acting user (``queued``: the service already
+    queued that message in the outbox; the handler only answers the button)."""
 
     key: str
     appeal: Appeal
     params: dict[str, object]
+    queued: bool = False
 
 
 class WorkflowService(ServiceBase):
@@ -67,7 +71,9 @@ class WorkflowService(ServiceBase):
         return {} if appeal.first_reply_at else {"first_reply_at": now}
 
     # --- assignee actions --------------------------------------------------------------------------
-    async def take(self, actor: UserInfo, appeal_id: int) -> Outcome:
+    async def take(self, actor: UserInfo, appeal_id: int, *, in_chat: int | None = None) -> Outcome:
+        """The actor takes a new appeal. Pressed in the staff (street) chat that holds the appeal, the
+        whole chat is told who took it (queued: the answer is that message)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             appeal, community = await self._as_handler(tx, appeal_id, actor)
@@ -98,30 +104,82 @@ class WorkflowService(ServiceBase):
             )
             await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
-        assert fresh is not None
-        return Outcome("done.taken", fresh, {"id": appeal.id, "due": fmt_local(fresh.due_at, community)})
+            assert fresh is not None
+            due = fmt_local(fresh.due_at, community)
+            if in_chat is not None and in_chat == self.chat_of_level(fresh, community):
+                await self.queue(
+                    tx,
+                    Notice(
+                        in_chat,
+                        "heads.staff_taken",
+                        {"id": appeal.id, "name": actor.display, "due": due},
+                        buttons=action_buttons(fresh.id, fresh.status),
+                        appeal_id=appeal.id,  # a reply to this message answers the resident too
+                        urgent=True,
+                        dedupe_key=f"staff-taken:{appeal.id}:{fresh.stage}",
+                    ),
+                    community,
+                    now,
+                )
+                return Outcome("heads.staff_taken", fresh, {"id": appeal.id}, queued=True)
+        return Outcome("done.taken", fresh, {"id": appeal.id, "due": due})
+
+    @staticmethod
+    def chat_of_level(appeal: Appeal, community: Community) -> int | None:
+        """The group chat that holds the appeal at its level (staff or street chat); None below."""
+        return level_chat(community, appeal.level) if appeal.level >= Level.COMMUNITY else None
+
+    async def check_may_act(self, actor: UserInfo, appeal_id: int) -> Appeal:
+        """Refuses (DomainError) unless ``actor`` may act on the open appeal now."""
+        async with self.db.read() as tx:
+            appeal, _ = await self._as_handler(tx, appeal_id, actor)
+        return appeal
 
     async def begin(self, actor: UserInfo, appeal_id: int, kind: ActionKind) -> Outcome:
-        """Reply / ask / resolve: the actor's next private message completes it."""
+        """Reply / ask / resolve: the actor's next private message completes it. The prompt goes
+        through the outbox in the same transaction as the action, so a crash cannot leave an action
+        nobody was told about; the action takes a message only once its prompt was delivered, and
+        it expires after ``ACTION_TTL``."""
         now = self.clock.now()
         async with self.db.write() as tx:
-            appeal, _ = await self._as_handler(tx, appeal_id, actor)
+            appeal, community = await self._as_handler(tx, appeal_id, actor)
             await RegistryRepo(tx).upsert_user(actor, now, started=True)
-            await ConversationsRepo(tx).put_action(actor.id, kind, appeal.id, now)
-        return Outcome(f"prompt.{kind.value}", appeal, {"id": appeal.id})
+            prompt_key = f"prompt:{actor.id}:{appeal.id}:{kind.value}:{secrets.token_hex(4)}"
+            await ConversationsRepo(tx).put_action(
+                actor.id, kind, appeal.id, now, prompt_key=prompt_key, expires=now + ACTION_TTL
+            )
+            await self.queue(
+                tx,
+                Notice(
+                    actor.id,
+                    f"prompt.{kind.value}",
+                    {"id": appeal.id},
+                    user_id=actor.id,
+                    appeal_id=appeal.id,
+                    urgent=True,  # the person is waiting for it
+                    dedupe_key=prompt_key,
+                ),
+                community,
+                now,
+            )
+        return Outcome(f"prompt.{kind.value}", appeal, {"id": appeal.id}, queued=True)
 
     async def pending_action(self, user_id: int) -> ActionKind | None:
         async with self.db.read() as tx:
-            action = await ConversationsRepo(tx).get_action(user_id)
+            action = await live_action(tx, user_id, self.clock.now())
         return action.kind if action else None
 
     async def complete(self, actor: UserInfo, content: Content) -> Outcome | None:
-        """Finish the actor's pending action with ``content``; None when there is none."""
+        """Finish the actor's pending action with ``content``; None when there is none (or it
+        expired, or its prompt was never delivered)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             conv = ConversationsRepo(tx)
-            action = await conv.get_action(actor.id)
+            action = await live_action(tx, actor.id, now)
             if action is None:
+                stale = await conv.get_action(actor.id)
+                if stale is not None and expired(stale, now):
+                    await conv.drop_action(actor.id)  # expired: gone for good
                 return None
             await conv.drop_action(actor.id)
             appeal, community = await self._as_handler(tx, action.appeal_id, actor)
@@ -129,10 +187,24 @@ class WorkflowService(ServiceBase):
             if not text and not content.is_media:
                 raise InvalidInput("error.empty_message")
             if action.kind == ActionKind.REPLY:
-                return await self._relay_to_resident(tx, appeal, community, actor, content, now, "reply")
-            if action.kind == ActionKind.ASK:
-                return await self._ask(tx, appeal, community, actor, content, now)
-            return await self._resolve(tx, appeal, community, actor, content, now)
+                outcome = await self._relay_to_resident(tx, appeal, community, actor, content, now, "reply")
+            elif action.kind == ActionKind.ASK:
+                outcome = await self._ask(tx, appeal, community, actor, content, now)
+            else:
+                outcome = await self._resolve(tx, appeal, community, actor, content, now)
+            group = self.chat_of_level(appeal, community)
+            if group is not None and outcome.key != "heads.reply_undelivered":
+                # written privately by a staff member: their chat learns who answered
+                notice = Notice(
+                    group,
+                    "heads.staff_answered",
+                    {"id": appeal.id, "name": actor.display},
+                    appeal_id=appeal.id,
+                    urgent=True,
+                    dedupe_key=f"staff-answered:{content.chat_id}:{content.message_id}",
+                )
+                await self.queue(tx, notice, community, now)
+            return outcome
 
     async def _relay_to_resident(
         self,
@@ -152,19 +224,27 @@ class WorkflowService(ServiceBase):
             await repo.update(appeal, now, **changes)
             await self._cancel_kind(tx, appeal.id, now, DeadlineKind.FIRST_REPLY)
         await repo.add_event(appeal.id, now, actor.id, kind, appeal.level, {"text": content.text[:500]})
-        await self._relay(
-            tx,
-            community,
-            appeal,
-            appeal.resident_id,
-            f"resident.{kind}",
-            content,
-            now,
-            {"id": appeal.id, "text": content.text.strip() or "-", "level_key": f"level.{appeal.level.name.lower()}"},
-        )
+        undeliverable = await RegistryRepo(tx).known_unreachable(appeal.resident_id)
+        if not undeliverable:  # Telegram refuses messages to a resident who blocked the bot
+            await self._relay(
+                tx,
+                community,
+                appeal,
+                appeal.resident_id,
+                f"resident.{kind}",
+                content,
+                now,
+                {
+                    "id": appeal.id,
+                    "text": content.text.strip() or "-",
+                    "level_key": f"level.{appeal.level.name.lower()}",
+                },
+            )
         await apply_appeal_rules(tx, appeal.id, now)
         fresh = await repo.get(appeal.id)
         assert fresh is not None
+        if undeliverable:
+            return Outcome("heads.reply_undelivered", fresh, {"id": appeal.id})
         return Outcome(f"done.{kind}", fresh, {"id": appeal.id})
 
     async def _ask(
@@ -247,106 +327,16 @@ class WorkflowService(ServiceBase):
                 raise Conflict("error.top_level", id=appeal_id)
         return Outcome("done.escalated", moved, {"id": appeal_id, "level_key": f"level.{moved.level.name.lower()}"})
 
-    # --- escalation (also used by the sweeper) -----------------------------------------------------
+    # --- escalation (also used by the sweeper and delivery; the rules are in bot.services.escalation) --
     async def escalate(
         self, tx: Tx, appeal: Appeal, community: Community, now: datetime, *, actor_id: int | None, reason: str
     ) -> Appeal | None:
         """Move the appeal one level up the chain; None when it is already at the top."""
-        if appeal.level >= max(Level):
-            return None  # the street office is the top: nothing above it
-        target = await route(tx, community, appeal.building_id, appeal.unit_id, Level(appeal.level + 1))
-        if target is None:
-            return None
-        sla = SlaSettings.from_settings(community.settings)
-        cal = await self.calendars.for_community(tx, community)
-        due = sla.level_deadline(cal, now, target.level, appeal.category)
-        repo = AppealsRepo(tx)
-        await repo.update(
-            appeal,
-            now,
-            level=target.level,
-            assignee_user_id=target.user_id,
-            status=Status.NEW,
-            due_at=due,
-            remaining_seconds=None,
-        )
-        await repo.cancel_deadlines(appeal.id, now, "escalated")
-        detail: dict[str, object] = {"from": int(appeal.level), "reason": reason}
-        if reason in MISSED_REASONS:  # who held it when the deadline passed: the one it costs points
-            detail["held_by"] = appeal.assignee_user_id
-        await repo.add_event(appeal.id, now, actor_id, "escalated", target.level, detail)
-        moved = await repo.get(appeal.id)
-        assert moved is not None
-        await schedule_level_deadlines(tx, moved, sla, cal, now)
-        await apply_appeal_rules(tx, moved.id, now)
-        card = await card_params(tx, moved, community)
-        card.update(reason_key=f"reason.{reason}", from_key=f"level.{appeal.level.name.lower()}")
-        stage = moved.stage
-        await self.queue(
-            tx,
-            Notice(
-                target.chat_id,
-                "appeal.escalated",
-                card,
-                buttons=action_buttons(moved.id, Status.NEW),
-                user_id=target.user_id,
-                appeal_id=moved.id,
-                dedupe_key=f"esc:{moved.id}:{stage}:up",
-            ),
-            community,
-            now,
-        )
-        first_media = await repo.first_resident_media_message(moved.id, moved.resident_id)
-        if first_media is not None:
-            await self.queue(
-                tx,
-                Notice(
-                    target.chat_id,
-                    "appeal.media",
-                    {"id": moved.id},
-                    user_id=target.user_id,
-                    appeal_id=moved.id,
-                    copy_from=first_media,
-                    dedupe_key=f"esc:{moved.id}:{stage}:media",
-                ),
-                community,
-                now,
-            )
-        below = appeal.assignee_user_id
-        if appeal.level == Level.COMMUNITY:
-            await self.queue(
-                tx,
-                Notice(community.staff_chat_id, "appeal.passed_up", card, dedupe_key=f"esc:{moved.id}:{stage}:down"),
-                community,
-                now,
-            )
-        elif below is not None and below != actor_id:  # whoever pressed "beyond my reach" is told directly
-            await self.queue(
-                tx,
-                Notice(below, "appeal.passed_up", card, user_id=below, dedupe_key=f"esc:{moved.id}:{stage}:down"),
-                community,
-                now,
-            )
-        await self.queue(
-            tx,
-            Notice(
-                moved.resident_id,
-                "resident.escalated",
-                {"id": moved.id, "level_key": card["level_key"], "due": card["due"]},
-                user_id=moved.resident_id,
-                appeal_id=moved.id,
-                dedupe_key=f"esc:{moved.id}:{stage}:resident",
-            ),
-            community,
-            now,
-        )
-        return moved
+        return await escalate(self, tx, appeal, community, now, actor_id=actor_id, reason=reason)
 
     # --- helpers (ResidentService, DeliveryService and the Sweeper use them too) ---------------------
     async def _level_chat(self, community: Community, level: Level) -> int:
-        if level == Level.STREET and community.street_chat_id:
-            return community.street_chat_id
-        return community.staff_chat_id
+        return level_chat(community, level)
 
     async def _cancel_kind(self, tx: Tx, appeal_id: int, now: datetime, kind: DeadlineKind) -> None:
         await AppealsRepo(tx).finish_deadlines_of_kind(appeal_id, kind.value, now, "answered")
@@ -373,7 +363,7 @@ class WorkflowService(ServiceBase):
             Notice(
                 chat_id,
                 template,
-                params,
+                {**params, "from_chat": content.chat_id},  # who is told if it cannot be delivered
                 buttons=buttons,
                 user_id=person,
                 appeal_id=appeal.id,
