@@ -291,7 +291,7 @@ async def private_message(update: Update, context: AppContext) -> None:
     otherwise kept and the user asked what it is."""
     message = update.effective_message
     assert message is not None
-    content = content_of(message)
+    content = content_of(message, context.bot_data.intake.pieces_after(message))  # album / split text: one
     if content is None:
         await say(update, context, "general.unsupported")
         return

@@ -31,8 +31,6 @@ from storage.conversations import ConversationsRepo, Draft, PendingAction
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
-MAX_BODY = 3000
-
 
 @dataclass(frozen=True)
 class FilingStep:
@@ -211,8 +209,6 @@ class FilingService(ServiceBase):
         text = content.text.strip()
         if not text and not content.is_media:
             raise InvalidInput("error.empty_appeal")
-        if len(text) > MAX_BODY:
-            text = text[:MAX_BODY]  # Telegram caps texts at 4096 anyway; the rest is in the message itself
         await self._check_spam(tx, actor.id, sla, body_hash(content), now)
 
         target = await route(tx, community, building.id, draft.unit_id, Level.UNIT)
@@ -237,6 +233,9 @@ class FilingService(ServiceBase):
         )
         if content.is_media and content.file_id:
             await appeals.add_media(appeal_id, content.kind, content.file_id, text or None, actor.id, now)
+        for more in content.more:  # the further photos of an album
+            if more.file_id:
+                await appeals.add_media(appeal_id, more.kind, more.file_id, more.text or None, actor.id, now)
         await appeals.add_event(
             appeal_id, now, actor.id, "filed", target.level, {"category": draft.category.value, "kind": content.kind}
         )
@@ -274,6 +273,21 @@ class FilingService(ServiceBase):
                     appeal_id=appeal.id,
                     copy_from=(content.chat_id, content.message_id),
                     dedupe_key=f"assign-media:{appeal.id}",
+                ),
+                community,
+                now,
+            )
+        for n, more in enumerate(content.more, start=1):
+            await self.queue(
+                tx,
+                Notice(
+                    target.chat_id,
+                    "appeal.media",
+                    {"id": appeal.id},
+                    user_id=target.user_id,
+                    appeal_id=appeal.id,
+                    copy_from=(more.chat_id, more.message_id),
+                    dedupe_key=f"assign-media:{appeal.id}:{n}",
                 ),
                 community,
                 now,
