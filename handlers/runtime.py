@@ -22,6 +22,7 @@ import logging
 import signal
 import warnings
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait on Telegram
 CONNECT_ATTEMPTS = 3  # tries of getMe at start before an unreachable Bot API is refused
+FIRST_BACKOFF = 0.5  # seconds before polling again after a failure; doubled up to MAX_BACKOFF
 MAX_BACKOFF = 60.0
 STOP_GRACE = 5.0  # seconds the updates being handled get to finish at stop
 
@@ -77,7 +79,7 @@ class Poller:
 
     async def _loop(self) -> None:
         offset: int | None = None  # confirmed only in memory: at start Telegram resends what is unconfirmed
-        backoff = 1.0
+        backoff = FIRST_BACKOFF
         while True:
             try:
                 updates = await self.app.bot.get_updates(
@@ -87,7 +89,7 @@ class Poller:
                     await self.intake.accept_many([u.to_dict() for u in updates])
                     offset = max(u.update_id for u in updates) + 1
                 self._ok()
-                backoff = 1.0
+                backoff = FIRST_BACKOFF
                 continue
             except asyncio.CancelledError:
                 raise
@@ -163,11 +165,17 @@ class Runtime:
 
         services = self.app.bot_data.services
         where = services.settings.database
+        path = services.settings.database_path()
+        if path != ":memory:" and not Path(path).parent.is_dir():
+            raise StartupError(f"UNITBOT_DATABASE: {where} cannot be opened for writing (no such directory)")
         self._storage_open = True
         try:
             await open_storage(self.app)
             await services.intake.check_writable()
         except Exception as exc:
+            # aiosqlite finishes a failed connection's thread in the background: let it end while
+            # the event loop still runs (else it reports "Event loop is closed" at exit)
+            await asyncio.sleep(0.1)
             raise StartupError(f"UNITBOT_DATABASE: {where} cannot be opened for writing ({_first_line(exc)})") from None
 
     async def _connect(self) -> None:
@@ -192,7 +200,7 @@ class Runtime:
                     raise StartupError(
                         f"UNITBOT_API_BASE_URL: the Bot API at {url} cannot be reached ({type(exc).__name__})"
                     ) from None
-                await asyncio.sleep(attempt)
+                await asyncio.sleep(0.5 * attempt)
 
     async def stop(self) -> None:
         """Idempotent; safe after a failed start."""
