@@ -187,6 +187,25 @@ class FilingService(ServiceBase):
                 await self._keep(tx, actor.id, content, now)
             raise
 
+    async def receipt_again(self, actor: UserInfo, content: Content) -> Receipt | None:
+        """The receipt of the appeal this very message filed, if it did: a description handled a
+        second time (an update replayed after a crash between the filing and its receipt) gets
+        its receipt again instead of being taken for a new message."""
+        async with self.db.read() as tx:
+            appeals = AppealsRepo(tx)
+            appeal_id = await appeals.appeal_of_message(content.chat_id, content.message_id)
+            appeal = await appeals.get(appeal_id) if appeal_id is not None else None
+            if appeal is None or appeal.resident_id != actor.id or appeal.body != content.text.strip():
+                return None
+            community = await RegistryRepo(tx).get_community(appeal.community_id)
+        assert community is not None
+        return Receipt(
+            appeal=appeal,
+            first_reply_due=fmt_local(appeal.first_reply_due_at, community),
+            due=fmt_local(appeal.due_at, community),
+            level_key=f"level.{appeal.level.name.lower()}",
+        )
+
     async def cancel(self, actor: UserInfo) -> bool:
         async with self.db.write() as tx:
             existed = await ConversationsRepo(tx).get_draft(actor.id) is not None

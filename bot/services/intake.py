@@ -26,7 +26,8 @@ from storage.intake import FAILED, IntakeRepo, StoredUpdate
 log = logging.getLogger(__name__)
 
 KEEP_HANDLED = timedelta(hours=48)  # Telegram redelivers an unconfirmed update for up to 24 hours
-MAX_STARTS = 10  # pending at this many starts: it may be what kills the process; given up
+WARN_STARTS = 5  # pending at this many starts: said in the log (it may be what kills the process)
+MAX_STARTS = 50  # ... and at this many, given up (a crash loop must end); a backlog never gets near
 
 
 class StorageHealth:
@@ -81,6 +82,9 @@ class IntakeService:
             await repo.count_start()
             pending = await repo.pending()
             hopeless = [u.update_id for u in pending if u.starts >= MAX_STARTS]
+            suspects = [u.update_id for u in pending if WARN_STARTS <= u.starts < MAX_STARTS]
+            if suspects:
+                log.warning("updates %s were pending at %s or more starts", suspects[:20], WARN_STARTS)
             if hopeless:
                 await repo.finish(hopeless, self.clock.now(), FAILED)
                 log.error("updates %s were pending at %s starts; given up", hopeless, MAX_STARTS)
