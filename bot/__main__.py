@@ -5,7 +5,9 @@
     python -m bot restore FILE     put a backup in place (refuses a non-empty database without --force)
 
 Each command is one entry of ``COMMANDS`` (its arguments and its function): add a command there.
-Exit status 2 means the configuration or the command line is wrong (systemd does not restart it).
+Exit status 2 means the configuration or the command line is wrong (systemd does not restart it):
+a missing or invalid setting, a database that cannot be written, a token Telegram rejects, a Bot API
+that cannot be reached. The token is never printed.
 """
 
 from __future__ import annotations
@@ -25,17 +27,23 @@ from bot.logging import setup_logging
 CONFIG_ERROR = 2
 
 
+def _settings_errors(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        message = "is required" if err["type"] == "missing" else str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"  UNITBOT_{field.upper()}: {message}")
+    return lines
+
+
 def load_settings(cls: type[BaseSettings]) -> BaseSettings | None:
     """Settings from the environment / .env; on a mistake, say which variable and return None."""
     try:
         return cls()
     except ValidationError as exc:
         print("unitbot: configuration error:", file=sys.stderr)
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "settings"
-            env = f"UNITBOT_{field.upper()}"
-            message = "is required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
-            print(f"  {env}: {message}", file=sys.stderr)
+        for line in _settings_errors(exc):
+            print(line, file=sys.stderr)
         print("See .env.example and README.md (Configuration).", file=sys.stderr)
         return None
 
@@ -47,18 +55,28 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(Settings)
     if not isinstance(settings, Settings):
         return CONFIG_ERROR
-    secrets = [settings.token.get_secret_value()]
+    token = settings.token.get_secret_value()
+    secrets = [token, token.split(":", 1)[1]]
     if settings.webhook_secret is not None:
         secrets.append(settings.webhook_secret.get_secret_value())
     setup_logging(settings.log_level, secrets=secrets, instance=settings.instance_name, log_format=settings.log_format)
     from bot.runtime import StartupFailed, run_polling, run_webhook
+    from handlers.runtime import StartupError
 
     mode = run_webhook if settings.webhook_url is not None else run_polling
     try:
         asyncio.run(mode(settings))
+    except StartupError as exc:
+        message = str(exc)
+        for secret in secrets:
+            message = message.replace(secret, "<secret>")
+        print(f"unitbot: configuration error: {message}", file=sys.stderr)
+        return CONFIG_ERROR
     except StartupFailed as exc:
         logging.getLogger("unitbot").error("%s", exc)
         return 1
+    except KeyboardInterrupt:
+        pass
     except OSError as exc:
         if exc.strerror and "cannot listen" in exc.strerror:  # UNITBOT_HTTP_LISTEN taken or not ours
             logging.getLogger("unitbot").error("%s (UNITBOT_HTTP_LISTEN)", exc.strerror)

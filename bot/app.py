@@ -1,6 +1,7 @@
 """Wiring: ``build_application(settings, ...)`` builds the whole bot; ``python -m bot`` and the
-tests both use it. Services are created here (no I/O), storage is opened in ``post_init`` and
-closed in ``post_shutdown``; handlers reach services as typed attributes of the context."""
+tests both use it. Services are created here (no I/O); ``handlers.runtime.Runtime`` opens storage,
+connects, runs the update intake and the jobs, and stops them before storage is closed; handlers
+reach services as typed attributes of the context."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
+from bot.services.intake import IntakeService
 from bot.services.operations import MonitoringService, OperatorReports, WebhookState
 from bot.services.perk_admin import PerkAdminService
 from bot.services.perks import PerksService
@@ -46,6 +48,7 @@ from storage.migrate import migrate
 
 if TYPE_CHECKING:
     from handlers.delivery import Dispatcher
+    from handlers.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ class Services:
     metrics: Metrics
     operator_reports: OperatorReports
     webhook_state: WebhookState
+    intake: IntakeService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -119,11 +123,14 @@ class Services:
             metrics=Metrics(instance_label(settings.instance_name)),
             operator_reports=OperatorReports(db, clock, timedelta(minutes=settings.operator_report_minutes)),
             webhook_state=WebhookState(db, clock),
+            intake=IntakeService(db, clock),
         )
 
 
 class BotData:
     """``application.bot_data``: the services, typed."""
+
+    intake: Intake  # the durable update intake (handlers.intake), set by build_application
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -164,6 +171,7 @@ def build_application(
     """Build the application. Tests pass a recording ``request`` and a fake ``clock``."""
     from handlers import register
     from handlers.delivery import Dispatcher
+    from handlers.intake import Intake
     from handlers.observability import ObservedRequest
     from handlers.pacing import PacingLimiter
 
@@ -178,9 +186,7 @@ def build_application(
         .token(settings.token.get_secret_value())
         .base_url(settings.api_base_url)
         .context_types(ContextTypes(context=AppContext, bot_data=_BotData))
-        .post_init(_post_init)
-        .post_stop(_post_stop)
-        .post_shutdown(_post_shutdown)
+        .updater(None)  # updates come through the durable intake (handlers.intake, handlers.runtime)
     )
     if request is None:
         request = HTTPXRequest(connection_pool_size=16)
@@ -196,6 +202,7 @@ def build_application(
         builder = builder.rate_limiter(PacingLimiter(pacer))  # type: ignore[arg-type]
     app: UnitApp = builder.build()  # type: ignore[assignment]
     app.bot_data.dispatcher = Dispatcher(app, pacer)
+    app.bot_data.intake = Intake(app, services.intake)
     app.bot_data.run_jobs = start_jobs
     register(app)
     return app
@@ -207,24 +214,3 @@ async def open_storage(app: UnitApp) -> None:
     applied = await migrate(services.db)
     if applied:
         log.info("database migrated to version %s", applied[-1])
-
-
-async def _post_init(app: UnitApp) -> None:
-    from handlers.jobs import schedule_jobs
-    from handlers.menus import publish_commands
-
-    await open_storage(app)
-    if app.bot_data.run_jobs:
-        schedule_jobs(app)
-    await publish_commands(app)
-
-
-async def _post_stop(app: UnitApp) -> None:
-    # A handler still running when the stop signal came finishes during Application.stop(); the
-    # outbox drain it kicks is then not tracked by PTB. Let it finish while the HTTP client and the
-    # database are still open (shutdown closes both).
-    await app.bot_data.outbox().wait_idle()
-
-
-async def _post_shutdown(app: UnitApp) -> None:
-    await app.bot_data.services.db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import time
 from pathlib import Path
@@ -16,6 +17,7 @@ TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 # Telegram's rule for setWebhook's secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 WEBHOOK_SECRET_MIN = 32  # shorter secrets can be guessed; `openssl rand -hex 32` gives 64
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -132,6 +134,35 @@ class Settings(BaseSettings):
             # never echo the value: it is a secret even when malformed
             raise ValueError("does not look like a bot token (expected digits, a colon and a key from @BotFather)")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _api_base_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+            raise ValueError("must be an http:// or https:// URL such as https://api.telegram.org/bot")
+        try:
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("work_end")
+    @classmethod
+    def _work_end(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("work_start")
+        if isinstance(start, time) and value <= start:
+            raise ValueError(f"must be later than UNITBOT_WORK_START ({start:%H:%M})")
+        return value
 
     @field_validator("timezone")
     @classmethod

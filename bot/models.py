@@ -192,6 +192,8 @@ class Content:
     text: str = ""
     file_id: str | None = None
     file_unique_id: str | None = None
+    # the further photos of an album sent with this one (one media_group_id), each a Content
+    more: tuple[Content, ...] = ()
 
     @property
     def is_media(self) -> bool:

@@ -38,19 +38,6 @@ class StartupFailed(Exception):
 Accept = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
-def queue_accept(app: UnitApp) -> Accept:
-    """TEMPORARY (webops branch), for the lead to swap at merge: the intake workstream's durable
-    ``app.bot_data.intake.accept(raw)`` (stored and committed before the 200; False = duplicate)
-    replaces this. Here an update is only put on PTB's in-memory queue: a crash between the 200 and
-    the handler loses it."""
-
-    async def accept(raw: dict[str, Any]) -> bool:
-        await app.update_queue.put(Update.de_json(raw, app.bot))
-        return True
-
-    return accept
-
-
 def health_routes(app: UnitApp) -> HealthRoutes:
     services = app.bot_data.services
 
@@ -100,50 +87,38 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def serve(app: UnitApp, parts: list[WebPart], start_intake: Callable[[], Awaitable[None]]) -> None:
-    """The shared lifecycle; ``start_intake`` begins polling or registers the webhook."""
+async def serve(
+    app: UnitApp, parts: list[WebPart], after_start: Callable[[], Awaitable[None]], *, polling: bool
+) -> None:
+    """The shared lifecycle (handlers.runtime.Runtime: storage, start-up checks, the durable intake
+    and its pump, jobs, the poller in polling mode) with the HTTP server around it; ``after_start``
+    registers the webhook in webhook mode, once the server answers."""
+    from handlers.runtime import Runtime
+
     settings = app.bot_data.services.settings
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    runtime = Runtime(app)
     server = WebServer(settings.http_host, settings.http_port, parts)
-    await app.initialize()
-    initialized = False
     try:
-        if app.post_init is not None:
-            await app.post_init(app)  # storage, migrations, jobs, command menus
-        initialized = True
+        await runtime.start(polling=polling)
         await server.start()  # before the webhook is registered: Telegram's first POST finds it
-        await app.start()
-        await start_intake()
+        await after_start()
+        log.info("running (%s)", "long polling" if polling else "webhook")
         await stop.wait()
         log.info("stopping")
     finally:
-        await server.stop()  # no new webhook requests; queued updates are handled by stop()
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        if initialized and app.post_stop is not None:
-            await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
+        await server.stop()  # no new webhook requests; stored updates are finished by runtime.stop()
+        await runtime.stop()
 
 
 async def run_polling(settings: Settings) -> None:
     app = build_application(settings)
 
-    def polling_error(exc: Exception) -> None:  # as run_polling: to the error handlers
-        app.create_task(app.process_error(error=exc, update=None))
+    async def nothing() -> None:
+        log.info("long polling against %s", settings.api_base_url)
 
-    async def start_polling() -> None:
-        assert app.updater is not None
-        log.info("starting long polling against %s", settings.api_base_url)
-        await app.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False, error_callback=polling_error
-        )
-
-    await serve(app, [health_routes(app)], start_polling)
+    await serve(app, [health_routes(app)], nothing, polling=True)
 
 
 async def run_webhook(settings: Settings) -> None:
@@ -153,7 +128,7 @@ async def run_webhook(settings: Settings) -> None:
     webhook = WebhookRoute(
         settings.webhook_path,
         settings.webhook_secret.get_secret_value(),
-        queue_accept(app),  # TEMPORARY: app.bot_data.intake.accept at merge (see queue_accept)
+        app.bot_data.intake.accept,  # stored and committed before the 200 (False: a duplicate update_id)
         observe=lambda outcome: metrics.webhook_requests.labels(outcome).inc(),
     )
 
@@ -164,4 +139,4 @@ async def run_webhook(settings: Settings) -> None:
         except TelegramError as exc:  # e.g. "bad webhook: HTTPS url must be provided for webhook"
             raise StartupFailed(f"Telegram refused the webhook registration: {exc.message}") from None
 
-    await serve(app, [health_routes(app), webhook], start_webhook)
+    await serve(app, [health_routes(app), webhook], start_webhook, polling=False)

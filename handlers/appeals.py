@@ -326,7 +326,7 @@ async def private_message(update: Update, context: AppContext) -> None:
     otherwise kept and the user asked what it is."""
     message = update.effective_message
     assert message is not None
-    content = content_of(message)
+    content = content_of(message, context.bot_data.intake.pieces_after(message))  # album / split text: one
     if content is None:
         await say(update, context, "general.unsupported")
         return
@@ -355,6 +355,10 @@ async def private_message(update: Update, context: AppContext) -> None:
         if step is not None:
             await show_step(update, context, step)
             return
+    replayed = await services.filing.receipt_again(user, content)  # handled before a crash: receipt again
+    if replayed is not None:
+        await send_receipt(update, context, replayed)
+        return
     waiting = await services.resident.waiting_for(user.id)
     if waiting is not None:
         await tell_outcome(update, context, await services.resident.resident_message(user, waiting, content))

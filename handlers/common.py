@@ -3,6 +3,7 @@ buttons and long texts into Telegram objects."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,8 +51,20 @@ def is_group(update: Update) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
-def content_of(message: Message) -> Content | None:
-    """Text, voice or photo (largest size); None for anything else."""
+def content_of(message: Message, pieces: Sequence[Message] = ()) -> Content | None:
+    """Text, voice or photo (largest size); None for anything else. ``pieces``: the rest of what
+    was sent as one (handlers.intake): the further photos of an album, or the further parts of a
+    long text the Telegram app split; they become one content (texts and captions joined)."""
+    first = _content_of(message)
+    rest = [c for c in (_content_of(m) for m in pieces) if c is not None]
+    if first is None or not rest:
+        return first
+    text = "\n".join(c.text for c in (first, *rest) if c.text)
+    media = tuple(c for c in rest if c.is_media)
+    return dataclasses.replace(first, text=text, more=media if first.is_media else ())
+
+
+def _content_of(message: Message) -> Content | None:
     if message.voice is not None:
         return Content(
             "voice",

@@ -2,6 +2,8 @@
 
 * A :class:`bot.errors.DomainError` is the user's mistake or a rule: it is answered politely in the
   user's language (as a callback answer for buttons, else as a message) and logged at INFO.
+* The database cannot be written (disk full, read-only): logged once until it can again, and the
+  user is told plainly that it could not be saved and to send it again later.
 * Anything else is a bug: logged with the update (never the token), and the user is told that
   something went wrong and that what they sent is kept.
 """
@@ -24,11 +26,19 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: AppContext) -> None:
     error = context.error
     if not isinstance(update, Update):
+        if error is not None and context.services.intake.health.failed(error):
+            return  # the database cannot be written: said once (bot.services.intake.StorageHealth)
         log.error("error outside an update: %r", error, exc_info=error)
         return
     if isinstance(error, DomainError):
         log.info("update %s refused: %s %s", update.update_id, error.key, error.params)
         await _tell(update, context, error.key, error.params)
+        return
+    if error is not None and context.services.intake.health.failed(error):
+        # the database cannot be written (disk full, read-only): logged once, not per message, and
+        # the person is not told that what they sent is kept
+        log.info("update %s not saved: the database cannot be written", update.update_id)
+        await _tell(update, context, "error.not_saved", {})
         return
     if isinstance(error, RetryAfter):  # the chat is under flood control (handlers.pacing put it off)
         log.warning("update %s: flood control, its answer was not sent: %s", update.update_id, _describe(update))

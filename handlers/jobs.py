@@ -17,8 +17,13 @@ OUTBOX_INTERVAL = 5.0
 
 async def sweep_job(context: AppContext) -> None:
     services = context.bot_data.services
-    with services.metrics.sweep_seconds.time():
-        await run_sweep(services)
+    try:
+        with services.metrics.sweep_seconds.time():
+            await run_sweep(services)
+    except Exception as exc:
+        if not services.intake.health.failed(exc):
+            raise
+        return  # the database cannot be written: said once (StorageHealth); the next sweep catches up
     # send what the sweep queued, in the background: a sending round that waits out Telegram's flood
     # control must not hold up the next sweep (deadlines, escalations)
     context.bot_data.outbox().kick()
@@ -42,7 +47,11 @@ async def run_sweep(services: Services) -> None:
 
 
 async def outbox_job(context: AppContext) -> None:
-    await context.bot_data.outbox().drain()
+    try:
+        await context.bot_data.outbox().drain()
+    except Exception as exc:
+        if not context.bot_data.services.intake.health.failed(exc):
+            raise
 
 
 def schedule_jobs(app: UnitApp) -> None:

@@ -32,8 +32,6 @@ from storage.conversations import ConversationsRepo, Draft, PendingAction
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
-MAX_BODY = 3000
-
 
 @dataclass(frozen=True)
 class FilingStep:
@@ -211,6 +209,25 @@ class FilingService(ServiceBase):
                 await self._keep(tx, actor.id, content, now)
             raise
 
+    async def receipt_again(self, actor: UserInfo, content: Content) -> Receipt | None:
+        """The receipt of the appeal this very message filed, if it did: a description handled a
+        second time (an update replayed after a crash between the filing and its receipt) gets
+        its receipt again instead of being taken for a new message."""
+        async with self.db.read() as tx:
+            appeals = AppealsRepo(tx)
+            appeal_id = await appeals.appeal_of_message(content.chat_id, content.message_id)
+            appeal = await appeals.get(appeal_id) if appeal_id is not None else None
+            if appeal is None or appeal.resident_id != actor.id or appeal.body != content.text.strip():
+                return None
+            community = await RegistryRepo(tx).get_community(appeal.community_id)
+        assert community is not None
+        return Receipt(
+            appeal=appeal,
+            first_reply_due=fmt_local(appeal.first_reply_due_at, community),
+            due=fmt_local(appeal.due_at, community),
+            level_key=f"level.{appeal.level.name.lower()}",
+        )
+
     async def cancel(self, actor: UserInfo) -> bool:
         async with self.db.write() as tx:
             existed = await ConversationsRepo(tx).get_draft(actor.id) is not None
@@ -233,8 +250,6 @@ class FilingService(ServiceBase):
         text = content.text.strip()
         if not text and not content.is_media:
             raise InvalidInput("error.empty_appeal")
-        if len(text) > MAX_BODY:
-            text = text[:MAX_BODY]  # Telegram caps texts at 4096 anyway; the rest is in the message itself
         await self._check_spam(tx, actor.id, sla, body_hash(content), now)
 
         target = await route(tx, community, building.id, draft.unit_id, Level.UNIT)
@@ -259,6 +274,9 @@ class FilingService(ServiceBase):
         )
         if content.is_media and content.file_id:
             await appeals.add_media(appeal_id, content.kind, content.file_id, text or None, actor.id, now)
+        for more in content.more:  # the further photos of an album
+            if more.file_id:
+                await appeals.add_media(appeal_id, more.kind, more.file_id, more.text or None, actor.id, now)
         await appeals.add_event(
             appeal_id, now, actor.id, "filed", target.level, {"category": draft.category.value, "kind": content.kind}
         )
@@ -296,6 +314,21 @@ class FilingService(ServiceBase):
                     appeal_id=appeal.id,
                     copy_from=(content.chat_id, content.message_id),
                     dedupe_key=f"assign-media:{appeal.id}",
+                ),
+                community,
+                now,
+            )
+        for n, more in enumerate(content.more, start=1):
+            await self.queue(
+                tx,
+                Notice(
+                    target.chat_id,
+                    "appeal.media",
+                    {"id": appeal.id},
+                    user_id=target.user_id,
+                    appeal_id=appeal.id,
+                    copy_from=(more.chat_id, more.message_id),
+                    dedupe_key=f"assign-media:{appeal.id}:{n}",
                 ),
                 community,
                 now,

@@ -362,9 +362,10 @@ class FakeTelegram:
         with self.lock:
             self._failures.clear()
 
-    def _take_failure(self, method: str, params: JSONDict) -> ScriptedFailure | None:
+    def _take_failure(self, method: str, params: JSONDict, *, exact: bool = False) -> ScriptedFailure | None:
+        """The next scripted failure for this call (``exact``: scripted for this method by name, not "*")."""
         for failure in self._failures:
-            if failure.matches(method, params):
+            if failure.matches(method, params) and (not exact or failure.method == method):
                 if failure.times is not None:
                     failure.times -= 1
                     if failure.times <= 0:
@@ -442,6 +443,11 @@ class FakeTelegram:
             method_key = method
         with self.lock:
             if method_key == "getMe":
+                # only a failure scripted for getMe itself (e.g. a revoked token: status=401)
+                failure = self._take_failure(method_key, params, exact=True)
+                if failure is not None:
+                    self.rejected.append(Call(method, params, files, error=failure.response()))
+                    return failure.status, failure.response()
                 return 200, {"ok": True, "result": dict(self.bot)}
             call = Call(method, params, files)
             failure = self._take_failure(method_key, params)
