@@ -223,8 +223,17 @@ class Runtime:
             await app.bot_data.services.db.close()
 
     async def _outbox_idle(self) -> None:
+        outbox = self.app.bot_data.outbox()
         try:
-            await asyncio.wait_for(self.app.bot_data.outbox().wait_idle(), STOP_GRACE)
+            if not self._started:
+                raise TimeoutError  # nothing ran (a failed start): nothing to send
+            # what the last updates queued goes out on the way down, within the grace (paced as always);
+            # what is left stays due for the next start
+            await asyncio.wait_for(outbox.drain(), STOP_GRACE)
+        except TimeoutError:
+            pass
+        try:
+            await asyncio.wait_for(outbox.wait_idle(), STOP_GRACE)
         except TimeoutError:
             log.warning("outbox: sending cut short by the stop; unsent messages go out after the next start")
 

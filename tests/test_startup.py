@@ -145,7 +145,8 @@ def test_sigterm_under_load_is_quiet_and_loses_nothing(e2e: E2E) -> None:
             e2e.server.push_update(updates.callback_query(person, updates.message_dict(updates.bot_user(), own), data))
         e2e.server.push_update(updates.message(person, own, f"Problem number {i}: the door does not close"))
     wait_until(lambda: len(chat.sent(p.uhead, "New appeal")) >= 3, "some appeals filed")
-    e2e.clock.set(E2E_START + timedelta(hours=2))  # first replies overdue: the sweeps escalate
+    # first replies overdue, past the head's fair share of working time after the card: the sweeps escalate
+    e2e.clock.set(E2E_START + timedelta(hours=7))
     for person in people:
         e2e.server.push_update(updates.command(person, updates.private_chat(person), "start"))
     wait_until(lambda: bool(chat.sent(p.bhead, "was passed to you")), "an escalation under way")
@@ -158,5 +159,11 @@ def test_sigterm_under_load_is_quiet_and_loses_nothing(e2e: E2E) -> None:
         "every filing receipted and every /start answered after the restart",
         timeout=30,
     )
-    wait_until(lambda: len(chat.sent(p.bhead, "was passed to you")) >= len(people), "every appeal escalated")
+    # the cards the restart sent late give their head a fair share of working time: the next day
+    e2e.clock.set(E2E_START + timedelta(days=3, hours=7))  # Thursday 17:00: past every first-reply time
+    wait_until(
+        lambda: len(chat.sent(p.bhead, "was passed to you")) >= len(people),
+        "every appeal escalated",
+        timeout=40,  # one private chat gets about a message a second (the pacer)
+    )
     e2e.finish()
