@@ -252,8 +252,7 @@ class Chat:
             found = [
                 m
                 for (chat_id, _), m in self.server.telegram.messages.items()
-                if chat_id == call.chat_id
-                and m.get("text") == call.text
+                if chat_id == call.chat_id and m.get("text") == call.text
             ]  # its buttons may have been updated since (a taken card shows the remaining actions)
         assert found, f"no stored message for {call!r}"
         return max(found, key=lambda m: int(m["message_id"]))
