@@ -3,7 +3,8 @@
 Messages are identified by stable keys (``appeal.assigned``); every catalog (zh, en, ru) carries every
 key, which a test enforces. ``str.format`` placeholders; a parameter named ``x_key`` is itself a
 message key, translated and passed as ``x``; a parameter given as :func:`rows` (a list of
-lines, each rendered from one message key) becomes those lines, or "-" when there are none.
+lines, each rendered from one message key) becomes those lines, or "-" when there are none; one
+given as :func:`plural` becomes that key's plural form for its number.
 Plurals use gettext's ``ngettext`` with each language's plural rule from its catalog header.
 """
 
@@ -94,6 +95,16 @@ def rows(row_key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"row_key": row_key, "rows": items}
 
 
+def plural(key: str, n: int) -> dict[str, Any]:
+    """A parameter that renders as ``key``'s plural form for ``n`` in the reader's language ("1 minute",
+    "5 minutes", "5 минут"); plain JSON like :func:`rows`, so errors and outbox rows can carry it."""
+    return {"plural_key": key, "n": n}
+
+
+def _is_plural(value: object) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("plural_key"), str) and isinstance(value.get("n"), int)
+
+
 def _is_rows(value: object) -> bool:
     return isinstance(value, Mapping) and isinstance(value.get("row_key"), str) and isinstance(value.get("rows"), list)
 
@@ -118,7 +129,9 @@ class Translator:
     def _format(self, template: str, params: Mapping[str, Any]) -> str:
         values: dict[str, Any] = {}
         for name, value in params.items():
-            if _is_rows(value):
+            if _is_plural(value):
+                value = self.plural(value["plural_key"], value["n"])
+            elif _is_rows(value):
                 lines = [self(value["row_key"], **item) for item in value["rows"] if isinstance(item, Mapping)]
                 value = "\n".join(lines) or "-"
             if name.endswith("_key") and isinstance(value, str):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.i18n import normalize
-from handlers.common import chart_of, draw_chart, keyboard_from_json, split_text
+from handlers.common import chart_pages, draw_chart, keyboard_from_json, split_text
 from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
@@ -122,9 +122,8 @@ class Dispatcher:
 
     @staticmethod
     def _parts(item: OutboxItem, t: Translator) -> list[tuple[list[Any] | None, str]]:
-        """What the item sends, in order: the chart's bars and caption, if the message has a chart,
-        then the text in Telegram-sized parts (the text is the accessible version of the chart)."""
-        chart = chart_of(t, item.params)
-        parts: list[tuple[list[Any] | None, str]] = [chart] if chart else []
+        """What the item sends, in order: the chart's images (rows and caption each), if the message
+        has a chart, then the text in Telegram-sized parts (the text is the accessible version)."""
+        parts: list[tuple[list[Any] | None, str]] = [*chart_pages(t, item.params)]
         parts.extend((None, part) for part in split_text(t(item.template, **item.params)))
         return parts

@@ -44,7 +44,7 @@ from bot.services.elections import (
 )
 from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
-from handlers.common import actor, chart_of, draw_chart, is_group, keyboard, send_reply, send_text, translator
+from handlers.common import actor, chart_pages, draw_chart, is_group, keyboard, send_reply, send_text, translator
 from handlers.setup import _sync_if_staff_chat
 
 if TYPE_CHECKING:
@@ -169,10 +169,10 @@ async def send_with_chart(update: Update, context: AppContext, template: str, pa
     t = await translator(update, context)
     chat = update.effective_chat
     assert chat is not None
-    chart = chart_of(t, params)
-    png = draw_chart(*chart, context.services.settings.card_font) if chart else None
-    if chart and png is not None:
-        await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=chart[1])
+    for rows, caption in chart_pages(t, params):  # several images when there are many candidates
+        png = draw_chart(rows, caption, context.services.settings.card_font)
+        if png is not None:
+            await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=caption)
     await send_reply(update, context, Reply(template, params), t)
 
 
