@@ -23,12 +23,12 @@ from PIL import Image, ImageDraw
 
 from bot.fonts import Writer, find_font
 
-PAGE_ROWS = 10  # candidates per image
+PAGE_ROWS = 9  # candidates per image (about 2400 pixels high: Telegram keeps 2560)
 WIDTH = 1000
 MARGIN = 40
 BADGE = 72  # rank badge diameter
 INDENT = MARGIN + BADGE + 24  # where names and bars start
-TITLE_PX, NAME_PX, DETAIL_PX, VALUE_PX = 68, 52, 48, 50
+TITLE_PX, NAME_PX, DETAIL_PX, VALUE_PX = 68, 52, 50, 50
 TITLE_LINE, NAME_LINE, DETAIL_LINE = 84, 64, 60
 BAR_H, ROW_GAP = 64, 34
 MAX_TITLE_LINES, MAX_NAME_LINES = 3, 4

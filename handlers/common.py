@@ -189,7 +189,7 @@ def chart_pages(t: Translator, params: dict[str, Any]) -> list[tuple[list[dict[s
         for item, value in zip(items, values, strict=True)
     ]
     pages = -(-len(rows) // PAGE_ROWS)
-    size, longer = divmod(len(rows), pages)  # balanced: 25 candidates are 9 + 8 + 8, not 10 + 10 + 5
+    size, longer = divmod(len(rows), pages)  # balanced: 25 candidates are 9 + 8 + 8, not 9 + 9 + 7
     out = []
     start = 0
     for page in range(pages):

@@ -31,7 +31,7 @@ from bot.cards import CodeFace, render_code
 from bot.dates import say_moment
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.fonts import find_font
-from bot.i18n import Translator
+from bot.i18n import Translator, plural
 from bot.models import Button, Reply
 from bot.services.perk_catalog import (
     CatalogRejected,
@@ -376,7 +376,11 @@ async def import_command(update: Update, context: AppContext) -> None:
             t("perks.import_problem", line=e.line, field=e.field, problem_key=problem_key(e.problem))
             for e in exc.errors[:50]
         )
-        await _send_long(update, context, t("perks.import_rejected", count=len(exc.errors), problems=problems))
+        await _send_long(
+            update,
+            context,
+            t("perks.import_rejected", count=plural("count.problems", len(exc.errors)), problems=problems),
+        )
         return
     await send_reply(
         update, context, Reply("perks.import_done", {"added": len(report.added), "changed": len(report.changed)})

@@ -30,7 +30,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import AppContext
 from bot.errors import InvalidInput, NotFound, WrongChat
-from bot.i18n import Translator
+from bot.i18n import Translator, plural
 from bot.models import Community, Reply
 from bot.services.elections import (
     EDITABLE,
@@ -239,7 +239,11 @@ async def election_command(update: Update, context: AppContext) -> None:
         await send_reply(update, context, Reply("votes.cancelled", {"period": fresh.period}))
     else:
         posted = await staff.repost(me, election.id)
-        await send_reply(update, context, Reply("votes.reposted", {"period": election.period, "count": posted}))
+        await send_reply(
+            update,
+            context,
+            Reply("votes.reposted", {"period": election.period, "count": plural("count.building_chats", posted)}),
+        )
 
 
 async def pick_unit(context: AppContext, community: Community, name: str) -> int:

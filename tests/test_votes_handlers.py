@@ -800,7 +800,7 @@ async def test_long_results_name_every_winner_and_every_candidate_of_a_building(
         await town.scalar("SELECT params FROM outbox WHERE template = 'election.staff_result_more'")
     )
     assert len(staff_params["photo"]["bars"]) == 50 + 9  # every candidate is in the chart, none dropped
-    assert len(photos(closed, p.staff_chat["id"])) == 6  # 59 candidates: 6 images of at most 10 rows
+    assert len(photos(closed, p.staff_chat["id"])) == 7  # 59 candidates: 7 images of at most 9 rows
 
 
 async def test_results_show_the_turnout_of_every_building_as_posted_at_closing(h: Harness) -> None:
