@@ -15,6 +15,7 @@ long texts at spaces, or between any two CJK characters, instead of cutting them
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Iterator
 from functools import cache
@@ -151,16 +152,20 @@ class Writer:
         or (a word wider than a line) anywhere; only past ``max_lines`` is the last line cut with "…"."""
         lines: list[str] = []
         for paragraph in text.splitlines() or [""]:
-            lines.extend(self._wrap_paragraph(draw, paragraph, width))
+            anywhere = self._wrap_paragraph(draw, paragraph, width, _pieces(paragraph))
+            at_spaces = self._wrap_paragraph(draw, paragraph, width, _words(paragraph))
+            fits = all(self.width(draw, line) <= width for line in at_spaces)
+            # mixed text ('Best head 2026-12 — 幸福里3号楼') breaks at its spaces when that costs no extra line
+            lines.extend(at_spaces if fits and len(at_spaces) <= len(anywhere) else anywhere)
         if len(lines) > max_lines:
             lines = lines[:max_lines]
             lines[-1] = self.fit(draw, lines[-1] + "…", width)
         return lines or [""]
 
-    def _wrap_paragraph(self, draw: ImageDraw.ImageDraw, text: str, width: float) -> list[str]:
+    def _wrap_paragraph(self, draw: ImageDraw.ImageDraw, text: str, width: float, pieces: Iterator[str]) -> list[str]:
         lines: list[str] = []
         line = ""
-        for piece in _pieces(text):
+        for piece in pieces:
             candidate = line + piece
             if self.width(draw, candidate.rstrip()) <= width:
                 line = candidate
@@ -185,6 +190,12 @@ class Writer:
         while text and self.width(draw, text.rstrip("…") + "…") > width:
             text = text.rstrip("…")[:-1]
         return text.rstrip("…") + "…"
+
+
+def _words(text: str) -> Iterator[str]:
+    """Words with the spaces after them (CJK runs kept whole)."""
+    for match in re.finditer(r"\S+\s*|\s+", text):
+        yield match.group(0)
 
 
 def _pieces(text: str) -> Iterator[str]:
