@@ -42,7 +42,7 @@ def _qr_image(content: str, size: int) -> Image.Image:
 
 def _png(image: Image.Image) -> bytes:
     buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=True)
+    image.save(buf, format="PNG")  # optimize=True is 4x slower for 4% smaller files
     return buf.getvalue()
 
 

@@ -129,7 +129,7 @@ def bar_chart_png(title: str, bars: Sequence[Bar], font: str | None = None) -> b
     for bar, names in layout.rows:
         y = _row(draw, w, bar, names, y, top, span)
     buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=True)
+    image.save(buf, format="PNG")  # optimize=True is 4x slower for 4% smaller files
     return buf.getvalue()
 
 

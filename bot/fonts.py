@@ -18,7 +18,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import ImageDraw, ImageFont
@@ -78,15 +78,28 @@ def loadable(path: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=64)
+def _sized(path: str, size: int) -> ImageFont.FreeTypeFont:
+    """A font file in one size, loaded once (a CJK font file is several megabytes)."""
+    return ImageFont.truetype(path, size)
+
+
 @cache
+def _probe_font(path: str) -> tuple[ImageFont.FreeTypeFont, tuple[tuple[int, int], bytes]]:
+    """The font at a small size, and its .notdef box (the mask of a code point no font has)."""
+    font = ImageFont.truetype(path, 24)
+    missing = font.getmask(_MISSING)
+    return font, (missing.size, bytes(missing))
+
+
+@lru_cache(maxsize=1 << 16)
 def has_glyph(path: str, char: str) -> bool:
     """Whether the font at ``path`` draws ``char`` (rather than its .notdef box)."""
     if char.isspace():
         return True
-    font = ImageFont.truetype(path, 24)
+    font, missing = _probe_font(path)
     mask = font.getmask(char)
-    missing = font.getmask(_MISSING)
-    return mask.size != missing.size or bytes(mask) != bytes(missing)
+    return (mask.size, bytes(mask)) != missing
 
 
 def draws_chinese(path: str | None) -> bool:
@@ -107,7 +120,7 @@ class Writer:
         chain = [path] if path is not None else []
         chain += [p for p in FALLBACK_FONTS if p not in chain and loadable(p)][:1]
         self._paths = chain
-        self._fonts: list[Font] = [ImageFont.truetype(p, size) for p in chain]
+        self._fonts: list[Font] = [_sized(p, size) for p in chain]
         if not self._fonts:
             self._fonts = [ImageFont.load_default(size)]
 

@@ -3,6 +3,7 @@ buttons and long texts into Telegram objects."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -218,11 +219,12 @@ def _unit_line(t: Translator, item: dict[str, Any], with_building: bool) -> str:
     return t("chart.unit_building", unit=unit, building=building)
 
 
-def draw_chart(bars: list[Any], caption: str, font: Path | None) -> bytes | None:
-    """One chart image (rows from :func:`chart_pages`) as PNG; None if it cannot be drawn (the text
+async def draw_chart(bars: list[Any], caption: str, font: Path | None) -> bytes | None:
+    """One chart image (rows from :func:`chart_pages`) as PNG, drawn in a worker thread (a tenth of a
+    second or more: other chats' answers must not wait for it); None if it cannot be drawn (the text
     version still goes out, and says it all)."""
     try:
-        return chart_png(caption, bars, find_font(font))
+        return await asyncio.to_thread(chart_png, caption, bars, find_font(font))
     except Exception:
         log.exception("a results chart could not be drawn; sending the text only")
         return None

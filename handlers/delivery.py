@@ -84,7 +84,7 @@ class Dispatcher:
                 if i < item.parts_sent:
                     continue  # accepted by Telegram before a retry
                 if chart is not None:
-                    png = draw_chart(chart, text, services.settings.card_font)
+                    png = await draw_chart(chart, text, services.settings.card_font)
                     if png is not None:
                         await bot.send_photo(item.chat_id, png, caption=text)
                 else:

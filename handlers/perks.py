@@ -21,6 +21,7 @@ as a stale button.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -232,7 +233,7 @@ async def _redeem(update: Update, context: AppContext, t: Translator, perk_id: i
         footer=t("code.footer"),
         link=link,
     )
-    png = render_code(face, find_font(context.services.settings.card_font))
+    png = await asyncio.to_thread(render_code, face, find_font(context.services.settings.card_font))
     caption = t("perks.qr_caption", code=receipt.code, expires=expires)[:1024]
     await context.bot.send_photo(update.effective_chat.id, InputFile(png, filename="perk-code.png"), caption=caption)
 

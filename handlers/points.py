@@ -10,6 +10,7 @@ processing once it has answered, so a scanned card or code never also gets the w
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -332,7 +333,7 @@ async def send_card(update: Update, context: AppContext, card: Card) -> None:
         number=t("card.number", number=texts["number"]),
         issued=t("card.issued", day=texts["issued"]),
     )
-    png = render_card(face, find_font(context.services.settings.card_font))
+    png = await asyncio.to_thread(render_card, face, find_font(context.services.settings.card_font))
     caption = t("card.caption", community=card.community, day=fmt_day(t, card.valid_until))[:1024]
     assert update.effective_chat is not None
     await context.bot.send_photo(update.effective_chat.id, InputFile(png, filename="id-card.png"), caption=caption)

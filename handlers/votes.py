@@ -170,7 +170,7 @@ async def send_with_chart(update: Update, context: AppContext, template: str, pa
     chat = update.effective_chat
     assert chat is not None
     for rows, caption in chart_pages(t, params):  # several images when there are many candidates
-        png = draw_chart(rows, caption, context.services.settings.card_font)
+        png = await draw_chart(rows, caption, context.services.settings.card_font)
         if png is not None:
             await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=caption)
     await send_reply(update, context, Reply(template, params), t)

@@ -111,11 +111,11 @@ def test_chart_text_is_at_least_twice_the_old_size_relative_to_the_width() -> No
 
 
 @pytest.mark.parametrize("n", [1, 3, 10, 11, 25, 120])
-def test_every_image_is_within_telegrams_photo_limits(catalogs: Catalogs, n: int) -> None:
+async def test_every_image_is_within_telegrams_photo_limits(catalogs: Catalogs, n: int) -> None:
     pages = chart_pages(catalogs.translator("ru"), spec(n, mixed=True))
     assert sum(len(rows) for rows, _ in pages) == n
     for rows, caption in pages:
-        png = draw_chart(rows, caption, None)
+        png = await draw_chart(rows, caption, None)
         assert png is not None
         width, height = Image.open(io.BytesIO(png)).size
         assert width + height <= 10000 and max(width, height) / min(width, height) <= 20
@@ -136,12 +136,12 @@ def test_long_names_are_wrapped_not_cut() -> None:
     assert len(lines) >= 2 and "".join(lines) == chinese  # CJK breaks between any two characters
 
 
-def test_a_chart_with_chinese_names_is_drawn_with_a_cjk_font(catalogs: Catalogs) -> None:
+async def test_a_chart_with_chinese_names_is_drawn_with_a_cjk_font(catalogs: Catalogs) -> None:
     path = cjk_font()
     t = catalogs.translator("zh")
     bars = [{"label": "王秀英", "unit": "1", "building": "幸福里3号楼", "votes": 3, "rank": 1}]
     (page,) = chart_pages(t, {"photo": photo_spec("votes.chart_community", {"period": "2026-12"}, bars)})
-    png = draw_chart(*page, Path(path))
+    png = await draw_chart(*page, Path(path))
     assert png is not None and Image.open(io.BytesIO(png)).size[0] == charts.WIDTH
 
 
