@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator
 from functools import cache, lru_cache
@@ -37,6 +38,7 @@ CJK_FONTS = (
 FALLBACK_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
 MONO_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Bold.ttf")
 CJK_SAMPLE = "票单元楼"  # characters every CJK font has: the test of "this font draws Chinese"
+_PROBE_LOCK = threading.Lock()
 _MISSING = "\U0010fffd"  # a private-use code point no font draws: its mask is the .notdef box
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -78,12 +80,6 @@ def loadable(path: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=64)
-def _sized(path: str, size: int) -> ImageFont.FreeTypeFont:
-    """A font file in one size, loaded once (a CJK font file is several megabytes)."""
-    return ImageFont.truetype(path, size)
-
-
 @cache
 def _probe_font(path: str) -> tuple[ImageFont.FreeTypeFont, tuple[tuple[int, int], bytes]]:
     """The font at a small size, and its .notdef box (the mask of a code point no font has)."""
@@ -97,9 +93,10 @@ def has_glyph(path: str, char: str) -> bool:
     """Whether the font at ``path`` draws ``char`` (rather than its .notdef box)."""
     if char.isspace():
         return True
-    font, missing = _probe_font(path)
-    mask = font.getmask(char)
-    return (mask.size, bytes(mask)) != missing
+    with _PROBE_LOCK:  # images are drawn in worker threads; one FreeType face is not for two at once
+        font, missing = _probe_font(path)
+        mask = font.getmask(char)
+        return (mask.size, bytes(mask)) != missing
 
 
 def draws_chinese(path: str | None) -> bool:
@@ -120,7 +117,7 @@ class Writer:
         chain = [path] if path is not None else []
         chain += [p for p in FALLBACK_FONTS if p not in chain and loadable(p)][:1]
         self._paths = chain
-        self._fonts: list[Font] = [_sized(p, size) for p in chain]
+        self._fonts: list[Font] = [ImageFont.truetype(p, size) for p in chain]  # per drawing: threads
         if not self._fonts:
             self._fonts = [ImageFont.load_default(size)]
 
