@@ -7,6 +7,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.app import AppContext
 from bot.errors import InvalidInput, NotConfigured, NotFound, WrongChat
+from bot.i18n import plural
 from bot.models import ActionKind, Button, Category, Reply
 from bot.services.access import require_private
 from bot.services.filing import FilingStep, Receipt
@@ -168,7 +169,8 @@ async def status(update: Update, context: AppContext) -> None:
     if not is_group(update):
         raise WrongChat("error.building_chat_only")
     title, summary = await context.services.queries.building_summary(chat.id)
-    await say(update, context, "summary.building", title=title, **summary)
+    counted = {**summary, "open_count": plural("count.open_appeals", int(summary["open_count"]))}  # "1 open appeal"
+    await say(update, context, "summary.building", title=title, **counted)
 
 
 async def show(update: Update, context: AppContext) -> None:

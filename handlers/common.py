@@ -3,6 +3,7 @@ buttons and long texts into Telegram objects."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageLimit
 
 from bot.app import AppContext
-from bot.charts import chart_png
+from bot.charts import PAGE_ROWS, chart_png
 from bot.errors import InvalidInput
 from bot.fonts import find_font
 from bot.i18n import Translator, normalize
@@ -176,20 +177,71 @@ def deep_link(context: AppContext, payload: str, *, group: bool = False) -> str:
     return create_deep_linked_url(context.bot.username, payload, group=group)
 
 
-def chart_of(t: Translator, params: dict[str, Any]) -> tuple[list[Any], str] | None:
+CHART_MEASURES = {"votes": "chart.votes", "wins": "chart.wins"}  # what a bar counts -> its plural text
+
+
+def chart_pages(t: Translator, params: dict[str, Any]) -> list[tuple[list[dict[str, Any]], str]]:
     """The bar chart a message carries (``params["photo"]``, see
-    ``bot.services.elections.publish.photo_spec``): its bars and its caption in the reader's language."""
+    ``bot.services.elections.publish.photo_spec``) as images to send, in the reader's language: each
+    image's rows (every candidate, :data:`bot.charts.PAGE_ROWS` per image, one scale for all) and
+    caption ("... (1 of 3)" when there are several). Empty: the message has no chart."""
     photo = params.get("photo")
     if not isinstance(photo, dict) or photo.get("kind") != "bars":
-        return None
+        return []
     caption = t(str(photo.get("caption_key")), **dict(photo.get("caption_params") or {}))
-    return list(photo.get("bars") or []), caption[: MessageLimit.CAPTION_LENGTH]
+    items = [i for i in photo.get("bars") or [] if isinstance(i, dict)]
+    if not items:
+        return []
+    measure = CHART_MEASURES.get(str(photo.get("measure") or "votes"), "chart.votes")
+    several_buildings = len({str(i.get("building") or "") for i in items}) > 1
+    values = [_count(i.get("votes", i.get("value"))) for i in items]
+    rows = [
+        {
+            "label": str(item.get("label") or ""),
+            "detail": _unit_line(t, item, several_buildings),
+            "value": value,
+            "value_text": t.plural(measure, value),
+            "rank": item.get("rank"),
+            "scale": max(values),
+        }
+        for item, value in zip(items, values, strict=True)
+    ]
+    pages = -(-len(rows) // PAGE_ROWS)
+    size, longer = divmod(len(rows), pages)  # balanced: 25 candidates are 9 + 8 + 8, not 9 + 9 + 7
+    out = []
+    start = 0
+    for page in range(pages):
+        end = start + size + (1 if page < longer else 0)
+        title = caption if pages == 1 else t("chart.part", caption=caption, page=page + 1, pages=pages)
+        out.append((rows[start:end], title[: MessageLimit.CAPTION_LENGTH]))
+        start = end
+    return out
 
 
-def draw_chart(bars: list[Any], caption: str, font: Path | None) -> bytes | None:
-    """The chart as PNG; None if it cannot be drawn (the text version still goes out, and says it all)."""
+def _count(value: object) -> int:
     try:
-        return chart_png(caption, bars, find_font(font))
+        return int(value) if isinstance(value, int | float | str) else 0
+    except ValueError:
+        return 0
+
+
+def _unit_line(t: Translator, item: dict[str, Any], with_building: bool) -> str:
+    """'Unit 3 · Building 7' (the building only when the chart spans several), '' when unknown."""
+    unit = str(item.get("unit") or "").strip()
+    building = str(item.get("building") or "").strip() if with_building else ""
+    if unit in ("", "-"):
+        return building if building not in ("", "-") else ""
+    if building in ("", "-"):
+        return t("chart.unit", unit=unit)
+    return t("chart.unit_building", unit=unit, building=building)
+
+
+async def draw_chart(bars: list[Any], caption: str, font: Path | None) -> bytes | None:
+    """One chart image (rows from :func:`chart_pages`) as PNG, drawn in a worker thread (a tenth of a
+    second or more: other chats' answers must not wait for it); None if it cannot be drawn (the text
+    version still goes out, and says it all)."""
+    try:
+        return await asyncio.to_thread(chart_png, caption, bars, find_font(font))
     except Exception:
         log.exception("a results chart could not be drawn; sending the text only")
         return None

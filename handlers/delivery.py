@@ -20,7 +20,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.i18n import normalize
 from bot.pacing import Pacer
-from handlers.common import chart_of, draw_chart, keyboard_from_json, split_text
+from handlers.common import chart_pages, draw_chart, keyboard_from_json, split_text
 from handlers.pacing import OUTBOX, retry_after_seconds
 from storage.outbox import OutboxItem
 
@@ -135,7 +135,7 @@ class Dispatcher:
             for i, (chart, text) in enumerate(parts):
                 if i < item.parts_sent:
                     continue  # accepted by Telegram before a retry
-                png = draw_chart(chart, text, services.settings.card_font) if chart is not None else None
+                png = await draw_chart(chart, text, services.settings.card_font) if chart is not None else None
                 if chart is not None and png is None:
                     continue  # the chart cannot be drawn: the text that follows says the same
                 if not budget:
@@ -179,9 +179,8 @@ class Dispatcher:
 
     @staticmethod
     def _parts(item: OutboxItem, t: Translator) -> list[tuple[list[Any] | None, str]]:
-        """What the item sends, in order: the chart's bars and caption, if the message has a chart,
-        then the text in Telegram-sized parts (the text is the accessible version of the chart)."""
-        chart = chart_of(t, item.params)
-        parts: list[tuple[list[Any] | None, str]] = [chart] if chart else []
+        """What the item sends, in order: the chart's images (rows and caption each), if the message
+        has a chart, then the text in Telegram-sized parts (the text is the accessible version)."""
+        parts: list[tuple[list[Any] | None, str]] = [*chart_pages(t, item.params)]
         parts.extend((None, part) for part in split_text(t(item.template, **item.params)))
         return parts

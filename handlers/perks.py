@@ -21,15 +21,18 @@ as a stale button.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 from telegram import InputFile, Update
 
 from bot.app import AppContext
-from bot.cards import qr_png
+from bot.cards import CodeFace, render_code
+from bot.dates import say_moment
 from bot.errors import Conflict, InvalidInput, NotFound
-from bot.i18n import Translator
+from bot.fonts import find_font
+from bot.i18n import Translator, plural
 from bot.models import Button, Reply
 from bot.services.access import require_private
 from bot.services.perk_catalog import (
@@ -37,13 +40,12 @@ from bot.services.perk_catalog import (
     CodeCheck,
     Page,
     PerkView,
-    local_minute,
     parse_id,
     problem_key,
 )
 from handlers.callback_data import place_of
 from handlers.common import actor, deep_link, keyboard, send_reply, send_text, split_text, translator
-from handlers.points import chosen_community, edit_or_send, points_text, private_only, staff_community
+from handlers.points import chosen_community, edit_or_send, fmt_day, points_text, private_only, staff_community
 from handlers.setup import _target
 
 IMPORT_MAX_BYTES = 1_000_000
@@ -81,21 +83,21 @@ def _stock(t: Translator, view: PerkView) -> str:
 
 
 def _validity(t: Translator, view: PerkView) -> str:
-    return t("perks.valid_until", day=view.last_day.isoformat()) if view.last_day else t("perks.valid_always")
+    return t("perks.valid_until", day=fmt_day(t, view.last_day)) if view.last_day else t("perks.valid_always")
 
 
 def render_perk(t: Translator, view: PerkView) -> str:
+    """The perk's card; a field staff left empty (description, address) is left out, not shown as "-"."""
     p = view.perk
-    return t(
-        "perks.detail",
-        title=p.title,
-        description=p.description or "-",
-        merchant=p.merchant_name,
-        address=p.address or "-",
-        cost=_cost(t, view),
-        validity=_validity(t, view),
-        stock=_stock(t, view),
-    )
+    lines = [t("perks.detail_title", title=p.title)]
+    if p.description.strip():
+        lines.append(p.description)
+    if p.merchant_name.strip():
+        lines.append(t("perks.detail_shop", merchant=p.merchant_name))
+    if p.address.strip():
+        lines.append(t("perks.detail_address", address=p.address))
+    lines.append(t("perks.detail_terms", cost=_cost(t, view), validity=_validity(t, view), stock=_stock(t, view)))
+    return "\n".join(lines)
 
 
 def _paged(t: Translator, text: str, page: Page[Any]) -> str:
@@ -211,7 +213,7 @@ async def _redeem(update: Update, context: AppContext, t: Translator, perk_id: i
     shown = query.message  # the confirmation: its "Yes" redeems once, however often it is pressed
     request_key = f"{shown.chat.id}:{shown.message_id}" if shown is not None else None
     receipt = await context.services.perks.redeem(actor(update), perk_id, request_key=request_key)
-    expires = local_minute(receipt.expires_at, receipt.timezone)
+    expires = say_moment(receipt.expires_at, receipt.timezone, t.lang, now=context.services.clock.now())
     perk = receipt.perk.perk
     text = t(
         "perks.redeemed",
@@ -224,10 +226,19 @@ async def _redeem(update: Update, context: AppContext, t: Translator, perk_id: i
     )
     await edit_or_send(update, context, text, ())  # the confirmation's buttons go away
     link = deep_link(context, "rc_" + receipt.code.replace("-", ""))
-    caption = t("perks.qr_caption", code=receipt.code, expires=expires)[:1024]
-    await context.bot.send_photo(
-        update.effective_chat.id, InputFile(qr_png(link), filename="perk-code.png"), caption=caption
+    face = CodeFace(
+        heading=t("code.title"),
+        code=receipt.code,
+        perk=perk.title,
+        shop=t("code.shop", merchant=perk.merchant_name),
+        address=t("code.address", address=perk.address) if perk.address.strip() else "",
+        expires=t("code.expires", when=expires),
+        footer=t("code.footer"),
+        link=link,
     )
+    png = await asyncio.to_thread(render_code, face, find_font(context.services.settings.card_font))
+    caption = t("perks.qr_caption", code=receipt.code, expires=expires)[:1024]
+    await context.bot.send_photo(update.effective_chat.id, InputFile(png, filename="perk-code.png"), caption=caption)
 
 
 # --- the merchant's check ---------------------------------------------------------------------------
@@ -247,19 +258,13 @@ async def check_typed_code(update: Update, context: AppContext, text: str) -> bo
 
 
 async def _checked(update: Update, context: AppContext, result: CodeCheck) -> None:
-    await send_reply(
-        update,
-        context,
-        Reply(
-            "perks.check_ok",
-            {
-                "title": result.title,
-                "description": result.description or "-",
-                "holder": result.holder,
-                "redeemed": local_minute(result.redeemed_at, result.timezone),
-            },
-        ),
-    )
+    t = await translator(update, context)
+    redeemed = say_moment(result.redeemed_at, result.timezone, t.lang, now=context.services.clock.now())
+    lines = [t("perks.check_ok", title=result.title)]
+    if result.description.strip():  # no "-" line for a perk without a description
+        lines.append(result.description)
+    lines.append(t("perks.check_to", holder=result.holder, redeemed=redeemed))
+    await send_text(update, context, "\n".join(lines))
 
 
 async def check_command(update: Update, context: AppContext) -> None:
@@ -375,7 +380,11 @@ async def import_command(update: Update, context: AppContext) -> None:
             t("perks.import_problem", line=e.line, field=e.field, problem_key=problem_key(e.problem))
             for e in exc.errors[:50]
         )
-        await _send_long(update, context, t("perks.import_rejected", count=len(exc.errors), problems=problems))
+        await _send_long(
+            update,
+            context,
+            t("perks.import_rejected", count=plural("count.problems", len(exc.errors)), problems=problems),
+        )
         return
     await send_reply(
         update, context, Reply("perks.import_done", {"added": len(report.added), "changed": len(report.changed)})

@@ -10,17 +10,20 @@ processing once it has answered, so a scanned card or code never also gets the w
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from telegram import InputFile, Update
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
 from bot.app import AppContext
 from bot.cards import CardFace, render_card
+from bot.dates import say_moment
 from bot.errors import InvalidInput, PermissionDenied, WrongChat
 from bot.fonts import find_font
 from bot.i18n import Translator
@@ -294,8 +297,21 @@ def role_lines(t: Translator, roles: tuple[HeadRole, ...]) -> tuple[str, ...]:
     return tuple(t(ROLE_KEYS.get(r.kind, "card.role.unit"), building=r.building, unit=r.unit or "-") for r in roles)
 
 
-def fmt_day(day: date) -> str:
-    return day.isoformat()
+_DAY_PATTERNS = {
+    "zh": "y年M月d日",
+    "ru": "d MMMM y",
+    "en": "d MMM y",
+}  # '2027年2月20日', '20 февраля 2027', '20 Feb 2027'
+
+
+def fmt_day(t: Translator, day: date) -> str:
+    """A card's day as people write it, with the year (cards are kept for months)."""
+    return str(format_date(day, _DAY_PATTERNS.get(t.lang, _DAY_PATTERNS["en"]), locale=t.lang))
+
+
+def _card_texts(t: Translator, card: Card) -> dict[str, str]:
+    """The card's number and issue day, as the image and the check answer print them."""
+    return {"number": card.number, "issued": fmt_day(t, card.issued)}
 
 
 async def card_command(update: Update, context: AppContext) -> None:
@@ -309,17 +325,20 @@ async def card_command(update: Update, context: AppContext) -> None:
 
 async def send_card(update: Update, context: AppContext, card: Card) -> None:
     t = await translator(update, context)
+    texts = _card_texts(t, card)
     face = CardFace(
         title=t("card.title"),
         holder=card.holder,
         roles=role_lines(t, card.roles),
         community=card.community,
-        valid_until=t("card.valid_until", day=fmt_day(card.valid_until)),
+        valid_until=t("card.valid_until", day=fmt_day(t, card.valid_until)),
         footer=t("card.footer"),
         link=deep_link(context, f"card_{card.token}"),
+        number=t("card.number", number=texts["number"]),
+        issued=t("card.issued", day=texts["issued"]),
     )
-    png = render_card(face, find_font(context.services.settings.card_font))
-    caption = t("card.caption", community=card.community, day=fmt_day(card.valid_until))[:1024]
+    png = await asyncio.to_thread(render_card, face, find_font(context.services.settings.card_font))
+    caption = t("card.caption", community=card.community, day=fmt_day(t, card.valid_until))[:1024]
     assert update.effective_chat is not None
     await context.bot.send_photo(update.effective_chat.id, InputFile(png, filename="id-card.png"), caption=caption)
 
@@ -327,14 +346,14 @@ async def send_card(update: Update, context: AppContext, card: Card) -> None:
 async def verify_card(update: Update, context: AppContext, token: str) -> None:
     card = await context.services.cards.verify_card(token)
     t = await translator(update, context)
+    checked = say_moment(card.checked_at or context.services.clock.now(), card.timezone, t.lang)
+    common = {"holder": card.holder, "community": card.community, "checked": checked, **_card_texts(t, card)}
     if card.valid:
         roles = "\n".join(role_lines(t, card.roles))
-        text = t(
-            "card.genuine", holder=card.holder, roles=roles, community=card.community, day=fmt_day(card.valid_until)
-        )
+        text = t("card.genuine", roles=roles, day=fmt_day(t, card.valid_until), **common)
     else:
         why = t(WHY_NOT_KEYS.get(card.why_not or "", "card.why.no_role"))
-        text = t("card.no_longer_valid", holder=card.holder, community=card.community, why=why)
+        text = t("card.no_longer_valid", why=why, **common)
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, text)
 

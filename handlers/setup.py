@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from bot.app import AppContext
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
+from bot.i18n import plural
 from bot.models import Button, Reply, UserInfo
 from bot.sla import EDITABLE
 from handlers.callback_data import button_ids, place_of
@@ -53,7 +54,9 @@ async def new_community(update: Update, context: AppContext) -> None:
     community = await context.services.registry.create_community(
         actor(update), chat.id, name, admins, group=is_group(update)
     )
-    await say(update, context, "setup.community_created", name=community.name, staff=len(admins))
+    await say(
+        update, context, "setup.community_created", name=community.name, staff=plural("count.staff_admins", len(admins))
+    )
 
 
 async def invite(update: Update, context: AppContext) -> None:
@@ -114,7 +117,9 @@ async def units(update: Update, context: AppContext) -> None:
         await say(update, context, "setup.units_list", title=building.title, units=names)
         return
     added = await context.services.registry.add_units(actor(update), chat.id, " ".join(context.args))
-    await say(update, context, "setup.units_added", count=len(added), units=", ".join(added) or "-")
+    await say(
+        update, context, "setup.units_added", count=plural("count.units", len(added)), units=", ".join(added) or "-"
+    )
 
 
 async def _target(update: Update, context: AppContext, args: list[str]) -> tuple[UserInfo | None, list[str]]:

@@ -30,7 +30,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import AppContext
 from bot.errors import InvalidInput, NotFound, WrongChat
-from bot.i18n import Translator
+from bot.i18n import Translator, plural
 from bot.models import Community, Reply
 from bot.services.elections import (
     EDITABLE,
@@ -45,7 +45,7 @@ from bot.services.elections import (
 from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
 from handlers.callback_data import button_ids, place_of
-from handlers.common import actor, chart_of, draw_chart, is_group, keyboard, send_reply, send_text, translator
+from handlers.common import actor, chart_pages, draw_chart, is_group, keyboard, send_reply, send_text, translator
 from handlers.setup import _sync_if_staff_chat
 
 if TYPE_CHECKING:
@@ -173,10 +173,10 @@ async def send_with_chart(update: Update, context: AppContext, template: str, pa
     t = await translator(update, context)
     chat = update.effective_chat
     assert chat is not None
-    chart = chart_of(t, params)
-    png = draw_chart(*chart, context.services.settings.card_font) if chart else None
-    if chart and png is not None:
-        await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=chart[1])
+    for rows, caption in chart_pages(t, params):  # several images when there are many candidates
+        png = await draw_chart(rows, caption, context.services.settings.card_font)
+        if png is not None:
+            await context.bot.send_photo(chat.id, InputFile(png, filename="results.png"), caption=caption)
     await send_reply(update, context, Reply(template, params), t)
 
 
@@ -243,7 +243,11 @@ async def election_command(update: Update, context: AppContext) -> None:
         await send_reply(update, context, Reply("votes.cancelled", {"period": fresh.period}))
     else:
         posted = await staff.repost(me, election.id)
-        await send_reply(update, context, Reply("votes.reposted", {"period": election.period, "count": posted}))
+        await send_reply(
+            update,
+            context,
+            Reply("votes.reposted", {"period": election.period, "count": plural("count.building_chats", posted)}),
+        )
 
 
 async def pick_unit(context: AppContext, community: Community, name: str) -> int:

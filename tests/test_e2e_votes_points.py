@@ -271,7 +271,8 @@ def test_points_perk_and_card_through_the_real_process(e2e: E2E) -> None:
     # the ID card: its QR opens the bot with a card_ link that the merchant's /start verifies
     since = chat.push(updates.command(p.uhead, private(p.uhead), "card"))
     card = chat.wait_photo(p.uhead, "Your ID card for Sunny Side", since)
-    assert png_of(chat, card).size == (1000, 620)
+    width, height = png_of(chat, card).size
+    assert width == 1000 and 500 <= height <= 800
     link = qr_of(chat, card)
     assert link.startswith(f"{BOT_LINK}card_"), link
     payload = link.split("start=", 1)[1]

@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 
 from bot.models import UserInfo
+from bot.services.cards import card_number
 from storage.db import Database
 from storage.ledger import LedgerRepo
 from tests.harness import Harness
@@ -337,7 +338,7 @@ async def test_perk_commands_change_and_retire_and_status_perks(h: Harness) -> N
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "perks")
     menu = [c for c in calls if c.method == "sendMessage"][-1]
     calls = await h.press(h.p.uhead, menu, f"pk:p:{perk}")
-    assert "📅 valid until 2026-12-31" in told(calls)[-1]
+    assert "📅 valid until 31 Dec 2026" in told(calls)[-1]
     shown = [c for c in calls if c.method in ("sendMessage", "editMessageText")][-1]
     assert [data for _, data in shown.buttons] == [f"pk:c:{(await h.services.perks.perk(perk)).perk.category_id}"]
     refused_with(await h.press(h.p.uhead, menu, f"pk:y:{perk}"), h, "error.perk_status_only")
@@ -408,18 +409,22 @@ async def test_card_image_qr_verifies_and_a_removed_head_is_no_longer_valid(h: H
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "card")
     (photo,) = [c for c in calls if c.method == "sendPhoto"]
     caption = str(photo.params["caption"])
-    assert caption.startswith("🪪 Your ID card for Sunny Side, valid until 2027-02-20.") and len(caption) <= 1024
+    assert caption.startswith("🪪 Your ID card for Sunny Side, valid until 20 Feb 2027.") and len(caption) <= 1024
     (upload,) = photo.files.values()
-    assert Image.open(io.BytesIO(upload.data)).size == (1000, 620)
+    width, height = Image.open(io.BytesIO(upload.data)).size
+    assert width == 1000 and 500 <= height <= 800
     link = qr_of(photo)
     prefix = f"https://t.me/{h.app.bot.username}?start=card_"
     assert link.startswith(prefix)
     payload = link.split("start=", 1)[1]
     assert len(payload) <= 64
 
+    h.clock.advance(timedelta(hours=2, minutes=5))
     calls = await h.cmd(MERCHANT, private(MERCHANT), "start", payload)
+    number = card_number(payload[len("card_") :])
     assert sent(calls, MERCHANT) == [
-        "✅ Genuine and current: Uma\nUnit head · Building 7, unit 1\nSunny Side, valid until 2027-02-20."
+        "✅ Genuine and current: Uma\nUnit head · Building 7, unit 1\nSunny Side, valid until 20 Feb 2027.\n"
+        f"Card No. {number}, issued 23 Nov 2026.\nChecked Mon 23 Nov, 12:05."
     ]
     forged = payload[:-2] + ("AA" if not payload.endswith("AA") else "BB")
     refused_with(await h.cmd(MERCHANT, private(MERCHANT), "start", forged), h, "error.card_invalid")

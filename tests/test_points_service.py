@@ -305,7 +305,10 @@ async def test_manual_award_needs_staff_and_a_reason_and_tells_the_head(h: Harne
         (UHEAD.id, "points.awarded"),
         (UHEAD.id, "points.deducted"),
     ]
-    assert '"amount": 4' in notices[1]["params"] and '"balance": 6' in notices[1]["params"]
+    assert (
+        '"amount": {"plural_key": "count.points", "n": 4}' in notices[1]["params"]
+        and '"balance": 6' in notices[1]["params"]
+    )
     await assert_consistent(h.services.db)
 
 

@@ -46,7 +46,7 @@ async def test_group_upgraded_to_supergroup_moves_the_building(h: Harness) -> No
     assert ctx is not None and ctx.kind == "building"
 
     calls = await h.cmd(h.p.resident, new, "status")
-    assert said(calls) and said(calls)[0].startswith("📊 Building 7: 1 open appeals")
+    assert said(calls) and said(calls)[0].startswith("📊 Building 7: 1 open appeal (")
     calls = await h.cmd(h.p.resident, new, "appeal")
     assert sends(calls)[-1].buttons[0][1].endswith(f"?start=ap_{ctx.building.id}")
     h.p.building_chat = new

@@ -176,7 +176,7 @@ async def test_units_by_range_and_by_names(h: Harness) -> None:
     calls = await h.cmd(h.p.staff, h.p.building_chat, "units", "A B")
     assert said(calls) == ["Added 2 units: A, B."]
     calls = await h.cmd(h.p.staff, h.p.building_chat, "units", "3 B C")  # known ones are skipped
-    assert said(calls) == ["Added 1 units: C."]
+    assert said(calls) == ["Added 1 unit: C."]
     calls = await h.cmd(h.p.resident, h.p.building_chat, "units")  # anyone may list them
     assert said(calls) == ["Units of Building 7: 1, 2, 3, 4, A, B, C"]
 

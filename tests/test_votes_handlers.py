@@ -799,7 +799,8 @@ async def test_long_results_name_every_winner_and_every_candidate_of_a_building(
     staff_params = json.loads(
         await town.scalar("SELECT params FROM outbox WHERE template = 'election.staff_result_more'")
     )
-    assert len(staff_params["photo"]["bars"]) == 10
+    assert len(staff_params["photo"]["bars"]) == 50 + 9  # every candidate is in the chart, none dropped
+    assert len(photos(closed, p.staff_chat["id"])) == 7  # 59 candidates: 7 images of at most 9 rows
 
 
 async def test_results_show_the_turnout_of_every_building_as_posted_at_closing(h: Harness) -> None:
@@ -878,8 +879,13 @@ async def test_charts_use_the_configured_font(h: Harness, monkeypatch: pytest.Mo
     import bot.charts
 
     used: list[str | None] = []
-    real = bot.charts.load_font
-    monkeypatch.setattr(bot.charts, "load_font", lambda path, size: used.append(path) or real(path, size))
+    real = bot.charts.Writer
+
+    def writer(path: str | None, size: int, **kw: Any) -> Any:
+        used.append(path)
+        return real(path, size, **kw)
+
+    monkeypatch.setattr(bot.charts, "Writer", writer)
     monkeypatch.setattr(h.services.settings, "card_font", font)
     await build_town(h)
     opened = await open_election(h)

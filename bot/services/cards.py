@@ -12,7 +12,7 @@ import hmac
 import secrets
 import struct
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.models import Community, UserInfo
@@ -37,6 +37,21 @@ class Card:
     valid_until: date  # last day it shows as valid
     valid: bool
     why_not: str | None = None  # 'no_role' | 'expired' | 'inactive' when not valid
+    timezone: str = "UTC"  # the community's, for the dates shown
+    checked_at: datetime | None = None  # when a scanned card was verified (the check answer says it)
+
+    @property
+    def number(self) -> str:
+        """The card number printed on the card and repeated by the check ('4821 0937'): derived from
+        the signed token, so the checker can compare the two and nothing needs storing."""
+        return card_number(self.token)
+
+
+def card_number(token: str) -> str:
+    """Eight digits in two groups, the same for the same card (holder, community, issue day)."""
+    value = int.from_bytes(hashlib.sha256(b"unitbot-card-number:" + token.encode("ascii")).digest()[:8], "big")
+    digits = f"{value % 10**8:08d}"
+    return f"{digits[:4]} {digits[4:]}"
 
 
 # --- ID card tokens ---------------------------------------------------------------------------------
@@ -115,6 +130,7 @@ class CardService(ServiceBase):
             valid_until=issued + timedelta(days=rules.card_days - 1),
             valid=community.active,
             why_not=None if community.active else "inactive",
+            timezone=community.timezone,
         )
 
     async def verify_card(self, token: str) -> Card:
@@ -139,6 +155,7 @@ class CardService(ServiceBase):
             why_not = "no_role"
         elif self.local_now(community).date() > valid_until:
             why_not = "expired"
+        checked_at = self.clock.now()
         return Card(
             token=token.strip(),
             user_id=user_id,
@@ -150,6 +167,8 @@ class CardService(ServiceBase):
             valid_until=valid_until,
             valid=why_not is None,
             why_not=why_not,
+            timezone=community.timezone,
+            checked_at=checked_at,
         )
 
     async def _key(self) -> bytes:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.i18n import plural
 from bot.models import Community, Notice, Role, UserInfo
 from bot.services.base import ServiceBase
 from bot.services.point_rules import (
@@ -218,7 +219,7 @@ class PointsService(ServiceBase):
                     user_id,
                     "points.deducted" if deduct else "points.awarded",
                     {
-                        "amount": amount,
+                        "amount": plural("count.points", amount),  # "1 point", "5 points"
                         "reason": note,
                         "balance": standing.balance,
                         "community": community.name,

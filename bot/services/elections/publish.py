@@ -3,8 +3,8 @@ result messages (counts only: nothing here says who voted for whom). The chart i
 the message is sent (``handlers.delivery``), so the outbox stores only numbers.
 
 The text versions name every winner and list every candidate of a building; only the community-wide
-list in the staff's text stops after ``TEXT_MAX`` lines ("...and N more"). Charts show at most
-``CHART_MAX`` bars."""
+list in the staff's text stops after ``TEXT_MAX`` lines ("...and N more"). Charts show every
+candidate (several images when there are many: ``handlers.common.chart_pages``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.i18n import rows
 from bot.models import Building, Button
-from bot.services.elections.rules import CHART_MAX, TEXT_MAX, BallotPage, ElectionResults, Standing
+from bot.services.elections.rules import TEXT_MAX, BallotPage, ElectionResults, Standing
 from storage.elections import ResultRow
 
 
@@ -29,9 +29,12 @@ def result_lines(standings: tuple[Standing, ...] | list[Standing], limit: int | 
     )
 
 
-def chart(standings: tuple[Standing, ...] | list[Standing], limit: int = CHART_MAX) -> list[dict[str, object]]:
-    """Bars for a chart image: label and value, best first."""
-    return [{"label": s.display, "unit": s.unit_name, "votes": s.votes, "rank": s.rank} for s in standings[:limit]]
+def chart(standings: tuple[Standing, ...] | list[Standing]) -> list[dict[str, object]]:
+    """Bars for a chart image, every candidate, best first: name, unit, building, votes and rank."""
+    return [
+        {"label": s.display, "unit": s.unit_name, "building": s.building_title, "votes": s.votes, "rank": s.rank}
+        for s in standings
+    ]
 
 
 def result_rows(results: ElectionResults) -> list[ResultRow]:
@@ -73,9 +76,18 @@ def _summary(results: ElectionResults) -> dict[str, Any]:
     return params
 
 
-def photo_spec(caption_key: str, caption_params: dict[str, Any], bars: list[dict[str, object]]) -> dict[str, Any]:
-    """A bar chart the outbox renders at send time (``handlers.delivery``: sendPhoto, then the text)."""
-    return {"kind": "bars", "caption_key": caption_key, "caption_params": caption_params, "bars": bars}
+def photo_spec(
+    caption_key: str, caption_params: dict[str, Any], bars: list[dict[str, object]], measure: str = "votes"
+) -> dict[str, Any]:
+    """A bar chart the outbox renders at send time (``handlers.delivery``: sendPhoto, then the text);
+    ``measure``: what the bars count ("votes", or "wins" for a yearly title decided by monthly wins)."""
+    return {
+        "kind": "bars",
+        "caption_key": caption_key,
+        "caption_params": caption_params,
+        "bars": bars,
+        "measure": measure,
+    }
 
 
 def building_result(results: ElectionResults, building: Building) -> tuple[str, dict[str, Any]]:

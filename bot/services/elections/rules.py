@@ -97,7 +97,6 @@ from storage.elections import Candidate, Election
 MONTHLY = "monthly_best"
 YEARLY = "yearly_title"
 MAX_EXTENSION = timedelta(days=30)
-CHART_MAX = 10  # bars in a chart (the text versions list everybody)
 TEXT_MAX = 50  # lines of the community-wide list in the staff's text ("...and N more")
 DAYTIME = (time(8, 0), time(21, 0))
 

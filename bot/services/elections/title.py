@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import rows
 from bot.models import Community, Notice
 from bot.services.elections.publish import photo_spec
-from bot.services.elections.rules import CHART_MAX, YEARLY, ElectionSettings
+from bot.services.elections.rules import YEARLY, ElectionSettings
 from storage.awards import AwardsRepo
 from storage.elections import ElectionsRepo
 from storage.registry import RegistryRepo
@@ -86,18 +86,20 @@ async def yearly_title(cycle: ElectionCycle, community: Community, now: datetime
             "rule_key": f"title.rule.{settings.yearly_rule}",
         }
         bars: list[dict[str, object]] = []  # the year's standings as a chart, like the monthly results
-        for rank, row in enumerate(sorted(standings, key=key)[:CHART_MAX], 1):
+        for rank, row in enumerate(sorted(standings, key=key), 1):
             snap = await repo.last_candidate_snapshot(community.id, int(row["user_id"]))
             value = int(row["wins"]) if settings.yearly_rule == "wins" else int(row["votes"])
             bars.append(
                 {
                     "label": snap.display if snap else str(row["user_id"]),
                     "unit": snap.unit_name if snap else "",
+                    "building": snap.building_title if snap else "",
                     "votes": value,
                     "rank": 1 if key(row) == best else rank,
                 }
             )
-        params["photo"] = photo_spec("votes.chart_year", {"year": year, "rule_key": params["rule_key"]}, bars)
+        measure = "wins" if settings.yearly_rule == "wins" else "votes"
+        params["photo"] = photo_spec("votes.chart_year", {"year": year, "rule_key": params["rule_key"]}, bars, measure)
         chats = [b.chat_id for b in await RegistryRepo(tx).buildings_of(community.id) if b.active]
         for chat_id in [*chats, community.staff_chat_id]:
             await cycle.announce(
