@@ -22,6 +22,7 @@ from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.services.base import Calendars, Defaults
+from bot.services.buildings import BuildingService
 from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
@@ -64,6 +65,7 @@ class Services:
     elections: ElectionService
     election_staff: ElectionStaffService
     proposals: ProposalService
+    buildings: BuildingService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -100,6 +102,7 @@ class Services:
             elections=elections,
             election_staff=ElectionStaffService(elections),
             proposals=ProposalService(db, clock, calendars),
+            buildings=BuildingService(db, clock, calendars),
         )
 
 

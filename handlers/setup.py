@@ -10,6 +10,7 @@ from telegram.constants import ChatMemberStatus
 from bot.app import AppContext
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.models import Button, Reply, UserInfo
+from bot.services.building_codes import shown
 from bot.sla import EDITABLE
 from handlers.common import actor, deep_link, is_group, say, send_reply, user_info
 
@@ -41,6 +42,9 @@ async def new_community(update: Update, context: AppContext) -> None:
         actor(update), chat.id, name, admins, group=is_group(update)
     )
     await say(update, context, "setup.community_created", name=community.name, staff=len(admins))
+    from handlers.menus import publish_staff_menu
+
+    await publish_staff_menu(context.application, chat.id)  # type: ignore[arg-type]
 
 
 async def invite(update: Update, context: AppContext) -> None:
@@ -66,6 +70,7 @@ async def register_building(update: Update, context: AppContext, code: str | Non
     """/register CODE in a building chat (or the add-to-group link, which sends /start CODE)."""
     chat = update.effective_chat
     assert chat is not None
+    name = " ".join(context.args[1:]) if not code and context.args else ""  # /register CODE [building name]
     code = code or (context.args[0] if context.args else "")
     if not code:
         raise InvalidInput("error.register_usage")
@@ -74,9 +79,16 @@ async def register_building(update: Update, context: AppContext, code: str | Non
     member = await context.bot.get_chat_member(chat.id, actor(update).id)
     is_admin = member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
     community, building = await context.services.registry.register_building(
-        actor(update), chat.id, chat.title or str(chat.id), code, actor_is_admin=is_admin, group=True
+        actor(update), chat.id, chat.title or str(chat.id), code, actor_is_admin=is_admin, group=True, name=name
     )
-    await say(update, context, "setup.building_registered", title=building.title, community=community.name)
+    await say(
+        update,
+        context,
+        "setup.building_registered_code",
+        title=building.title,
+        community=community.name,
+        code=shown(building.code or ""),
+    )
 
 
 async def link_street(update: Update, context: AppContext) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.dates import moment
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.models import Appeal, Community, Content, Notice, Status, UserInfo
 from bot.services.base import ServiceBase
@@ -80,7 +81,7 @@ class ResidentService(ServiceBase):
                 community,
                 now,
             )
-        return Outcome("done.reopened", fresh, {"id": appeal_id, "due": card["due"]})
+        return Outcome("done.reopened", fresh, {"id": appeal_id, "due": moment(fresh.due_at, community.timezone)})
 
     async def rate(self, actor: UserInfo, appeal_id: int, stars: int) -> Outcome:
         if not 1 <= stars <= 5:
