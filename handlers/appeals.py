@@ -9,6 +9,7 @@ from bot.app import AppContext
 from bot.errors import InvalidInput, NotConfigured, WrongChat
 from bot.models import ActionKind, Button, Reply
 from bot.services.perk_catalog import looks_like_code
+from bot.services.resident import QueuedOutcome
 from bot.services.routing import action_buttons
 from bot.services.workflow import Outcome
 from handlers.common import (
@@ -33,6 +34,9 @@ __all__ = ["filing_button"]  # registered from here (handlers/__init__.py)
 
 # --- rendering -------------------------------------------------------------------------------------
 async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) -> None:
+    if isinstance(outcome, QueuedOutcome):  # its message went into the outbox with the change
+        context.bot_data.outbox().kick()
+        return
     buttons: tuple[tuple[Button, ...], ...] = ()
     if outcome.key == "done.confirmed":
         buttons = (

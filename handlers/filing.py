@@ -148,7 +148,7 @@ async def filing_button(update: Update, context: AppContext) -> None:
         await tell_outcome(update, context, outcome)
     elif step is not None:
         # "new appeal" under a kept message starts a prompt of its own; every other step edits it
-        await show_step(update, context, step, edit=kind != "new" and step.step != "unit_saved")
+        await show_step(update, context, step, edit=kind != "new")
 
 
 def _numbers(parts: list[str], count: int) -> list[int]:

@@ -7,6 +7,7 @@ The clock starts on Monday 2026-11-23 10:00 in Shanghai.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -158,7 +159,7 @@ async def test_a_stranger_finds_their_building_by_the_poster_code_and_keeps_what
     for text in ("The door downstairs does not close", "hello?", "ABC123", "QQ77QQ", "please help"):
         answers.append(texts_to(await h.text(me, text), me)[-1])
     answers.append(texts_to(await h.cmd(me, updates.private_chat(me), "appeal"), me)[-1])
-    for earlier, later in zip(answers, answers[1:], strict=False):
+    for earlier, later in itertools.pairwise(answers):
         assert earlier != later, "the same answer twice in a row"
     assert not any("press /appeal in your building" in a for a in answers)
     assert answers[0].startswith("📝 I kept your message: it will be the description.\n\nWhich building")

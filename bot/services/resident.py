@@ -22,6 +22,11 @@ from storage.conversations import ConversationsRepo
 from storage.db import Tx
 
 
+class QueuedOutcome(Outcome):
+    """An outcome whose message to the acting person is already in the outbox (the handler sends
+    nothing itself; it only kicks the outbox)."""
+
+
 class ResidentService(ServiceBase):
     def __init__(self, workflow: WorkflowService) -> None:
         super().__init__(workflow.db, workflow.clock, workflow.calendars)
@@ -178,7 +183,23 @@ class ResidentService(ServiceBase):
             buttons=action_buttons(appeal.id, appeal.status),
             user_id=appeal.assignee_user_id,
         )
-        return Outcome(f"done.{kind}", appeal, {"id": appeal.id})
+        # the resident's "passed on" is implied by the change: queued with it, never lost in a crash
+        ack = f"done.{kind}"
+        await self.queue(
+            tx,
+            Notice(
+                actor.id,
+                ack,
+                {"id": appeal.id},
+                user_id=actor.id,
+                appeal_id=appeal.id,
+                urgent=True,
+                dedupe_key=f"ack:{content.chat_id}:{content.message_id}",
+            ),
+            community,
+            now,
+        )
+        return QueuedOutcome(ack, appeal, {"id": appeal.id})
 
     async def message_to_appeal(self, actor: UserInfo, appeal_id: int, content: Content) -> Outcome:
         """A private reply to a bot message of this appeal: from the resident it goes to the handler,
