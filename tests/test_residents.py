@@ -458,3 +458,26 @@ async def test_the_migration_names_existing_buildings_after_their_group(tmp_path
         row = await tx.fetchone("SELECT name, code FROM buildings")
     assert (row["name"], row["code"]) == ("7号楼业主群", None)
     await db.close()
+
+
+async def test_words_added_to_an_appeal_and_their_acknowledgement_are_queued_together(h: Harness) -> None:
+    """A reply to the receipt: the head's copy and the resident's "added and passed on" are both in
+    the outbox when the transaction commits (a crash right after loses neither)."""
+    await h.setup_community()
+    appeal_id = await h.file_appeal()
+    me = h.p.resident
+    receipt = [
+        m for (cid, _), m in h.rt.telegram.messages.items() if cid == me["id"] and "received" in m.get("text", "")
+    ]
+    h.app.bot_data.dispatcher.kick = lambda: None  # type: ignore[method-assign]
+    await h.send(
+        updates.message(me, updates.private_chat(me), "It is the 3rd floor", reply_to=receipt[-1]), drain=False
+    )
+    async with h.services.db.read() as tx:
+        pending = await tx.fetchall("SELECT template, chat_id FROM outbox WHERE sent_at IS NULL ORDER BY id")
+    assert sorted((r["template"], r["chat_id"]) for r in pending) == [
+        ("appeal.resident_added", h.p.uhead["id"]),
+        ("done.added", me["id"]),
+    ]
+    await h.app.bot_data.outbox().drain()
+    assert h.texts(me)[-1] == f"✅ Added to appeal #{appeal_id} and passed on."

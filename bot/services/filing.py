@@ -11,55 +11,24 @@ creates the appeal: a crash right after it loses neither.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.calendar import WorkCalendar
 from bot.errors import Conflict, InvalidInput, NotFound, RateLimited
-from bot.models import Appeal, Building, Category, Content, DeadlineKind, Level, Unit, UserInfo
+from bot.models import Appeal, Building, Category, Content, DeadlineKind, Level, UserInfo
 from bot.services.base import ServiceBase
 from bot.services.building_codes import looks_like_building_code, normalize
+from bot.services.filing_steps import MAX_OFFERED, Conversation, FilingStep, ask_building, offerable, remember_asked
 from bot.services.receipts import queue_card_and_receipt
 from bot.services.routing import route
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
-from storage.conversations import ConversationsRepo, Draft, HeldMessage, PendingAction
+from storage.conversations import ConversationsRepo, Draft, HeldMessage
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
 MAX_BODY = 3000
-SMALL_INSTALL = 12  # this many buildings or fewer in all: a resident who is not known yet sees them all
-MAX_OFFERED = 24
-
-
-@dataclass(frozen=True)
-class FilingStep:
-    """What the resident must do next (or what just happened)."""
-
-    # "find_building" | "choose_building" | "choose_unit" | "choose_category" | "describe" | "filed"
-    # | "unit_saved"
-    step: str
-    building: Building | None = None
-    buildings: tuple[Building, ...] = ()
-    units: tuple[Unit, ...] = ()
-    unit: Unit | None = None
-    category: Category | None = None
-    anonymous: bool = False
-    kept: bool = False  # a message the resident sent first is kept as the description
-    reason: str = "ask"  # find_building: "ask" | "kept" (another message kept) | "miss" (code not found)
-    turn: int = 0  # find_building: which wording (0/1); never the same twice in a row for one reason
-    typed: str = ""  # find_building after a miss: what was typed
-    appeal_id: int | None = None  # filed
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """Where a user's private conversation stands: an action waiting for their next message, the
-    appeal they are filing, and whether the bot is waiting for their building."""
-
-    action: PendingAction | None
-    draft: Draft | None
-    finding_building: bool = False
+__all__ = ["Conversation", "FilingService", "FilingStep", "body_hash", "schedule_level_deadlines"]
 
 
 def body_hash(content: Content) -> str:
@@ -98,41 +67,9 @@ class FilingService(ServiceBase):
             return await self._after_building(tx, actor, known[0], inbox_id, now)
         await conv.drop_draft(actor.id)
         if known:
-            await self._remember_asked(tx, actor.id, inbox_id, "ask", now)
+            await remember_asked(tx, actor.id, inbox_id, "ask", now)
             return FilingStep("choose_building", buildings=tuple(known[:MAX_OFFERED]), kept=inbox_id is not None)
-        return await self._ask_building(tx, actor.id, inbox_id, "ask", now)
-
-    async def _remember_asked(self, tx: Tx, user_id: int, inbox_id: int | None, reason: str, now: datetime) -> int:
-        """Record that the bot asks for the building (why, in which wording); returns the wording:
-        never the same as the last answer when the reason is the same."""
-        conv = ConversationsRepo(tx)
-        lookup = await conv.get_lookup(user_id)
-        variant = lookup.next_variant(reason) if lookup is not None else 0
-        await conv.put_lookup(user_id, inbox_id, reason, variant, now)
-        return variant
-
-    async def _ask_building(
-        self, tx: Tx, user_id: int, inbox_id: int | None, reason: str, now: datetime, typed: str = ""
-    ) -> FilingStep:
-        variant = await self._remember_asked(tx, user_id, inbox_id, reason, now)
-        offered = await self._offerable(tx, user_id)
-        return FilingStep(
-            "find_building",
-            buildings=tuple(offered),
-            kept=inbox_id is not None,
-            reason=reason,
-            turn=variant,
-            typed=typed,
-        )
-
-    async def begin_from_message(self, actor: UserInfo, content: Content) -> FilingStep:
-        """A message in private that belongs to no conversation, from someone with no open appeal:
-        it is kept and becomes the description of a new appeal."""
-        now = self.clock.now()
-        async with self.db.write() as tx:
-            await RegistryRepo(tx).upsert_user(actor, now, started=True)
-            held = await self._hold(tx, actor.id, content, now)
-            return await self._start_with(tx, actor, held, now)
+        return await ask_building(tx, actor.id, inbox_id, "ask", now)
 
     async def new_from_held(self, actor: UserInfo, held_id: int) -> FilingStep:
         """ "📝 New appeal" under a message kept earlier."""
@@ -151,25 +88,13 @@ class FilingService(ServiceBase):
             draft = await conv.get_draft(actor.id)
             inbox_id = lookup.inbox_id if lookup else (draft.inbox_id if draft else None)
             await conv.drop_draft(actor.id)
-            return await self._ask_building(tx, actor.id, inbox_id, "ask", now)
-
-    async def _offerable(self, tx: Tx, user_id: int) -> list[Building]:
-        """Buildings a resident may pick by button: those of the communities they belong to, or every
-        building of a small installation (one or two communities)."""
-        repo = RegistryRepo(tx)
-        known = await repo.buildings_known_for(user_id)
-        if known:
-            communities = sorted({b.community_id for b in known})
-            return await repo.active_buildings(communities, MAX_OFFERED)
-        if await repo.count_active_buildings() <= SMALL_INSTALL:
-            return await repo.active_buildings(None, SMALL_INSTALL)
-        return []
+            return await ask_building(tx, actor.id, inbox_id, "ask", now)
 
     async def choose_building(self, actor: UserInfo, building_id: int) -> FilingStep:
         now = self.clock.now()
         async with self.db.write() as tx:
             building = await RegistryRepo(tx).get_building(building_id)
-            offered = {b.id for b in await self._offerable(tx, actor.id)}
+            offered = {b.id for b in await offerable(tx, actor.id)}
             if building is None or not building.active or building.id not in offered:
                 raise NotFound("error.building_unknown")
             conv = ConversationsRepo(tx)
@@ -194,9 +119,9 @@ class FilingService(ServiceBase):
                 if building is not None:
                     return await self._after_building(tx, actor, building, inbox_id, now)
                 typed = " ".join(content.text.split())[:20]
-                return await self._ask_building(tx, actor.id, inbox_id, "miss", now, typed)
+                return await ask_building(tx, actor.id, inbox_id, "miss", now, typed)
             held = await self._hold(tx, actor.id, content, now)
-            return await self._ask_building(tx, actor.id, inbox_id if inbox_id is not None else held, "kept", now)
+            return await ask_building(tx, actor.id, inbox_id if inbox_id is not None else held, "kept", now)
 
     async def _after_building(
         self, tx: Tx, actor: UserInfo, building: Building, inbox_id: int | None, now: datetime
