@@ -26,6 +26,7 @@ from bot.logging import instance_label
 from bot.metrics import Metrics
 from bot.pacing import Limits, Pacer
 from bot.services.base import Calendars, Defaults
+from bot.services.buildings import BuildingService
 from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
@@ -81,6 +82,7 @@ class Services:
     operator_reports: OperatorReports
     webhook_state: WebhookState
     intake: IntakeService
+    buildings: BuildingService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -124,6 +126,7 @@ class Services:
             operator_reports=OperatorReports(db, clock, timedelta(minutes=settings.operator_report_minutes)),
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
+            buildings=BuildingService(db, clock, calendars),
         )
 
 

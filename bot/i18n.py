@@ -20,6 +20,8 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.dates import is_moment, render_moment
+
 LANGUAGES = ("zh", "en", "ru")
 FALLBACK = "en"
 DOMAIN = "unitbot"
@@ -134,6 +136,8 @@ class Translator:
             elif _is_rows(value):
                 lines = [self(value["row_key"], **item) for item in value["rows"] if isinstance(item, Mapping)]
                 value = "\n".join(lines) or "-"
+            elif is_moment(value):  # bot.dates.moment(): a date as the reader's language says it
+                value = render_moment(value, self.lang)
             if name.endswith("_key") and isinstance(value, str):
                 values[name[: -len("_key")]] = self.catalogs.gettext(self.lang, value)
             values[name] = value

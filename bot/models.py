@@ -101,9 +101,10 @@ class Building:
     id: int
     community_id: int
     chat_id: int
-    title: str
+    title: str  # the building's own name (``/register CODE NAME``, ``/buildingname``), else its group's title
     head_user_id: int | None
     active: bool
+    code: str | None = None  # the short code on the poster (bot.services.building_codes)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Appeal:
     closed_at: datetime | None
     rating: int | None
     stage: int
+    anonymous: bool = False  # the heads' card says "anonymous resident" (staff still see the name)
 
 
 @dataclass(frozen=True)
@@ -184,9 +186,9 @@ class Reply:
 
 @dataclass(frozen=True)
 class Content:
-    """What a user sent: text, a voice message or a photo (with an optional caption)."""
+    """What a user sent: text, a voice message, a photo, a (short) video or a location."""
 
-    kind: str  # "text" | "voice" | "photo"
+    kind: str  # "text" | "voice" | "photo" | "video" | "video_note" | "location"
     chat_id: int
     message_id: int
     text: str = ""
@@ -197,4 +199,7 @@ class Content:
 
     @property
     def is_media(self) -> bool:
-        return self.kind in ("voice", "photo")
+        return self.kind in MEDIA_KINDS
+
+
+MEDIA_KINDS = ("voice", "photo", "video", "video_note", "location")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeal_actions, appeals, general, observability, points, setup, votes
+from handlers import appeal_actions, appeals, buildings, general, observability, points, setup, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ def register(app: UnitApp) -> None:
         "sla": setup.sla,
         "workday": setup.workday,
         "community": setup.community_option,
+        "buildingname": buildings.building_name,
+        "poster": buildings.poster,
         # appeals
         "appeal": appeals.appeal_command,
         "myappeals": appeals.my_appeals,

@@ -8,67 +8,38 @@ from telegram.ext import ApplicationHandlerStop
 from bot.app import AppContext
 from bot.errors import InvalidInput, NotConfigured, NotFound, WrongChat
 from bot.i18n import plural
-from bot.models import ActionKind, Button, Category, Reply
-from bot.services.access import require_private
-from bot.services.filing import FilingStep, Receipt
+from bot.models import ActionKind, Button, Reply
 from bot.services.perk_catalog import looks_like_code
-from bot.services.queries import AppealLine
+from bot.services.resident import QueuedOutcome
 from bot.services.routing import action_buttons
 from bot.services.satisfaction import rating_buttons
 from bot.services.workflow import Outcome
 from handlers.appeal_actions import refresh_card
 from handlers.callback_data import button_id, parse_id, place_of
-from handlers.common import actor, content_of, deep_link, is_group, is_private, say, send_reply, translator
+from handlers.common import (
+    actor,
+    content_of,
+    deep_link,
+    is_group,
+    is_private,
+    keyboard,
+    say,
+    send_reply,
+    send_text,
+    translator,
+)
+from handlers.filing import _numbers, filing_button, show_step
+from handlers.keyboards import pressed
 from handlers.perks import check_typed_code
 from handlers.setup import is_chat_member
+from handlers.timeline import list_buttons, timeline_text
 
-CATEGORY_BUTTONS: tuple[tuple[Button, ...], ...] = tuple(
-    (Button(f"category.{c.value}", data=f"f:c:{c.value}"),) for c in Category
-)
+__all__ = ["filing_button"]  # registered from here (handlers/__init__.py)
 
 
 # --- rendering -------------------------------------------------------------------------------------
-async def show_step(update: Update, context: AppContext, step: FilingStep) -> None:
-    if step.step == "choose_building":
-        rows: tuple[tuple[Button, ...], ...] = tuple(
-            (Button("btn.building", data=f"f:b:{b.id}", params={"title": b.title[:40]}),) for b in step.buildings[:20]
-        )
-        await send_reply(update, context, Reply("filing.choose_building", {}, rows))
-    elif step.step == "choose_unit":
-        assert step.building is not None
-        rows = tuple(
-            tuple(
-                Button("btn.unit", data=f"f:u:{step.building.id}:{u.id}", params={"unit": u.name})
-                for u in step.units[i : i + 4]
-            )
-            for i in range(0, min(len(step.units), 60), 4)
-        )
-        await send_reply(update, context, Reply("filing.choose_unit", {"title": step.building.title}, rows))
-    elif step.step == "choose_category":
-        await send_reply(update, context, Reply("filing.choose_category", {}, CATEGORY_BUTTONS))
-    elif step.step == "describe":
-        await say(update, context, "filing.describe")
-    elif step.step == "unit_saved":
-        await say(update, context, "filing.unit_saved", unit=step.units[0].name if step.units else "-")
-
-
-async def send_receipt(update: Update, context: AppContext, receipt: Receipt) -> None:
-    a = receipt.appeal
-    await say(
-        update,
-        context,
-        "filing.receipt",
-        id=a.id,
-        category_key=f"category.{a.category.value}",
-        level_key=receipt.level_key,
-        first_reply_due=receipt.first_reply_due,
-        due=receipt.due,
-    )
-    context.bot_data.outbox().kick()
-
-
 async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) -> None:
-    if outcome.queued:  # the service queued the message with its change (outbox): just send it
+    if outcome.queued or isinstance(outcome, QueuedOutcome):  # its message went into the outbox with the change
         context.bot_data.outbox().kick()
         return
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -123,12 +94,18 @@ async def start_payload(update: Update, context: AppContext, payload: str) -> bo
 
 
 async def my_appeals(update: Update, context: AppContext) -> None:
+    """/myappeals (or "📋 My appeals"): the resident's appeals as buttons; each opens its timeline."""
     if not is_private(update):
         link = deep_link(context, "hello")
         await send_reply(update, context, Reply("general.ask_privately", {}, ((Button("btn.open_bot", url=link),),)))
         return
     lines = await context.services.queries.mine(actor(update))
-    await _render_lines(update, context, lines, "list.mine", "list.mine_empty")
+    t = await translator(update, context)
+    if not lines:
+        await send_reply(update, context, Reply("list.mine_none", {}, ((Button("btn.report", data="f:start"),),)), t)
+        return
+    rows = list_buttons(t, lines, resident=True)
+    await send_reply(update, context, Reply("list.mine_pick", {"count": len(lines)}, rows), t)
 
 
 async def open_appeals(update: Update, context: AppContext) -> None:
@@ -148,29 +125,30 @@ async def open_appeals(update: Update, context: AppContext) -> None:
         lines = await context.services.queries.chat_open(actor(update), chat.id)
     else:
         lines = await context.services.queries.supervised(actor(update))
-    await _render_lines(update, context, lines, "list.open", "list.open_empty")
-
-
-async def _render_lines(update: Update, context: AppContext, lines: list[AppealLine], title: str, empty: str) -> None:
     t = await translator(update, context)
     if not lines:
-        await say(update, context, empty)
+        await say(update, context, "list.open_empty")
         return
-    body = "\n".join(
-        t("list.line", **line.params) + (" " + t("list.overdue") if line.overdue else "") for line in lines
-    )
-    await send_reply(update, context, Reply(title, {"lines": body, "count": len(lines)}), t)
+    rows = list_buttons(t, lines, resident=False)
+    await send_reply(update, context, Reply("list.open_pick", {"count": len(lines)}, rows), t)
 
 
 async def status(update: Update, context: AppContext) -> None:
-    """/status in a building chat: an anonymous summary."""
+    """/status in a building chat: an anonymous summary, and the building's code for the poster."""
     chat = update.effective_chat
     assert chat is not None
     if not is_group(update):
         raise WrongChat("error.building_chat_only")
     title, summary = await context.services.queries.building_summary(chat.id)
+    t = await translator(update, context)
     counted = {**summary, "open_count": plural("count.open_appeals", int(summary["open_count"]))}  # "1 open appeal"
-    await say(update, context, "summary.building", title=title, **counted)
+    text = t("summary.building", title=title, **counted)
+    code = await context.services.buildings.code_for_chat(chat.id)
+    if code:
+        from bot.services.building_codes import shown
+
+        text += "\n\n" + t("building.code_line", code=shown(code))
+    await send_text(update, context, text)
 
 
 async def show(update: Update, context: AppContext) -> None:
@@ -195,75 +173,20 @@ async def show_appeal(update: Update, context: AppContext, appeal_id: int) -> No
                 update, context, Reply("general.ask_privately", {}, ((Button("btn.open_bot", url=link),),))
             )
             return
-    view = await context.services.queries.show(actor(update), appeal_id, place_of(update))
+    me = actor(update)
+    view = await context.services.queries.show(me, appeal_id, place_of(update))
     t = await translator(update, context)
-    history = "\n".join(
-        t(
-            "history.line",
-            at=e.at.strftime("%m-%d %H:%M"),
-            event_key=f"event.{e.kind}",
-            level_key=f"level.{e.level.name.lower()}",
-        )
-        for e in view.history[-15:]
-    )
     buttons: tuple[tuple[Button, ...], ...] = ()
     if view.may_act:
         buttons = action_buttons(view.appeal.id, view.appeal.status)
     elif view.is_resident and view.appeal.status.value == "resolved":
         buttons = ((Button("btn.confirm", data=f"a:ok:{appeal_id}"), Button("btn.reopen", data=f"a:re:{appeal_id}")),)
-    await send_reply(update, context, Reply("appeal.view", {**view.params, "history": history}, buttons), t)
+    await send_text(update, context, timeline_text(t, view, me.id), keyboard(t, buttons))
 
 
 async def cancel(update: Update, context: AppContext) -> None:
     existed = await context.services.filing.cancel(actor(update))
     await say(update, context, "general.cancelled" if existed else "general.nothing_to_cancel")
-
-
-# --- buttons ---------------------------------------------------------------------------------------
-async def filing_button(update: Update, context: AppContext) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    filing = context.services.filing
-    user = actor(update)
-    require_private(place_of(update))  # filing buttons live in the resident's private chat
-    kind = parts[1] if len(parts) > 1 else ""
-    # the work first, then the answer: a refusal answers the button itself (a button is answered once)
-    step: FilingStep | None = None
-    receipt: Receipt | None = None
-    outcome: Outcome | None = None
-    if kind == "b":
-        (building_id,) = _numbers(parts, 1)
-        step = await filing.choose_building(user, building_id)
-    elif kind == "u":
-        building_id, unit_id = _numbers(parts, 2)
-        step = await filing.choose_unit(user, building_id, unit_id)
-    elif kind == "c" and len(parts) == 3:
-        step, receipt = await filing.choose_category(user, parts[2])
-    elif kind == "new":
-        (held_id,) = _numbers(parts, 1)
-        step = await filing.new_from_held(user, held_id)
-    elif kind == "add":
-        held_id, appeal_id = _numbers(parts, 2)
-        outcome = await context.services.resident.add_held(user, held_id, appeal_id)
-    else:
-        raise InvalidInput("error.stale_button")
-    await query.answer()
-    if receipt is not None:
-        await send_receipt(update, context, receipt)
-    elif outcome is not None:
-        await tell_outcome(update, context, outcome)
-    elif step is not None:
-        await show_step(update, context, step)
-
-
-def _numbers(parts: list[str], count: int) -> list[int]:
-    """The ``count`` numbers after the action in callback data ``x:action:1:2``; anything else is a
-    stale or forged button, refused politely."""
-    values = parts[2:]
-    if len(values) != count:
-        raise InvalidInput("error.stale_button")
-    return [button_id(v) for v in values]
 
 
 async def action_button(update: Update, context: AppContext) -> None:
@@ -322,23 +245,30 @@ async def action_button(update: Update, context: AppContext) -> None:
 
 # --- private messages ------------------------------------------------------------------------------
 async def private_message(update: Update, context: AppContext) -> None:
-    """Text / voice / photo in a private chat, in this order: a merchant's perk code typed on its own
-    (checked as /check would); the user's pending action (reply, question, resolution note); a reply
-    to a message of an appeal; the appeal being filed; the answer to a question waiting for them;
-    otherwise kept and the user asked what it is."""
+    """Text / voice / photo / video / location in a private chat, in this order: a keyboard button
+    ("📝 Report a problem"...), in any language; a merchant's perk code typed on its own (checked as
+    /check would); the user's pending action (reply, question, resolution note); a reply to a
+    message of an appeal; the appeal being filed; a building code (or more words) while the bot
+    waits for the resident's building; the answer to a question waiting for them; otherwise a new
+    appeal with this message as its description (or, with an appeal open, the question which)."""
     message = update.effective_message
     assert message is not None
     content = content_of(message, context.bot_data.intake.pieces_after(message))  # album / split text: one
     if content is None:
-        await say(update, context, "general.unsupported")
+        await say(update, context, "resident.unsupported")
         return
+    if content.kind == "text":
+        action = pressed(context.services.catalogs, content.text)
+        if action is not None:
+            await keyboard_pressed(update, context, action)
+            return
     # a code-like text only costs a database read (is it a merchant?); other texts go straight on
     typed_code = content.kind == "text" and looks_like_code(content.text)
     if typed_code and await check_typed_code(update, context, content.text):
         return
     user = actor(update)
     services = context.services
-    state = await services.filing.conversation(user.id)  # one read: pending action and draft
+    state = await services.filing.conversation(user.id)  # one read: pending action, draft, building wait
     if state.action is not None:
         outcome = await services.workflow.complete(user, content)
         if outcome is not None:
@@ -350,23 +280,51 @@ async def private_message(update: Update, context: AppContext) -> None:
             await tell_outcome(update, context, await services.resident.message_to_appeal(user, linked, content))
             return
     if state.draft is not None and state.draft.category is not None:
-        await send_receipt(update, context, await services.filing.describe(user, content))
+        await services.filing.describe(user, content)  # the receipt and the card are in the outbox
+        context.bot_data.outbox().kick()
         return
     if state.draft is not None:
         step = await services.filing.hold_for_draft(user, content)
         if step is not None:
             await show_step(update, context, step)
             return
-    replayed = await services.filing.receipt_again(user, content)  # handled before a crash: receipt again
-    if replayed is not None:
-        await send_receipt(update, context, replayed)
+    if await services.filing.filed_by(user, content) is not None:
+        # handled before a crash (the update is replayed): its receipt was queued with the filing
+        context.bot_data.outbox().kick()
+        return
+    if state.finding_building:
+        await show_step(update, context, await services.filing.typed_while_finding(user, content))
         return
     waiting = await services.resident.waiting_for(user.id)
     if waiting is not None:
         await tell_outcome(update, context, await services.resident.resident_message(user, waiting, content))
         return
     held, latest = await services.filing.hold_message(user, content)
+    if latest is None:  # nothing open to add it to: it is a new appeal, and this is its description
+        await show_step(update, context, await services.filing.new_from_held(user, held))
+        return
     rows: list[tuple[Button, ...]] = [(Button("btn.new_appeal", data=f"f:new:{held}"),)]
-    if latest is not None:
-        rows.append((Button("btn.add_to", data=f"f:add:{held}:{latest.id}", params={"id": latest.id}),))
+    rows.append((Button("btn.add_to", data=f"f:add:{held}:{latest}", params={"id": latest}),))
     await send_reply(update, context, Reply("general.what_is_this", {}, tuple(rows)))
+
+
+async def keyboard_pressed(update: Update, context: AppContext, action: str) -> None:
+    """A button of the persistent keyboard (handlers.keyboards): the same as its command."""
+    from handlers import general, points
+
+    if action == "report":
+        await show_step(update, context, await context.services.filing.start(actor(update), None))
+    elif action == "mine":
+        await my_appeals(update, context)
+    elif action == "open":
+        await open_appeals(update, context)
+    elif action == "points":
+        await points.points_command(update, context)
+    elif action == "language":
+        await general.lang(update, context)
+    elif action == "vote":
+        await say(update, context, "resident.vote_where")
+    elif action == "check":
+        await say(update, context, "resident.check_how")
+    else:
+        await general.help_command(update, context)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,19 @@ def is_group(update: Update) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
+MAX_VIDEO_SECONDS = 180  # "short videos": longer ones are refused politely (general.unsupported)
+
+
+def _video_seconds(message: Message) -> float:
+    assert message.video is not None
+    with warnings.catch_warnings():  # PTB 22.2+ warns that the type becomes timedelta later
+        warnings.simplefilter("ignore")
+        duration: int | timedelta | None = message.video.duration
+    if isinstance(duration, timedelta):
+        return duration.total_seconds()
+    return float(duration or 0)
+
+
 def content_of(message: Message, pieces: Sequence[Message] = ()) -> Content | None:
     """Text, voice or photo (largest size); None for anything else. ``pieces``: the rest of what
     was sent as one (handlers.intake): the further photos of an album, or the further parts of a
@@ -66,6 +81,8 @@ def content_of(message: Message, pieces: Sequence[Message] = ()) -> Content | No
 
 
 def _content_of(message: Message) -> Content | None:
+    """Text, voice, photo (largest size), a short video or video note, a location; None for
+    anything else."""
     if message.voice is not None:
         return Content(
             "voice",
@@ -80,6 +97,17 @@ def _content_of(message: Message) -> Content | None:
         return Content(
             "photo", message.chat_id, message.message_id, message.caption or "", photo.file_id, photo.file_unique_id
         )
+    if message.video is not None and _video_seconds(message) <= MAX_VIDEO_SECONDS:
+        video = message.video
+        return Content(
+            "video", message.chat_id, message.message_id, message.caption or "", video.file_id, video.file_unique_id
+        )
+    if message.video_note is not None:
+        note = message.video_note
+        return Content("video_note", message.chat_id, message.message_id, "", note.file_id, note.file_unique_id)
+    if message.location is not None:  # "where": a lamp, a leak; the head gets the pin itself
+        where = f"{message.location.latitude:.6f},{message.location.longitude:.6f}"
+        return Content("location", message.chat_id, message.message_id, "", where, where)
     if message.text is not None:
         return Content("text", message.chat_id, message.message_id, message.text)
     return None

@@ -12,6 +12,7 @@ from bot.app import AppContext
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.i18n import plural
 from bot.models import Button, Reply, UserInfo
+from bot.services.building_codes import shown
 from bot.sla import EDITABLE
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, say, send_reply, user_info
@@ -57,6 +58,9 @@ async def new_community(update: Update, context: AppContext) -> None:
     await say(
         update, context, "setup.community_created", name=community.name, staff=plural("count.staff_admins", len(admins))
     )
+    from handlers.menus import publish_staff_menu
+
+    await publish_staff_menu(context.application, chat.id)  # type: ignore[arg-type]
 
 
 async def invite(update: Update, context: AppContext) -> None:
@@ -82,7 +86,11 @@ async def register_building(update: Update, context: AppContext, code: str | Non
     """/register CODE in a building chat (or the add-to-group link, which sends /start CODE)."""
     chat = update.effective_chat
     assert chat is not None
-    code = code or " ".join(context.args or [])  # "K7MP X3QH" arrives as two arguments
+    args = list(context.args or [])
+    # /register CODE [building name]; a code read aloud may arrive in its two groups ("K7MP X3QH")
+    taken = 2 if len(args) >= 2 and len(args[0]) == 4 and len(args[1]) == 4 else 1
+    name = " ".join(args[taken:]) if not code else ""
+    code = code or " ".join(args[:taken])
     if not code:
         raise InvalidInput("error.register_usage")
     if not is_group(update):
@@ -90,9 +98,16 @@ async def register_building(update: Update, context: AppContext, code: str | Non
     member = await context.bot.get_chat_member(chat.id, actor(update).id)
     is_admin = member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
     community, building = await context.services.registry.register_building(
-        actor(update), chat.id, chat.title or str(chat.id), code, actor_is_admin=is_admin, group=True
+        actor(update), chat.id, chat.title or str(chat.id), code, actor_is_admin=is_admin, group=True, name=name
     )
-    await say(update, context, "setup.building_registered", title=building.title, community=community.name)
+    await say(
+        update,
+        context,
+        "setup.building_registered_code",
+        title=building.title,
+        community=community.name,
+        code=shown(building.code or ""),
+    )
 
 
 async def link_street(update: Update, context: AppContext) -> None:

@@ -35,6 +35,7 @@ def _appeal(row: Row) -> Appeal:
         closed_at=from_ts_opt(row["closed_at"]),
         rating=row["rating"],
         stage=row["stage"],
+        anonymous=bool(row["anonymous"]),
     )
 
 
@@ -57,11 +58,12 @@ class AppealsRepo:
         now: datetime,
         first_reply_due: datetime,
         due: datetime,
+        anonymous: bool = False,
     ) -> int:
         return await self.tx.insert(
             "INSERT INTO appeals (community_id, building_id, unit_id, resident_id, category, status, level,"
-            " assignee_user_id, body, body_hash, created_at, first_reply_due_at, due_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " assignee_user_id, body, body_hash, created_at, first_reply_due_at, due_at, updated_at, anonymous)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 community_id,
                 building_id,
@@ -77,6 +79,7 @@ class AppealsRepo:
                 to_ts(first_reply_due),
                 to_ts(due),
                 to_ts(now),
+                int(anonymous),
             ),
         )
 

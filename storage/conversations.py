@@ -19,6 +19,21 @@ class Draft:
     category: Category | None
     inbox_id: int | None
     created_at: datetime
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
+class BuildingLookup:
+    """A resident who wrote before the bot knew their building (see migration 0011)."""
+
+    user_id: int
+    inbox_id: int | None
+    last_reason: str | None  # "ask" | "kept" | "miss": why the bot asked last time
+    variant: int  # which wording it used
+
+    def next_variant(self, reason: str) -> int:
+        """The wording for ``reason`` now: another one than last time if the reason is the same."""
+        return (self.variant + 1) % 2 if reason == self.last_reason else 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,7 @@ class ConversationsRepo:
             category=Category(row["category"]) if row["category"] else None,
             inbox_id=row["inbox_id"],
             created_at=from_ts(row["created_at"]),
+            anonymous=bool(row["anonymous"]),
         )
 
     async def put_draft(
@@ -67,17 +83,42 @@ class ConversationsRepo:
         category: Category | None,
         inbox_id: int | None,
         now: datetime,
+        *,
+        anonymous: bool = False,
     ) -> None:
         await self.tx.execute(
-            "INSERT INTO drafts (user_id, building_id, unit_id, category, inbox_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET building_id = excluded.building_id,"
+            "INSERT INTO drafts (user_id, building_id, unit_id, category, inbox_id, created_at, anonymous)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET building_id = excluded.building_id,"
             " unit_id = excluded.unit_id, category = excluded.category, inbox_id = excluded.inbox_id,"
-            " created_at = excluded.created_at",
-            (user_id, building_id, unit_id, category.value if category else None, inbox_id, to_ts(now)),
+            " created_at = excluded.created_at, anonymous = excluded.anonymous",
+            (user_id, building_id, unit_id, category.value if category else None, inbox_id, to_ts(now), int(anonymous)),
         )
 
     async def drop_draft(self, user_id: int) -> None:
         await self.tx.execute("DELETE FROM drafts WHERE user_id = ?", (user_id,))
+
+    # --- a resident whose building is not known yet --------------------------------------------
+    async def get_lookup(self, user_id: int) -> BuildingLookup | None:
+        row = await self.tx.fetchone("SELECT * FROM building_lookups WHERE user_id = ?", (user_id,))
+        if row is None:
+            return None
+        return BuildingLookup(
+            user_id=row["user_id"],
+            inbox_id=row["inbox_id"],
+            last_reason=row["last_reason"],
+            variant=int(row["variant"]),
+        )
+
+    async def put_lookup(self, user_id: int, inbox_id: int | None, reason: str, variant: int, now: datetime) -> None:
+        await self.tx.execute(
+            "INSERT INTO building_lookups (user_id, inbox_id, last_reason, variant, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET inbox_id = excluded.inbox_id, last_reason = excluded.last_reason,"
+            " variant = excluded.variant",
+            (user_id, inbox_id, reason, variant, to_ts(now)),
+        )
+
+    async def drop_lookup(self, user_id: int) -> None:
+        await self.tx.execute("DELETE FROM building_lookups WHERE user_id = ?", (user_id,))
 
     async def get_action(self, user_id: int) -> PendingAction | None:
         row = await self.tx.fetchone("SELECT * FROM pending_actions WHERE user_id = ?", (user_id,))

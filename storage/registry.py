@@ -31,9 +31,10 @@ def _building(row: Row) -> Building:
         id=row["id"],
         community_id=row["community_id"],
         chat_id=row["chat_id"],
-        title=row["title"],
+        title=row["name"] or row["title"],
         head_user_id=row["head_user_id"],
         active=bool(row["active"]),
+        code=row["code"],
     )
 
 
@@ -128,6 +129,12 @@ class RegistryRepo:
         row = await self.tx.fetchone("SELECT * FROM communities WHERE staff_chat_id = ?", (chat_id,))
         return _community(row) if row else None
 
+    async def staff_chat_ids(self, limit: int) -> list[int]:
+        rows = await self.tx.fetchall(
+            "SELECT staff_chat_id FROM communities WHERE active = 1 ORDER BY id LIMIT ?", (limit,)
+        )
+        return [int(r[0]) for r in rows]
+
     async def community_by_street_chat(self, chat_id: int) -> Community | None:
         row = await self.tx.fetchone("SELECT * FROM communities WHERE street_chat_id = ?", (chat_id,))
         return _community(row) if row else None
@@ -173,6 +180,11 @@ class RegistryRepo:
             )
         )
 
+    async def is_staff_anywhere(self, user_id: int) -> bool:
+        return bool(
+            await self.tx.fetchval("SELECT 1 FROM staff WHERE user_id = ? AND role = ?", (user_id, Role.STAFF.value))
+        )
+
     async def staff_ids(self, community_id: int, role: Role) -> list[int]:
         rows = await self.tx.fetchall(
             "SELECT user_id FROM staff WHERE community_id = ? AND role = ? ORDER BY user_id",
@@ -201,10 +213,13 @@ class RegistryRepo:
         return count == 1
 
     # --- buildings -----------------------------------------------------------------------------
-    async def create_building(self, community_id: int, chat_id: int, title: str, now: datetime) -> int:
+    async def create_building(
+        self, community_id: int, chat_id: int, title: str, now: datetime, *, name: str | None = None
+    ) -> int:
         return await self.tx.insert(
-            "INSERT INTO buildings (community_id, chat_id, title, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-            (community_id, chat_id, title, to_ts(now)),
+            "INSERT INTO buildings (community_id, chat_id, title, name, created_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (community_id, chat_id, title, name or title, to_ts(now)),
         )
 
     async def get_building(self, building_id: int) -> Building | None:
@@ -241,7 +256,48 @@ class RegistryRepo:
             await RolesRepo(self.tx).sync_rank_rows(building.community_id, people)
 
     async def set_building_title(self, building_id: int, title: str) -> None:
+        """The group's title (kept for reference; people see the building's own name)."""
         await self.tx.execute("UPDATE buildings SET title = ? WHERE id = ?", (title, building_id))
+
+    async def set_building_name(self, building_id: int, name: str) -> None:
+        await self.tx.execute("UPDATE buildings SET name = ? WHERE id = ?", (name, building_id))
+
+    async def set_building_code(self, building_id: int, code: str) -> bool:
+        """False when another building has that code already (the caller draws another)."""
+        taken = await self.tx.fetchval("SELECT 1 FROM buildings WHERE code = ?", (code,))
+        if taken:
+            return False
+        await self.tx.execute("UPDATE buildings SET code = ? WHERE id = ? AND code IS NULL", (code, building_id))
+        return True
+
+    async def building_by_code(self, code: str) -> Building | None:
+        row = await self.tx.fetchone("SELECT * FROM buildings WHERE code = ? AND active = 1", (code,))
+        return _building(row) if row else None
+
+    async def active_buildings(self, community_ids: list[int] | None, limit: int) -> list[Building]:
+        """Active buildings of these communities (None: of every community), by name."""
+        if community_ids is not None and not community_ids:
+            return []
+        where = "active = 1"
+        params: list[Any] = []
+        if community_ids is not None:
+            where += " AND community_id IN (" + ", ".join("?" for _ in community_ids) + ")"
+            params.extend(community_ids)
+        rows = await self.tx.fetchall(
+            f"SELECT * FROM buildings WHERE {where} ORDER BY community_id, COALESCE(name, title), id LIMIT ?",  # noqa: S608
+            (*params, limit),
+        )
+        return [_building(r) for r in rows]
+
+    async def count_active_buildings(self) -> int:
+        return int(await self.tx.fetchval("SELECT COUNT(*) FROM buildings WHERE active = 1"))
+
+    async def add_building_member(self, user_id: int, building_id: int, now: datetime) -> None:
+        await self.tx.execute(
+            "INSERT INTO building_members (user_id, building_id, seen_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id, building_id) DO UPDATE SET seen_at = excluded.seen_at",
+            (user_id, building_id, to_ts(now)),
+        )
 
     # --- units ---------------------------------------------------------------------------------
     async def add_unit(self, building_id: int, name: str, position: int) -> bool:
@@ -307,6 +363,19 @@ class RegistryRepo:
             (user_id,),
         )
         return [_building(r) for r in rows]
+
+    async def buildings_known_for(self, user_id: int) -> list[Building]:
+        """The buildings a person belongs to: where they chose a unit, then the building chats they
+        were seen in (most recent first)."""
+        found = {b.id: b for b in await self.buildings_of_resident(user_id)}
+        rows = await self.tx.fetchall(
+            "SELECT b.* FROM building_members m JOIN buildings b ON b.id = m.building_id"
+            " WHERE m.user_id = ? AND b.active = 1 ORDER BY m.seen_at DESC, b.id",
+            (user_id,),
+        )
+        for row in rows:
+            found.setdefault(row["id"], _building(row))
+        return list(found.values())
 
     # --- calendar overrides --------------------------------------------------------------------
     async def calendar_overrides(self, community_id: int) -> dict[date, bool]:

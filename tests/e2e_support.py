@@ -371,10 +371,11 @@ class Chat:
         p = self.p
         resident_chat = updates.private_chat(p.resident)
         units = self.cmd(p.resident, resident_chat, "start", "ap_1", expect="Which unit")
+        prompt = int(self.message_of(units)["message_id"])  # the one prompt, edited as they press
         since = self.press(p.resident, units, "f:u:1:1")
-        categories = self.wait_text(resident_chat, "What kind", since)
+        categories = self.wait_edit(resident_chat, prompt, "What is it about", since)
         since = self.press(p.resident, categories, "f:c:problem")
-        self.wait_text(resident_chat, "Describe it", since)
+        self.wait_edit(resident_chat, prompt, "Now describe it", since)
         since = self.push(updates.message(p.resident, resident_chat, text))
         receipt = self.wait_text(resident_chat, "received", since)
         assigned = self.wait_text(p.uhead, "New appeal #1", since)

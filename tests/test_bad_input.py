@@ -184,14 +184,16 @@ async def test_unknown_callback_prefix_is_answered(h: Harness) -> None:
                 "mime_type": "application/pdf",
             }
         },
-        {"location": {"latitude": 31.2, "longitude": 121.5}},
     ],
-    ids=["sticker", "document", "location"],
+    ids=["sticker", "document"],
 )
 async def test_unsupported_content_in_private_gets_a_polite_answer(h: Harness, content: dict[str, Any]) -> None:
     msg = updates.message_dict(h.p.resident, updates.private_chat(h.p.resident), **content)
     calls = await h.send(updates.wrap("message", msg))
-    assert said(calls) == ["I can take text, voice messages and photos. Please send one of those."]
+    assert said(calls) == [
+        "I can take words, voice messages, photos, short videos (up to 3 minutes) and locations. "
+        "Please send one of those."
+    ]
 
 
 async def test_unsupported_content_in_a_group_is_ignored(h: Harness) -> None:
@@ -219,7 +221,7 @@ async def test_sticker_while_describing_an_appeal_keeps_the_draft(h: Harness) ->
     calls = await h.send(updates.command(h.p.resident, chat, "start", f"ap_{bid}"))
     last = [c for c in calls if c.method == "sendMessage"][-1]
     calls = await h.press(h.p.resident, last, last.buttons[0][1])
-    await h.press(h.p.resident, [c for c in calls if c.method == "sendMessage"][-1], "f:c:problem")
+    await h.press(h.p.resident, calls[-1], "f:c:problem")  # the prompt is edited, not sent anew
     sticker = updates.message_dict(
         h.p.resident,
         chat,
@@ -234,7 +236,10 @@ async def test_sticker_while_describing_an_appeal_keeps_the_draft(h: Harness) ->
         },
     )
     calls = await h.send(updates.wrap("message", sticker))
-    assert said(calls) == ["I can take text, voice messages and photos. Please send one of those."]
+    assert said(calls) == [
+        "I can take words, voice messages, photos, short videos (up to 3 minutes) and locations. "
+        "Please send one of those."
+    ]
     calls = await h.text(h.p.resident, "The lift is broken")
     assert any("Appeal #1 received" in t for t in said(calls))
 

@@ -77,7 +77,7 @@ def test_whole_appeal_through_the_real_process(e2e: E2E) -> None:
 
     receipt, assigned = chat.file_appeal("The lift is broken")
     assert "Appeal #1 received" in (receipt.text or "")
-    assert "deadline 2026-11-26 10:00" in (receipt.text or "")
+    assert "To be solved by Thu 26 Nov, 10:00." in (receipt.text or "")
     assert "The lift is broken" in (assigned.text or "")
     # the unit head takes it (otherwise the first-reply deadline, 24 h, would pass it up on Tuesday)
     since = chat.press(p.uhead, assigned, "a:take:1")

@@ -105,7 +105,7 @@ async def test_removed_while_a_resident_is_filing_refuses_the_description(h: Har
     chat = updates.private_chat(h.p.resident)
     calls = await h.send(updates.command(h.p.resident, chat, "start", f"ap_{bid}"))
     calls = await h.press(h.p.resident, sends(calls)[-1], sends(calls)[-1].buttons[0][1])
-    await h.press(h.p.resident, sends(calls)[-1], "f:c:problem")
+    await h.press(h.p.resident, calls[-1], "f:c:problem")  # the prompt is edited in place
     await h.send(updates.bot_removed(h.p.building_chat, h.p.staff))
     calls = await h.text(h.p.resident, "The lift is broken")
     assert said(calls) == ["That building is not available."]

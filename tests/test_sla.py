@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.calendar import WorkCalendar
 from bot.models import Category, Level
 from bot.sla import SlaSettings
-from tests.harness import Harness, appeal_of, local, said
+from tests.harness import SHANGHAI, Harness, appeal_of, local, said
 from tests.support import updates
 
 CN = WorkCalendar("CN", "Asia/Shanghai")
@@ -163,8 +163,9 @@ async def file_as(h: Harness, n: int, category: str = "problem") -> tuple[int, s
     """A new resident files; returns (appeal id, the receipt's deadline)."""
     who = updates.user(4000 + n, f"Resident{n}", f"resident_{n}")
     appeal_id = await h.file_appeal(who=who, text=f"Something {n}", category=category)
-    text = [t for t in h.texts(who) if t.startswith("✅ Appeal #")][-1]
-    return appeal_id, text.split("deadline ", 1)[1].split(".\n", 1)[0]
+    assert [t for t in h.texts(who) if t.startswith(f"✅ Appeal #{appeal_id} received")]
+    due = (await appeal_of(h, appeal_id)).due_at
+    return appeal_id, due.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 async def test_workday_off_moves_the_deadline_of_new_appeals(h: Harness) -> None:

@@ -1,68 +1,44 @@
-"""Filing an appeal (resident side): building and unit, category, description, anti-spam, receipt.
+"""Filing an appeal (resident side): building, unit, category, description, anti-spam, receipt.
 
-The conversation lives in ``drafts`` so a restart in the middle loses nothing.
+The conversation lives in the database (``drafts``; ``building_lookups`` while the bot does not
+know the resident's building yet), so a restart in the middle loses nothing. A resident who opens
+the bot directly and writes their problem first is never turned away: the message is kept and
+becomes the description, and the bot asks only for what it does not know (building, unit,
+category). The receipt and the head's card are queued in the outbox in the transaction that
+creates the appeal: a crash right after it loses neither.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.calendar import WorkCalendar
-from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound, PermissionDenied, RateLimited
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited
 from bot.i18n import plural
-from bot.models import (
-    Appeal,
-    Building,
-    Category,
-    Content,
-    DeadlineKind,
-    Level,
-    Notice,
-    Status,
-    Unit,
-    UserInfo,
-)
+from bot.models import Appeal, Building, Category, Content, DeadlineKind, Level, UserInfo
 from bot.services.base import ServiceBase
-from bot.services.routing import action_buttons, card_params, fmt_local, route
+from bot.services.building_codes import looks_like_building_code, normalize
+from bot.services.filing_steps import MAX_OFFERED, Conversation, FilingStep, ask_building, offerable, remember_asked
+from bot.services.receipts import queue_card_and_receipt
+from bot.services.routing import route
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
-from storage.conversations import ConversationsRepo, Draft, PendingAction
+from storage.conversations import ConversationsRepo, Draft, HeldMessage
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
-
-@dataclass(frozen=True)
-class FilingStep:
-    """What the resident must do next."""
-
-    step: str  # "choose_building" | "choose_unit" | "choose_category" | "describe"
-    building: Building | None = None
-    buildings: tuple[Building, ...] = ()
-    units: tuple[Unit, ...] = ()
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """Where a user's private conversation stands: an action waiting for their next message, and
-    the appeal they are filing."""
-
-    action: PendingAction | None
-    draft: Draft | None
-
-
-@dataclass(frozen=True)
-class Receipt:
-    appeal: Appeal
-    first_reply_due: str
-    due: str
-    level_key: str
+MAX_BODY = 3000
+__all__ = ["Conversation", "FilingService", "FilingStep", "body_hash", "schedule_level_deadlines"]
 
 
 def body_hash(content: Content) -> str:
     basis = content.file_unique_id or " ".join(content.text.lower().split())
     return hashlib.sha256(f"{content.kind}:{basis}".encode()).hexdigest()[:32]
+
+
+def _held_content(held: HeldMessage) -> Content:
+    return Content(held.kind, held.chat_id, held.message_id, held.text or "", held.file_id)
 
 
 class FilingService(ServiceBase):
@@ -77,53 +53,111 @@ class FilingService(ServiceBase):
                 return None
             return building.chat_id
 
+    # --- starting ---------------------------------------------------------------------------------
     async def start(self, actor: UserInfo, building_id: int | None, *, chat_member: bool = False) -> FilingStep:
-        """``/appeal`` in private (building_id None) or through the group's deep link: then the
-        person lives in that building already, or ``chat_member`` (Telegram says they are a member
-        of the building's chat, see :meth:`link_chat`)."""
+        """``/appeal`` or "📝 Report a problem" in private (building_id None), or the group's deep link:
+        then the person lives in that building already, or ``chat_member`` (Telegram says they are a
+        member of the building's chat, see :meth:`link_chat`)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             repo = RegistryRepo(tx)
             await repo.upsert_user(actor, now, started=True)
-            if building_id is None:
-                buildings = await repo.buildings_of_resident(actor.id)
-                if not buildings:
-                    raise NotConfigured("error.no_building")
-                if len(buildings) > 1:
-                    return FilingStep("choose_building", buildings=tuple(buildings))
-                building = buildings[0]
-            else:
+            conv = ConversationsRepo(tx)
+            old = await conv.get_draft(actor.id)
+            lookup = await conv.get_lookup(actor.id)
+            inbox_id = old.inbox_id if old else (lookup.inbox_id if lookup else None)
+            if building_id is not None:
                 found = await repo.get_building(building_id)
                 if found is None or not found.active:
                     raise NotFound("error.building_unknown")
                 resident_here = found.id in {b.id for b in await repo.buildings_of_resident(actor.id)}
                 if not (resident_here or chat_member):
                     raise PermissionDenied("security.not_in_building_chat", title=found.title)
-                building = found
-            return await self._after_building(tx, actor, building, now)
+                return await self._after_building(tx, actor, found, inbox_id, now)
+            return await self._start_with(tx, actor, inbox_id, now)
 
-    async def _after_building(self, tx: Tx, actor: UserInfo, building: Building, now: datetime) -> FilingStep:
-        repo = RegistryRepo(tx)
+    async def _start_with(self, tx: Tx, actor: UserInfo, inbox_id: int | None, now: datetime) -> FilingStep:
+        """The buildings the resident belongs to decide the first question."""
         conv = ConversationsRepo(tx)
-        old = await conv.get_draft(actor.id)
-        inbox_id = old.inbox_id if old else None
-        unit = await repo.resident_unit(actor.id, building.id)
-        units = await repo.units_of(building.id)
-        if unit is None and units:
-            await conv.put_draft(actor.id, building.id, None, None, inbox_id, now)
-            return FilingStep("choose_unit", building=building, units=tuple(units))
-        await conv.put_draft(actor.id, building.id, unit.id if unit else None, None, inbox_id, now)
-        return FilingStep("choose_category", building=building)
+        known = await RegistryRepo(tx).buildings_known_for(actor.id)
+        if len(known) == 1:
+            return await self._after_building(tx, actor, known[0], inbox_id, now)
+        await conv.drop_draft(actor.id)
+        if known:
+            await remember_asked(tx, actor.id, inbox_id, "ask", now)
+            return FilingStep("choose_building", buildings=tuple(known[:MAX_OFFERED]), kept=inbox_id is not None)
+        return await ask_building(tx, actor.id, inbox_id, "ask", now)
+
+    async def new_from_held(self, actor: UserInfo, held_id: int) -> FilingStep:
+        """ "📝 New appeal" under a message kept earlier."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            if await ConversationsRepo(tx).held(held_id, actor.id) is None:
+                raise Conflict("error.stale_button")
+            return await self._start_with(tx, actor, held_id, now)
+
+    async def other_building(self, actor: UserInfo) -> FilingStep:
+        """ "🏠 Another building": the community's buildings as buttons, and the poster code."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            conv = ConversationsRepo(tx)
+            lookup = await conv.get_lookup(actor.id)
+            draft = await conv.get_draft(actor.id)
+            inbox_id = lookup.inbox_id if lookup else (draft.inbox_id if draft else None)
+            await conv.drop_draft(actor.id)
+            return await ask_building(tx, actor.id, inbox_id, "ask", now)
 
     async def choose_building(self, actor: UserInfo, building_id: int) -> FilingStep:
         now = self.clock.now()
         async with self.db.write() as tx:
             building = await RegistryRepo(tx).get_building(building_id)
-            buildings = await RegistryRepo(tx).buildings_of_resident(actor.id)
-            if building is None or building.id not in {b.id for b in buildings}:
+            offered = {b.id for b in await offerable(tx, actor.id)}
+            if building is None or not building.active or building.id not in offered:
                 raise NotFound("error.building_unknown")
-            return await self._after_building(tx, actor, building, now)
+            conv = ConversationsRepo(tx)
+            lookup = await conv.get_lookup(actor.id)
+            draft = await conv.get_draft(actor.id)
+            inbox_id = lookup.inbox_id if lookup else (draft.inbox_id if draft else None)
+            return await self._after_building(tx, actor, building, inbox_id, now)
 
+    async def typed_while_finding(self, actor: UserInfo, content: Content) -> FilingStep:
+        """A message while the bot waits for the resident's building: a poster code (any case,
+        spaces, full-width punctuation) picks the building; a mistyped code is said so (in words
+        that change each time); anything else is kept as well (the first message stays the
+        description)."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            conv = ConversationsRepo(tx)
+            lookup = await conv.get_lookup(actor.id)
+            inbox_id = lookup.inbox_id if lookup else None
+            if content.kind == "text" and looks_like_building_code(content.text):
+                code = normalize(content.text)
+                building = await RegistryRepo(tx).building_by_code(code) if code else None
+                if building is not None:
+                    return await self._after_building(tx, actor, building, inbox_id, now)
+                typed = " ".join(content.text.split())[:20]
+                return await ask_building(tx, actor.id, inbox_id, "miss", now, typed)
+            held = await self._hold(tx, actor.id, content, now)
+            return await ask_building(tx, actor.id, inbox_id if inbox_id is not None else held, "kept", now)
+
+    async def _after_building(
+        self, tx: Tx, actor: UserInfo, building: Building, inbox_id: int | None, now: datetime
+    ) -> FilingStep:
+        repo = RegistryRepo(tx)
+        conv = ConversationsRepo(tx)
+        await conv.drop_lookup(actor.id)
+        old = await conv.get_draft(actor.id)
+        anonymous = bool(old and old.anonymous)
+        unit = await repo.resident_unit(actor.id, building.id)
+        units = await repo.units_of(building.id)
+        kept = inbox_id is not None
+        if unit is None and units:
+            await conv.put_draft(actor.id, building.id, None, None, inbox_id, now, anonymous=anonymous)
+            return FilingStep("choose_unit", building=building, units=tuple(units), kept=kept)
+        await conv.put_draft(actor.id, building.id, unit.id if unit else None, None, inbox_id, now, anonymous=anonymous)
+        return FilingStep("choose_category", building=building, unit=unit, anonymous=anonymous, kept=kept)
+
+    # --- unit, category, anonymity ------------------------------------------------------------------
     async def choose_unit(self, actor: UserInfo, building_id: int, unit_id: int) -> FilingStep:
         now = self.clock.now()
         async with self.db.write() as tx:
@@ -142,12 +176,47 @@ class FilingService(ServiceBase):
             await repo.upsert_user(actor, now)
             await repo.set_resident(actor.id, building.id, unit.id, now)
             if draft is None or draft.building_id != building.id:
-                return FilingStep("unit_saved", building=building, units=(unit,))
-            await conv.put_draft(actor.id, building.id, unit.id, None, draft.inbox_id, now)
-            return FilingStep("choose_category", building=building)
+                return FilingStep("unit_saved", building=building, units=(unit,), unit=unit)
+            await conv.put_draft(actor.id, building.id, unit.id, None, draft.inbox_id, now, anonymous=draft.anonymous)
+            return FilingStep(
+                "choose_category",
+                building=building,
+                unit=unit,
+                anonymous=draft.anonymous,
+                kept=draft.inbox_id is not None,
+            )
 
-    async def choose_category(self, actor: UserInfo, category: str) -> tuple[FilingStep, Receipt | None]:
-        """Returns the next step, or a receipt when a held message already describes the appeal."""
+    async def toggle_anonymous(self, actor: UserInfo) -> FilingStep:
+        """ "🙈 Hide my name from the heads" (and back) on the category question."""
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            conv = ConversationsRepo(tx)
+            draft = await conv.get_draft(actor.id)
+            if draft is None:
+                raise Conflict("error.no_draft")
+            anonymous = not draft.anonymous
+            await conv.put_draft(
+                actor.id, draft.building_id, draft.unit_id, draft.category, draft.inbox_id, now, anonymous=anonymous
+            )
+            return await self._draft_step(tx, draft, anonymous)
+
+    async def _draft_step(self, tx: Tx, draft: Draft, anonymous: bool) -> FilingStep:
+        repo = RegistryRepo(tx)
+        building = await repo.get_building(draft.building_id)
+        unit = await repo.get_unit(draft.unit_id) if draft.unit_id else None
+        step = "describe" if draft.category is not None else "choose_category"
+        return FilingStep(
+            step,
+            building=building,
+            unit=unit,
+            category=draft.category,
+            anonymous=anonymous,
+            kept=draft.inbox_id is not None,
+        )
+
+    async def choose_category(self, actor: UserInfo, category: str) -> FilingStep:
+        """The next step ("describe"), or "filed" when a message kept earlier describes the appeal
+        (its receipt and card are queued in this transaction)."""
         try:
             cat = Category(category)
         except ValueError as exc:
@@ -158,47 +227,77 @@ class FilingService(ServiceBase):
             draft = await conv.get_draft(actor.id)
             if draft is None:
                 raise Conflict("error.no_draft")
+            anonymous = draft.anonymous
             if draft.inbox_id is not None:
                 held = await conv.held(draft.inbox_id, actor.id)
                 if held is not None:
-                    content = Content(held.kind, held.chat_id, held.message_id, held.text or "", held.file_id)
-                    await conv.put_draft(actor.id, draft.building_id, draft.unit_id, cat, None, now)
+                    await conv.put_draft(
+                        actor.id, draft.building_id, draft.unit_id, cat, None, now, anonymous=anonymous
+                    )
                     await conv.use_held(held.id, now)
-                    receipt = await self._file(tx, actor, content, now)
-                    return FilingStep("filed"), receipt
-            await conv.put_draft(actor.id, draft.building_id, draft.unit_id, cat, None, now)
-        return FilingStep("describe"), None
+                    appeal_id = await self._file(tx, actor, _held_content(held), now)
+                    step = await self._draft_step(tx, draft, anonymous)
+                    return FilingStep(
+                        "filed",
+                        building=step.building,
+                        unit=step.unit,
+                        category=cat,
+                        anonymous=anonymous,
+                        appeal_id=appeal_id,
+                    )
+            await conv.put_draft(actor.id, draft.building_id, draft.unit_id, cat, None, now, anonymous=anonymous)
+            step = await self._draft_step(tx, draft, anonymous)
+        return FilingStep("describe", building=step.building, unit=step.unit, category=cat, anonymous=anonymous)
 
     async def hold_for_draft(self, actor: UserInfo, content: Content) -> FilingStep | None:
-        """A description typed before the category was chosen: keep it with the draft."""
+        """A description sent before the category was chosen: kept with the draft."""
         now = self.clock.now()
         async with self.db.write() as tx:
             conv = ConversationsRepo(tx)
             draft = await conv.get_draft(actor.id)
             if draft is None or draft.category is not None:
                 return None
-            held = await conv.hold(
-                actor.id, content.chat_id, content.message_id, content.kind, content.text, content.file_id, now
-            )
-            await conv.put_draft(actor.id, draft.building_id, draft.unit_id, None, held, now)
-            if draft.unit_id is None:
-                units = await RegistryRepo(tx).units_of(draft.building_id)
+            held = await self._hold(tx, actor.id, content, now)
+            if draft.inbox_id is None:  # the first message stays the description
+                await conv.put_draft(
+                    actor.id, draft.building_id, draft.unit_id, None, held, now, anonymous=draft.anonymous
+                )
+            fresh = await conv.get_draft(actor.id)
+            assert fresh is not None
+            if fresh.unit_id is None:
+                units = await RegistryRepo(tx).units_of(fresh.building_id)
                 if units:
-                    building = await RegistryRepo(tx).get_building(draft.building_id)
-                    return FilingStep("choose_unit", building=building, units=tuple(units))
-            return FilingStep("choose_category")
+                    building = await RegistryRepo(tx).get_building(fresh.building_id)
+                    return FilingStep("choose_unit", building=building, units=tuple(units), kept=True)
+            return await self._draft_step(tx, fresh, fresh.anonymous)
 
+    # --- state --------------------------------------------------------------------------------------
     async def conversation(self, user_id: int) -> Conversation:
         async with self.db.read() as tx:
             conv = ConversationsRepo(tx)
-            return Conversation(await conv.get_action(user_id), await conv.get_draft(user_id))
+            return Conversation(
+                await conv.get_action(user_id),
+                await conv.get_draft(user_id),
+                await conv.get_lookup(user_id) is not None,
+            )
 
     async def has_draft_waiting_text(self, user_id: int) -> bool:
         async with self.db.read() as tx:
             draft = await ConversationsRepo(tx).get_draft(user_id)
         return draft is not None and draft.category is not None
 
-    async def describe(self, actor: UserInfo, content: Content) -> Receipt:
+    async def cancel(self, actor: UserInfo) -> bool:
+        async with self.db.write() as tx:
+            conv = ConversationsRepo(tx)
+            existed = await conv.get_draft(actor.id) is not None or await conv.get_lookup(actor.id) is not None
+            await conv.drop_draft(actor.id)
+            await conv.drop_lookup(actor.id)
+            await conv.drop_action(actor.id)
+        return existed
+
+    # --- the description files the appeal ------------------------------------------------------------
+    async def describe(self, actor: UserInfo, content: Content) -> int:
+        """The description: the appeal is filed; its receipt and the head's card are queued."""
         now = self.clock.now()
         try:
             async with self.db.write() as tx:
@@ -206,36 +305,22 @@ class FilingService(ServiceBase):
         except RateLimited:
             # the refusal rolled the filing back: keep the text (inbox) in a transaction of its own
             async with self.db.write() as tx:
-                await self._keep(tx, actor.id, content, now)
+                await self._hold(tx, actor.id, content, now)
             raise
 
-    async def receipt_again(self, actor: UserInfo, content: Content) -> Receipt | None:
-        """The receipt of the appeal this very message filed, if it did: a description handled a
-        second time (an update replayed after a crash between the filing and its receipt) gets
-        its receipt again instead of being taken for a new message."""
+    async def filed_by(self, actor: UserInfo, content: Content) -> int | None:
+        """The appeal this very message filed, if it did: a description handled a second time (an
+        update replayed after a crash between the filing's commit and the update's ``done`` mark)
+        is not taken for a new message; its receipt was queued with the filing."""
         async with self.db.read() as tx:
             appeals = AppealsRepo(tx)
             appeal_id = await appeals.appeal_of_message(content.chat_id, content.message_id)
             appeal = await appeals.get(appeal_id) if appeal_id is not None else None
-            if appeal is None or appeal.resident_id != actor.id or appeal.body != content.text.strip():
+            if appeal is None or appeal.resident_id != actor.id:
                 return None
-            community = await RegistryRepo(tx).get_community(appeal.community_id)
-        assert community is not None
-        return Receipt(
-            appeal=appeal,
-            first_reply_due=fmt_local(appeal.first_reply_due_at, community),
-            due=fmt_local(appeal.due_at, community),
-            level_key=f"level.{appeal.level.name.lower()}",
-        )
+            return appeal.id
 
-    async def cancel(self, actor: UserInfo) -> bool:
-        async with self.db.write() as tx:
-            existed = await ConversationsRepo(tx).get_draft(actor.id) is not None
-            await ConversationsRepo(tx).drop_draft(actor.id)
-            await ConversationsRepo(tx).drop_action(actor.id)
-        return existed
-
-    async def _file(self, tx: Tx, actor: UserInfo, content: Content, now: datetime) -> Receipt:
+    async def _file(self, tx: Tx, actor: UserInfo, content: Content, now: datetime) -> int:
         conv = ConversationsRepo(tx)
         draft = await conv.get_draft(actor.id)
         if draft is None or draft.category is None:
@@ -271,74 +356,29 @@ class FilingService(ServiceBase):
             now=now,
             first_reply_due=first_due,
             due=due,
+            anonymous=draft.anonymous,
         )
-        if content.is_media and content.file_id:
-            await appeals.add_media(appeal_id, content.kind, content.file_id, text or None, actor.id, now)
+        if content.is_media:
+            media_ref = content.file_id or content.file_unique_id or ""
+            await appeals.add_media(appeal_id, content.kind, media_ref, text or None, actor.id, now)
         for more in content.more:  # the further photos of an album
             if more.file_id:
                 await appeals.add_media(appeal_id, more.kind, more.file_id, more.text or None, actor.id, now)
         await appeals.add_event(
-            appeal_id, now, actor.id, "filed", target.level, {"category": draft.category.value, "kind": content.kind}
+            appeal_id,
+            now,
+            actor.id,
+            "filed",
+            target.level,
+            {"category": draft.category.value, "kind": content.kind, "anonymous": draft.anonymous},
         )
         appeal = await appeals.get(appeal_id)
         assert appeal is not None
         await schedule_level_deadlines(tx, appeal, sla, cal, now, first_reply=True)
         await conv.drop_draft(actor.id)
         await appeals.link_message(content.chat_id, content.message_id, appeal_id)
-
-        card = await card_params(tx, appeal, community)
-        card["resident"] = actor.display
-        await self.queue(
-            tx,
-            Notice(
-                target.chat_id,
-                "appeal.assigned",
-                card,
-                buttons=action_buttons(appeal.id, Status.NEW),
-                user_id=target.user_id,
-                appeal_id=appeal.id,
-                dedupe_key=f"assign:{appeal.id}",
-                urgent=False,
-            ),
-            community,
-            now,
-        )
-        if content.is_media:
-            await self.queue(
-                tx,
-                Notice(
-                    target.chat_id,
-                    "appeal.media",
-                    {"id": appeal.id},
-                    user_id=target.user_id,
-                    appeal_id=appeal.id,
-                    copy_from=(content.chat_id, content.message_id),
-                    dedupe_key=f"assign-media:{appeal.id}",
-                ),
-                community,
-                now,
-            )
-        for n, more in enumerate(content.more, start=1):
-            await self.queue(
-                tx,
-                Notice(
-                    target.chat_id,
-                    "appeal.media",
-                    {"id": appeal.id},
-                    user_id=target.user_id,
-                    appeal_id=appeal.id,
-                    copy_from=(more.chat_id, more.message_id),
-                    dedupe_key=f"assign-media:{appeal.id}:{n}",
-                ),
-                community,
-                now,
-            )
-        return Receipt(
-            appeal=appeal,
-            first_reply_due=fmt_local(first_due, community),
-            due=fmt_local(due, community),
-            level_key=f"level.{target.level.name.lower()}",
-        )
+        await queue_card_and_receipt(self, tx, appeal, community, target, actor, content, now)
+        return appeal_id
 
     async def _check_spam(self, tx: Tx, user_id: int, sla: SlaSettings, digest: str, now: datetime) -> None:
         """Raises RateLimited (which rolls the caller's transaction back: callers keep the text)."""
@@ -357,36 +397,21 @@ class FilingService(ServiceBase):
                     minutes=plural("security.minutes", wait),
                 )
 
-    async def _keep(self, tx: Tx, user_id: int, content: Content, now: datetime) -> None:
-        """A refused description is still kept (inbox), never silently dropped."""
-        await ConversationsRepo(tx).hold(
+    async def _hold(self, tx: Tx, user_id: int, content: Content, now: datetime) -> int:
+        """Keep a message (inbox) until it is used: nothing a resident sends is dropped."""
+        return await ConversationsRepo(tx).hold(
             user_id, content.chat_id, content.message_id, content.kind, content.text, content.file_id, now
         )
 
-    async def hold_message(self, actor: UserInfo, content: Content) -> tuple[int, Appeal | None]:
+    async def hold_message(self, actor: UserInfo, content: Content) -> tuple[int, int | None]:
         """A private message that belongs to no conversation: keep it, and say which open appeal it
-        could be added to."""
+        could be added to (its id, or None)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             await RegistryRepo(tx).upsert_user(actor, now, started=True)
-            held = await ConversationsRepo(tx).hold(
-                actor.id, content.chat_id, content.message_id, content.kind, content.text, content.file_id, now
-            )
+            held = await self._hold(tx, actor.id, content, now)
             latest = await AppealsRepo(tx).latest_open_of(actor.id)
-        return held, latest
-
-    async def new_from_held(self, actor: UserInfo, held_id: int) -> FilingStep:
-        now = self.clock.now()
-        async with self.db.write() as tx:
-            conv = ConversationsRepo(tx)
-            if await conv.held(held_id, actor.id) is None:
-                raise Conflict("error.stale_button")
-            buildings = await RegistryRepo(tx).buildings_of_resident(actor.id)
-            if not buildings:
-                raise NotConfigured("error.no_building")
-            await conv.put_draft(actor.id, buildings[0].id, None, None, held_id, now)
-            step = await self._after_building(tx, actor, buildings[0], now)
-        return step
+        return held, latest.id if latest else None
 
 
 async def schedule_level_deadlines(

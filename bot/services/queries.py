@@ -3,7 +3,7 @@ appeal with its history. Permission checks live here too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from bot.services.base import ServiceBase
 from bot.services.routing import can_act, card_params
 from storage.appeals import AppealsRepo
 from storage.db import Tx
+from storage.perks import PerksRepo
 from storage.registry import RegistryRepo
 
 
@@ -31,6 +32,36 @@ class AppealView:
     history: list[AppealEvent]
     may_act: bool
     is_resident: bool
+    names: dict[int, str] = field(default_factory=dict)  # who acted in the history (anonymous residents hidden)
+    holder: str = ""  # who has the appeal now: the assignee's name, else the community's (street's) staff
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What a person is, for their start screen, keyboard and command menu."""
+
+    staff: bool = False
+    building_head: bool = False
+    unit_head: bool = False
+    merchant: bool = False
+    places: tuple[str, ...] = ()  # "unit 1, Building 7", "Building 7": what they head
+
+    @property
+    def head(self) -> bool:
+        return self.building_head or self.unit_head
+
+    @property
+    def start_key(self) -> str:
+        if self.staff:
+            return "start.staff"
+        if self.building_head:
+            return "start.building_head"
+        if self.unit_head:
+            return "start.unit_head"
+        if self.merchant:
+            return "start.merchant"
+        return "start.resident"
 
 
 class QueryService(ServiceBase):
@@ -132,7 +163,66 @@ class QueryService(ServiceBase):
             params = await card_params(tx, appeal, community)
             tz = ZoneInfo(community.timezone)  # history times are shown in the community's local time
             history = [replace(e, at=e.at.astimezone(tz)) for e in await AppealsRepo(tx).events(appeal.id)]
-        return AppealView(appeal, params, history, may_act and appeal.status.is_open, is_resident)
+            hide_resident = (
+                appeal.anonymous and not is_resident and not await self._staff_reader(tx, community, actor.id)
+            )
+            names = await self._names(tx, appeal, history, hide_resident=hide_resident)
+            holder = names.get(appeal.assignee_user_id or 0) or (
+                community.name if appeal.level <= Level.COMMUNITY else ""
+            )
+        return AppealView(
+            appeal,
+            params,
+            history,
+            may_act and appeal.status.is_open,
+            is_resident,
+            names=names,
+            holder=holder,
+            timezone=community.timezone,
+        )
+
+    async def _staff_reader(self, tx: Tx, community: Community, user_id: int) -> bool:
+        reg = RegistryRepo(tx)
+        return await reg.has_role(community.id, user_id, Role.STAFF) or await reg.has_role(
+            community.id, user_id, Role.STREET
+        )
+
+    async def _names(
+        self, tx: Tx, appeal: Appeal, history: list[AppealEvent], *, hide_resident: bool
+    ) -> dict[int, str]:
+        """Display names of the people in the history; an anonymous resident stays anonymous to
+        heads (the resident and staff see the name)."""
+        reg = RegistryRepo(tx)
+        names: dict[int, str] = {}
+        wanted = {e.actor_id for e in history if e.actor_id is not None}
+        if appeal.assignee_user_id is not None:
+            wanted.add(appeal.assignee_user_id)
+        for user_id in sorted(wanted):
+            person = await reg.get_user(user_id)
+            if person is not None and not (hide_resident and user_id == appeal.resident_id):
+                names[user_id] = person.display
+        return names
+
+    async def roles_of(self, user_id: int) -> Roles:
+        """Staff of any community, building head, unit head, merchant (for the private chat)."""
+        async with self.db.read() as tx:
+            reg = RegistryRepo(tx)
+            units = await reg.units_headed_by(user_id)
+            buildings = await reg.buildings_headed_by(user_id)
+            places: list[str] = [b.title for b in buildings if b.active]
+            for unit in units:
+                building = await reg.get_building(unit.building_id)
+                if building is not None and building.active:
+                    places.append(f"{unit.name} · {building.title}")
+            staff = await reg.is_staff_anywhere(user_id)
+            merchant = await PerksRepo(tx).is_merchant(user_id)
+        return Roles(
+            staff=staff,
+            building_head=any(b.active for b in buildings),
+            unit_head=bool(units),
+            merchant=merchant,
+            places=tuple(places[:6]),
+        )
 
     async def _supervises(self, tx: Tx, appeal: Appeal, community: Community, user_id: int) -> bool:
         reg = RegistryRepo(tx)

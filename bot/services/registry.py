@@ -6,7 +6,7 @@ community. Telegram-only facts (who the chat admins are) are passed in by the ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -18,6 +18,8 @@ from bot.errors import Conflict, InvalidInput, NotConfigured, NotFound, Permissi
 from bot.models import Building, Community, Notice, Role, Unit, UserInfo
 from bot.services.access import Place
 from bot.services.base import Calendars, Defaults, ServiceBase
+from bot.services.building_codes import shown
+from bot.services.buildings import clean_name, ensure_code, name_from_title
 from bot.sla import EDITABLE, SlaSettings
 from storage.db import Database, Tx
 from storage.registry import RegistryRepo
@@ -121,6 +123,11 @@ class RegistryService(ServiceBase):
             raise PermissionDenied("error.staff_only")
         return community
 
+    async def staff_chat_ids(self, limit: int) -> list[int]:
+        """The staff chats of active communities (their command menus), oldest first."""
+        async with self.db.read() as tx:
+            return await RegistryRepo(tx).staff_chat_ids(limit)
+
     async def is_staff(self, community_id: int, user_id: int) -> bool:
         async with self.db.read() as tx:
             return await RegistryRepo(tx).has_role(community_id, user_id, Role.STAFF)
@@ -191,8 +198,17 @@ class RegistryService(ServiceBase):
         return community
 
     async def register_building(
-        self, actor: UserInfo, chat_id: int, title: str, code: str, *, actor_is_admin: bool, group: bool
+        self,
+        actor: UserInfo,
+        chat_id: int,
+        title: str,
+        code: str,
+        *,
+        actor_is_admin: bool,
+        group: bool,
+        name: str | None = None,
     ) -> tuple[Community, Building]:
+        """``name``: the building's own name (``/register CODE NAME``); else taken from the group's title."""
         if not group:
             raise WrongChat("error.group_only")
         if not actor_is_admin:
@@ -204,13 +220,18 @@ class RegistryService(ServiceBase):
             if await self._chat_context(tx, chat_id) is not None:
                 raise Conflict("error.chat_already_registered")
             community = await self._use_invite(tx, code, chat_id, "building")
-            bid = await repo.create_building(community.id, chat_id, title[:120] or str(chat_id), now)
+            own_name = clean_name(name) if name and name.strip() else name_from_title(title[:120] or str(chat_id))
+            bid = await repo.create_building(community.id, chat_id, title[:120] or str(chat_id), now, name=own_name)
             building = await repo.get_building(bid)
             assert building is not None
+            poster_code = await ensure_code(tx, building)
+            building = replace(building, code=poster_code)
             await self.queue(
                 tx,
                 Notice(
-                    community.staff_chat_id, "staff.building_registered", {"title": building.title, "by": actor.display}
+                    community.staff_chat_id,
+                    "staff.building_registered_code",
+                    {"title": building.title, "by": actor.display, "code": shown(poster_code)},
                 ),
                 community,
                 now,

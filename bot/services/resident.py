@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.dates import moment
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.models import Appeal, Community, Content, Notice, Status, UserInfo
 from bot.services.base import ServiceBase
@@ -21,6 +22,11 @@ from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.conversations import ConversationsRepo
 from storage.db import Tx
+
+
+class QueuedOutcome(Outcome):
+    """An outcome whose message to the acting person is already in the outbox (the handler sends
+    nothing itself; it only kicks the outbox)."""
 
 
 class ResidentService(ServiceBase):
@@ -84,7 +90,7 @@ class ResidentService(ServiceBase):
                 community,
                 now,
             )
-        return Outcome("done.reopened", fresh, {"id": appeal_id, "due": card["due"]})
+        return Outcome("done.reopened", fresh, {"id": appeal_id, "due": moment(fresh.due_at, community.timezone)})
 
     async def rate(self, actor: UserInfo, appeal_id: int, stars: int) -> Outcome:
         if not 1 <= stars <= 5:
@@ -183,7 +189,23 @@ class ResidentService(ServiceBase):
             buttons=action_buttons(appeal.id, appeal.status),
             user_id=person,
         )
-        return Outcome(f"done.{kind}", appeal, {"id": appeal.id})
+        # the resident's "passed on" is implied by the change: queued with it, never lost in a crash
+        ack = f"done.{kind}"
+        await self.queue(
+            tx,
+            Notice(
+                actor.id,
+                ack,
+                {"id": appeal.id},
+                user_id=actor.id,
+                appeal_id=appeal.id,
+                urgent=True,
+                dedupe_key=f"ack:{content.chat_id}:{content.message_id}",
+            ),
+            community,
+            now,
+        )
+        return QueuedOutcome(ack, appeal, {"id": appeal.id})
 
     async def message_to_appeal(self, actor: UserInfo, appeal_id: int, content: Content) -> Outcome:
         """A private reply to a bot message of this appeal: from the resident it goes to the handler,
