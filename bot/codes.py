@@ -16,16 +16,17 @@ import re
 import secrets
 import unicodedata
 
-__all__ = ["ALPHABET", "canonical", "find_codes", "new_code", "show"]
+__all__ = ["ALPHABET", "CODE_LENGTH", "canonical", "find_codes", "new_code", "show"]
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8  # invite and street codes
 _SYMBOL = "[" + ALPHABET + "]"
 # what people put between the groups of a code when they type or copy it
 _JOINERS = r"[\s\-‐‑‒–—_.·・]{0,3}"
 _NOT_ALNUM = r"[^0-9A-Z]"
 
 
-def new_code(length: int = 8) -> str:
+def new_code(length: int = CODE_LENGTH) -> str:
     """A random code in canonical form (``length`` symbols, no separators)."""
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
@@ -49,7 +50,7 @@ def canonical(text: str) -> str | None:
     return None
 
 
-def find_codes(text: str, length: int = 8, group: int = 4) -> list[str]:
+def find_codes(text: str, length: int = CODE_LENGTH, group: int = 4) -> list[str]:
     """Every code of ``length`` symbols that ``text`` may carry, canonical, most likely first: the
     whole text as one code, then codes standing on their own among other words (grouped by
     ``group`` or not), as when a whole message is copied. Callers try them in order."""

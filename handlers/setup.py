@@ -9,6 +9,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot.app import AppContext
+from bot.codes import CODE_LENGTH, canonical
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.i18n import plural
 from bot.models import Button, Reply, UserInfo
@@ -87,10 +88,12 @@ async def register_building(update: Update, context: AppContext, code: str | Non
     chat = update.effective_chat
     assert chat is not None
     args = list(context.args or [])
-    # /register CODE [building name]; a code read aloud may arrive in its two groups ("K7MP X3QH")
-    taken = 2 if len(args) >= 2 and len(args[0]) == 4 and len(args[1]) == 4 else 1
-    name = " ".join(args[taken:]) if not code else ""
-    code = code or " ".join(args[:taken])
+    # /register CODE [building name]; a code typed in its groups or copied with the punctuation around
+    # it ("码：k7mp x3qh。") is the whole text (the registry finds the code in it)
+    whole = canonical(args[0]) if args else None
+    alone = whole is not None and len(whole) == CODE_LENGTH
+    name = " ".join(args[1:]) if not code and alone else ""
+    code = code or (args[0] if alone else " ".join(args))
     if not code:
         raise InvalidInput("error.register_usage")
     if not is_group(update):

@@ -207,8 +207,9 @@ def file_as(e2e: E2E, resident: dict[str, Any], text: str) -> int:
     chat = e2e.chat
     private = updates.private_chat(resident)
     units = chat.cmd(resident, private, "start", "ap_1", expect="Which unit")
-    categories = chat.wait_text(private, "What kind", chat.press(resident, units, "f:u:1:1"))
-    chat.wait_text(private, "Describe it", chat.press(resident, categories, "f:c:problem"))
+    prompt = int(chat.message_of(units)["message_id"])  # the one prompt, edited as they press
+    categories = chat.wait_edit(private, prompt, "What is it about", chat.press(resident, units, "f:u:1:1"))
+    chat.wait_edit(private, prompt, "Now describe it", chat.press(resident, categories, "f:c:problem"))
     since = chat.push(updates.message(resident, private, text))
     receipt = chat.wait_text(private, "received", since)
     return int((receipt.text or "").split("#", 1)[1].split()[0].rstrip(".,:"))

@@ -32,7 +32,7 @@ async def test_a_crash_after_saving_the_action_leaves_no_hidden_action(h: Harnes
     # after the restart Uma writes something else: it must not go to the resident
     calls = await h.send(updates.message(h.p.uhead, updates.private_chat(h.p.uhead), "Buy milk"), drain=False)
     assert not relayed(h, "Buy milk")
-    assert "I kept your message. What is it?" in said(calls)
+    assert any("I kept your message" in text for text in said(calls))
     # the outbox delivers the prompt that was committed with the action; her answer then goes out
     await h.app.bot_data.outbox().drain()
     assert [t for t in h.texts(h.p.uhead) if t.startswith("Write your reply to the resident of appeal #1")]
@@ -63,6 +63,6 @@ async def test_a_pending_action_expires(h: Harness) -> None:
     h.clock.advance(timedelta(hours=3))
     calls = await h.text(h.p.uhead, "Buy milk")
     assert not relayed(h, "Buy milk")
-    assert "I kept your message. What is it?" in said(calls)
+    assert any("I kept your message" in text for text in said(calls))
     async with h.services.db.read() as tx:
         assert await tx.fetchval("SELECT COUNT(*) FROM pending_actions") == 0

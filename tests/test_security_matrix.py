@@ -110,6 +110,8 @@ COMMANDS = [
         "perkimport",
         "check 1234-5678",
         "propose Free beer?",
+        "buildingname Forged Name",
+        "poster",
         # no ids: they act on the chat they are sent in, or on the sender alone
         "help",
         "lang xx",
@@ -139,6 +141,7 @@ ALLOWED = {
     (BELLA["id"], "group", "units 9"),
     (BELLA["id"], "group", "unithead 1 @nina_n"),
     (BELLA["id"], "group", "propose Free beer?"),
+    (BELLA["id"], "group", "buildingname Forged Name"),  # a building head names their own building
     # Ria lives in Building 8: she may start (and cancel) an appeal about it
     (RIA["id"], "private", "appeal"),
     (RIA["id"], "private", "cancel"),

@@ -73,6 +73,8 @@ class FilingService(ServiceBase):
                 resident_here = found.id in {b.id for b in await repo.buildings_of_resident(actor.id)}
                 if not (resident_here or chat_member):
                     raise PermissionDenied("security.not_in_building_chat", title=found.title)
+                if chat_member:  # Telegram says they are in the building's chat: they belong to it
+                    await repo.add_building_member(actor.id, found.id, now)
                 return await self._after_building(tx, actor, found, inbox_id, now)
             return await self._start_with(tx, actor, inbox_id, now)
 
@@ -133,7 +135,8 @@ class FilingService(ServiceBase):
             if content.kind == "text" and looks_like_building_code(content.text):
                 code = normalize(content.text)
                 building = await RegistryRepo(tx).building_by_code(code) if code else None
-                if building is not None:
+                if building is not None:  # the code on the poster at their door: they belong to it
+                    await RegistryRepo(tx).add_building_member(actor.id, building.id, now)
                     return await self._after_building(tx, actor, building, inbox_id, now)
                 typed = " ".join(content.text.split())[:20]
                 return await ask_building(tx, actor.id, inbox_id, "miss", now, typed)
@@ -170,8 +173,10 @@ class FilingService(ServiceBase):
             draft = await conv.get_draft(actor.id)
             # the ids are the presser's: only the building being filed for (its chat's membership was
             # checked when filing started) or one the person lives in already
-            filing_here = draft is not None and draft.building_id == building.id
-            if not filing_here and building.id not in {b.id for b in await repo.buildings_of_resident(actor.id)}:
+            # only a building they belong to (its chat, its deep link as a member, its poster code)
+            known = {b.id for b in await repo.buildings_known_for(actor.id)}
+            known |= {b.id for b in await repo.buildings_of_resident(actor.id)}
+            if building.id not in known:
                 raise PermissionDenied("security.other_building")
             await repo.upsert_user(actor, now)
             await repo.set_resident(actor.id, building.id, unit.id, now)

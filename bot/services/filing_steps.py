@@ -12,7 +12,6 @@ from storage.conversations import ConversationsRepo, Draft, PendingAction
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
-SMALL_INSTALL = 12  # this many buildings or fewer in all: a resident who is not known yet sees them all
 MAX_OFFERED = 24
 
 
@@ -47,16 +46,11 @@ class Conversation:
 
 
 async def offerable(tx: Tx, user_id: int) -> list[Building]:
-    """Buildings a resident may pick by button: those of the communities they belong to, or every
-    building of a small installation (one or two communities)."""
-    repo = RegistryRepo(tx)
-    known = await repo.buildings_known_for(user_id)
-    if known:
-        communities = sorted({b.community_id for b in known})
-        return await repo.active_buildings(communities, MAX_OFFERED)
-    if await repo.count_active_buildings() <= SMALL_INSTALL:
-        return await repo.active_buildings(None, SMALL_INSTALL)
-    return []
+    """Buildings a resident may pick by button: only those they belong to (seen in the building's
+    chat, its deep link opened as a member, its poster code typed, or a resident already). Any other
+    building is found by its poster code: a list of every building would let anyone register in a
+    building, and then vote there (issue 9)."""
+    return (await RegistryRepo(tx).buildings_known_for(user_id))[:MAX_OFFERED]
 
 
 async def remember_asked(tx: Tx, user_id: int, inbox_id: int | None, reason: str, now: datetime) -> int:
