@@ -12,8 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update, User
 from telegram.constants import ChatType, MessageLimit
+from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.app import AppContext
 from bot.charts import PAGE_ROWS, chart_png
@@ -171,6 +172,10 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return [p for p in parts if p.strip()] or [text[:limit]]
 
 
+DIRECT_ATTEMPTS = 3  # a direct answer that meets a 5xx or a dropped connection is sent again (twice)
+DIRECT_RETRY_SECONDS = 0.5
+
+
 async def send_reply(update: Update, context: AppContext, reply: Reply, t: Translator | None = None) -> Message:
     """Answer the acting user in the chat they wrote in (long texts are split; buttons on the last part)."""
     t = t or await translator(update, context)
@@ -178,7 +183,7 @@ async def send_reply(update: Update, context: AppContext, reply: Reply, t: Trans
 
 
 async def send_text(
-    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | None = None
+    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
 ) -> Message:
     """Send an already translated text to the chat of the update (in its forum topic, if any)."""
     chat = update.effective_chat
@@ -188,9 +193,19 @@ async def send_text(
     parts = split_text(text)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        sent = await context.bot.send_message(
-            chat.id, part, reply_markup=markup if last else None, message_thread_id=thread
-        )
+        for attempt in range(1, DIRECT_ATTEMPTS + 1):
+            try:
+                sent = await context.bot.send_message(
+                    chat.id, part, reply_markup=markup if last else None, message_thread_id=thread
+                )
+                break
+            except (BadRequest, TimedOut):
+                raise  # refused (not worth repeating), or maybe delivered (a repeat could double it)
+            except NetworkError:
+                # a 5xx or a dropped connection: Telegram did not take it, so sending again is safe
+                if attempt == DIRECT_ATTEMPTS:
+                    raise
+                await asyncio.sleep(DIRECT_RETRY_SECONDS * attempt)
     assert sent is not None
     return sent
 

@@ -14,7 +14,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import MessageLimit
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.app import AppContext
 from bot.errors import DomainError
@@ -39,6 +39,12 @@ async def on_error(update: object, context: AppContext) -> None:
         # the person is not told that what they sent is kept
         log.info("update %s not saved: the database cannot be written", update.update_id)
         await _tell(update, context, "error.not_saved", {})
+        return
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Telegram did not take (or did not confirm) an answer after the update's work was done: what
+        # a state change must say is in the outbox and goes out anyway; a "something went wrong" here
+        # would tell the person that what succeeded failed
+        log.warning("update %s: its answer did not reach Telegram (%s): %s", update.update_id, error, _describe(update))
         return
     if isinstance(error, RetryAfter):  # the chat is under flood control (handlers.pacing put it off)
         log.warning("update %s: flood control, its answer was not sent: %s", update.update_id, _describe(update))

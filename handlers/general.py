@@ -10,7 +10,7 @@ from bot.errors import Conflict
 from bot.i18n import LANGUAGES
 from bot.models import Button, Reply
 from handlers.appeals import start_payload
-from handlers.common import actor, is_group, is_private, say, send_reply, translator, user_info
+from handlers.common import actor, is_group, is_private, say, send_reply, send_text, translator, user_info
 from handlers.keyboards import reply_keyboard
 from handlers.menus import publish_private_menu
 from handlers.setup import register_building
@@ -55,9 +55,7 @@ async def start_screen(update: Update, context: AppContext, *, with_help: bool =
 
 
 async def update_reply_keyboard(update: Update, context: AppContext, text: str, markup: ReplyKeyboardMarkup) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
+    await send_text(update, context, text, markup)  # a 5xx is sent again there
 
 
 async def help_command(update: Update, context: AppContext) -> None:
