@@ -29,6 +29,9 @@ from bot.services.base import Calendars, Defaults
 from bot.services.buildings import BuildingService
 from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
+from bot.services.district.privacy import PrivacyService
+from bot.services.district.reassign import ReassignService
+from bot.services.district.registry import DistrictService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
@@ -83,6 +86,10 @@ class Services:
     webhook_state: WebhookState
     intake: IntakeService
     buildings: BuildingService
+    # the district (issue 11): registry import and heads' invite links, /reassign, /mydata and /forgetme
+    district: DistrictService
+    reassign: ReassignService
+    privacy: PrivacyService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -127,6 +134,9 @@ class Services:
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
+            district=DistrictService(db, clock, calendars),
+            reassign=ReassignService(workflow),
+            privacy=PrivacyService(db, clock, calendars),
         )
 
 
