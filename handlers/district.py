@@ -152,7 +152,7 @@ def _problems_text(t: Translator, exc: RegistryRejected) -> str:
     ]
     if len(exc.problems) > PROBLEMS_SHOWN:
         lines.append(t("district.problems_more", n=len(exc.problems) - PROBLEMS_SHOWN))
-    count = t.plural("district.count_problems", len(exc.problems))
+    count = t.plural("count.problems", len(exc.problems))
     return t("district.import_rejected_text", count=count, problems="\n".join(lines))
 
 
