@@ -16,8 +16,10 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from babel.dates import format_date
 
 from bot.dates import say_moment
 from bot.errors import Conflict, PermissionDenied
@@ -66,6 +68,26 @@ def _when(ts: int | None, tz: str, lang: str) -> str:
     return say_moment(datetime.fromtimestamp(int(ts), UTC), tz, lang)
 
 
+MONTH_PATTERNS = {"zh": "y年M月", "ru": "LLLL y", "en": "LLLL y"}
+
+
+def _month(period: str, lang: str) -> str:
+    """ "2026-11" as people say it: 2026年11月 / ноябрь 2026 / November 2026."""
+    try:
+        day = date.fromisoformat(period + "-01")
+    except ValueError:
+        return period
+    return str(format_date(day, MONTH_PATTERNS.get(lang, "LLLL y"), locale=lang if lang in MONTH_PATTERNS else "en"))
+
+
+def _value(value: Any, timezone: str, lang: str) -> Any:
+    if isinstance(value, dict) and "ts" in value:
+        return _when(value["ts"], timezone, lang)
+    if isinstance(value, dict) and "month" in value:
+        return _month(str(value["month"]), lang)
+    return value
+
+
 def render(t: Translator, data: MyData, timezone: str) -> str:
     """The file's text in the reader's language."""
     out = [t("district.mydata_title"), ""]
@@ -74,10 +96,7 @@ def render(t: Translator, data: MyData, timezone: str) -> str:
         if not lines:
             out.append("  " + t("district.mydata_none"))
         for line in lines:
-            params = {
-                k: _when(v["ts"], timezone, t.lang) if isinstance(v, dict) and "ts" in v else v
-                for k, v in line.params.items()
-            }
+            params = {k: _value(v, timezone, t.lang) for k, v in line.params.items()}
             text = t(line.key, **params)
             out.extend("  " + part for part in text.splitlines())
         out.append("")
@@ -157,7 +176,7 @@ class PrivacyService(ServiceBase):
                         Line("district.mydata_kept", {"when": {"ts": kept["created_at"]}, "text": kept["text"]})
                     )
             votes = [
-                Line("district.mydata_election", {"period": r["period"], "when": {"ts": r["cast_at"]}})
+                Line("district.mydata_election", {"period": {"month": r["period"]}, "when": {"ts": r["cast_at"]}})
                 for r in await repo.elections_voted(actor.id)
             ]
             votes += [
