@@ -68,21 +68,22 @@ def render_poster(face: PosterFace, font_path: str | None = None) -> tuple[bytes
     draw = ImageDraw.Draw(page)
     width = PAGE[0] - 2 * MARGIN
     # the band: the building's name and what the poster is for
-    title = Writer(font_path, 88, bold=True)
+    title = Writer(font_path, 88 if len(face.title) <= 24 else 68, bold=True)
     sub = Writer(font_path, 36)
     title_lines = title.wrap(draw, face.title, width, max_lines=2)
     sub_lines = sub.wrap(draw, face.subtitle, width, max_lines=2)
-    band_height = 70 + len(title_lines) * 104 + len(sub_lines) * 48 + 40
+    title_step = title.size * 1.18
+    band_height = 70 + len(title_lines) * title_step + len(sub_lines) * 48 + 40
     draw.rectangle((0, 0, PAGE[0], band_height), fill=BAND)
     y = 60.0
     for line in title_lines:
         title.draw(draw, (MARGIN, y), line, WHITE)
-        y += 104
+        y += title_step
     for line in sub_lines:
         sub.draw(draw, (MARGIN, y + 6), line, WHITE)
         y += 48
     y = band_height + 50
-    # the heads
+    # the heads: up to 15 rows a column, up to 4 columns (60 units, the most a building has)
     heading = Writer(font_path, 46, bold=True)
     heading.draw(draw, (MARGIN, y), face.heads_heading, ACCENT)
     y += 70
@@ -92,44 +93,51 @@ def render_poster(face: PosterFace, font_path: str | None = None) -> tuple[bytes
         y += 54
     y += 10
     count = len(face.unit_lines)
-    columns = 1 if count <= 8 else 2 if count <= 24 else 3
-    size = 36 if columns == 1 else 30 if columns == 2 else 24
+    columns = min(4, max(1, -(-count // 15)))
+    size = {1: 36, 2: 30, 3: 24, 4: 21}[columns]
     unit_writer = Writer(font_path, size)
     per_column = -(-count // columns) if count else 0
     column_width = width / columns
-    line_height = size * 1.45
+    line_height = size * 1.4
     for index, line in enumerate(face.unit_lines):
         column, row = divmod(index, per_column) if per_column else (0, 0)
-        text = unit_writer.fit(draw, line, column_width - 20)
+        text = unit_writer.fit(draw, line, column_width - 16)
         unit_writer.draw(draw, (MARGIN + column * column_width, y + row * line_height), text, INK)
-    y += per_column * line_height + 30
+    y += per_column * line_height + 24
     draw.line((MARGIN, y, PAGE[0] - MARGIN, y), fill=RULE, width=3)
-    y += 40
-    # how to reach them, beside the QR code
-    qr_size = 440
-    footer_top = PAGE[1] - MARGIN - 40
-    qr_top = max(y, footer_top - qr_size - 140)
-    page.paste(_qr_image(face.link, qr_size), (PAGE[0] - MARGIN - qr_size, int(qr_top)))
-    caption = Writer(font_path, 34, bold=True)
-    caption_lines = caption.wrap(draw, face.qr_caption, qr_size, max_lines=2)
-    cy = qr_top + qr_size + 12
-    for line in caption_lines:
+    y += 36
+    # how to reach them, beside the QR code, at the foot of the page
+    footer_top = PAGE[1] - MARGIN - 30
+    room = footer_top - y - 30
+    caption = Writer(font_path, 32, bold=True)
+    qr_size = int(max(300, min(460, room - 110)))
+    text_width = width - qr_size - 50
+    steps = Writer(font_path, 32 if room >= 560 else 26)
+    code = Writer(font_path, 34 if room >= 560 else 28, bold=True)
+    step_lines = [steps.wrap(draw, line, text_width, max_lines=3) for line in face.how_lines]
+    code_lines = code.wrap(draw, face.code_line, text_width, max_lines=2)
+    step_height = steps.size * 1.35
+    text_height = (
+        70 + sum(len(lines) * step_height + 12 for lines in step_lines) + len(code_lines) * code.size * 1.35 + 10
+    )
+    block = max(qr_size + 100, text_height)
+    top = max(y, footer_top - 20 - block)
+    page.paste(_qr_image(face.link, qr_size), (PAGE[0] - MARGIN - qr_size, int(top)))
+    cy = top + qr_size + 12
+    for line in caption.wrap(draw, face.qr_caption, qr_size, max_lines=2):
         cx = PAGE[0] - MARGIN - qr_size + (qr_size - caption.width(draw, line)) / 2
         caption.draw(draw, (cx, cy), line, INK)
-        cy += 44
-    text_width = width - qr_size - 50
-    heading.draw(draw, (MARGIN, qr_top), face.how_heading, ACCENT)
-    steps = Writer(font_path, 32)
-    sy = qr_top + 70
-    for line in face.how_lines:
-        for part in steps.wrap(draw, line, text_width, max_lines=3):
+        cy += caption.size * 1.3
+    heading.draw(draw, (MARGIN, top), face.how_heading, ACCENT)
+    sy = top + 70
+    for lines in step_lines:
+        for part in lines:
             steps.draw(draw, (MARGIN, sy), part, INK)
-            sy += 44
-        sy += 14
-    code = Writer(font_path, 34, bold=True)
-    for part in code.wrap(draw, face.code_line, text_width, max_lines=2):
+            sy += step_height
+        sy += 12
+    for part in code_lines:
         code.draw(draw, (MARGIN, sy + 10), part, INK)
-        sy += 46
+        sy += code.size * 1.35
     small = Writer(font_path, 24)
     foot = face.footer if not face.font_note else f"{face.font_note} · {face.footer}"
     small.draw(draw, (MARGIN, footer_top), small.fit(draw, foot, width), MUTED)

@@ -302,7 +302,7 @@ async def test_reassign_is_refused_politely(h: Harness) -> None:
     for args, expected in (
         (f"{appeal_id}", "Write /reassign"),
         (f"{appeal_id} somewhere", "Write /reassign"),
-        (f"99999999999999999999 unit", "Write /reassign"),
+        ("99999999999999999999 unit", "Write /reassign"),
         (f"{appeal_id} @nobody_known", "does not know @nobody_known"),
         (f"{appeal_id} @rita_r", "not a head of this appeal's building"),
     ):
