@@ -169,11 +169,26 @@ class DistrictRepo:
         rows = await self.tx.fetchall("SELECT * FROM district_posts WHERE user_id = ? ORDER BY id", (user_id,))
         return [_post(r) for r in rows]
 
+    async def unlinked_posts(self, community_id: int) -> list[Post]:
+        rows = await self.tx.fetchall(
+            "SELECT * FROM district_posts WHERE community_id = ? AND user_id IS NULL ORDER BY id", (community_id,)
+        )
+        return [_post(r) for r in rows]
+
     # --- invites ------------------------------------------------------------------------------
     async def replace_invites(self, post_id: int, now: datetime) -> None:
         await self.tx.execute(
             "UPDATE district_invites SET replaced_at = ? WHERE post_id = ? AND used_at IS NULL AND replaced_at IS NULL",
             (to_ts(now), post_id),
+        )
+
+    async def has_live_invite(self, post_id: int, now: datetime) -> bool:
+        return bool(
+            await self.tx.fetchval(
+                "SELECT 1 FROM district_invites WHERE post_id = ? AND used_at IS NULL AND replaced_at IS NULL"
+                " AND expires_at > ?",
+                (post_id, to_ts(now)),
+            )
         )
 
     async def add_invite(self, token_hash: str, post: Post, now: datetime, expires: datetime) -> None:

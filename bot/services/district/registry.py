@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.clock import to_ts
 from bot.errors import Conflict, NotFound, PermissionDenied, WrongChat
 from bot.models import Building, Community, Notice, Role, UserInfo
 from bot.services.base import ServiceBase
@@ -149,27 +148,16 @@ class DistrictService(ServiceBase):
         now = self.clock.now()
         async with self.db.write() as tx:
             community = await self._staff_community(tx, chat_id, actor.id)
-            rows = await tx.fetchall(
-                "SELECT id FROM district_posts WHERE community_id = ? AND user_id IS NULL ORDER BY id", (community.id,)
-            )
             repo = DistrictRepo(tx)
             links = []
-            for row in rows:
-                post = await repo.get_post(int(row["id"]))
-                assert post is not None
+            for post in await repo.unlinked_posts(community.id):
                 rb = await repo.get_building(post.registry_building_id)
                 assert rb is not None
                 links.append(await self._new_link(tx, post, rb, now))
         return links
 
     async def _has_live_invite(self, tx: Tx, post: Post, now: datetime) -> bool:
-        return bool(
-            await tx.fetchval(
-                "SELECT 1 FROM district_invites WHERE post_id = ? AND used_at IS NULL AND replaced_at IS NULL"
-                " AND expires_at > ?",
-                (post.id, to_ts(now)),
-            )
-        )
+        return await DistrictRepo(tx).has_live_invite(post.id, now)
 
     async def _new_link(self, tx: Tx, post: Post, rb: RegistryBuilding, now: datetime) -> HeadLink:
         repo = DistrictRepo(tx)
