@@ -164,6 +164,14 @@ class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 UnitApp = Application[ExtBot[None], AppContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 
+def file_url(api_base_url: str) -> str:
+    """The Bot API's file download base for ``api_base_url`` (``.../bot`` -> ``.../file/bot``)."""
+    base = api_base_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"
+
+
 def clock_from_settings(settings: Settings) -> Clock:
     """The system clock, or the clock file of a drill / end-to-end test (``UNITBOT_CLOCK_FILE``)."""
     if settings.clock_file is not None:
@@ -198,6 +206,10 @@ def build_application(
         ApplicationBuilder()
         .token(settings.token.get_secret_value())
         .base_url(settings.api_base_url)
+        # files (a document staff send, e.g. the /import registry) come from the same server's file
+        # route: https://api.telegram.org/bot -> https://api.telegram.org/file/bot, and likewise for a
+        # self-hosted Bot API server or the tests' fake
+        .base_file_url(file_url(settings.api_base_url))
         .context_types(ContextTypes(context=AppContext, bot_data=_BotData))
         .updater(None)  # updates come through the durable intake (handlers.intake, handlers.runtime)
     )

@@ -310,3 +310,11 @@ async def test_reassign_is_refused_politely(h: Harness) -> None:
         assert any(expected in t for t in texts(calls, h.p.staff_chat)), (args, texts(calls, h.p.staff_chat))
     calls = await h.cmd(h.p.bhead, h.p.building_chat, "reassign", f"{appeal_id} building")
     assert (await appeal_of(h, appeal_id)).assignee_user_id == h.p.uhead["id"]
+
+
+def test_files_come_from_the_bot_api_servers_file_route() -> None:
+    from bot.app import file_url
+
+    assert file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
+    assert file_url("http://127.0.0.1:8081/bot/") == "http://127.0.0.1:8081/file/bot"
+    assert file_url("http://127.0.0.1:8081/custom") == "http://127.0.0.1:8081/custom/file/bot"
