@@ -427,8 +427,9 @@ async def test_a_building_has_a_name_of_its_own(h: Harness) -> None:
     assert calls[-1].text == "Only the building head or community staff can do that."
     calls = await h.cmd(p.staff, chat, "buildingname", "  Building   3 ")
     assert calls[-1].text == "🏠 Done: this building is now called Building 3."
-    calls = await h.cmd(p.staff, chat, "poster")
-    assert (calls[-1].text or "").startswith(f"🏠 Building 3\n🔑 Code: {poster}")
+    calls = await h.cmd(p.staff, chat, "poster")  # its text, then the printable poster (PNG, PDF)
+    text = [c for c in calls if c.method == "sendMessage"][-1]
+    assert (text.text or "").startswith(f"🏠 Building 3\n🔑 Code: {poster}")
     ctx = await h.services.registry.chat_context(chat["id"])
     assert ctx.building.title == "Building 3"
 
