@@ -231,11 +231,8 @@ async def my_data_command(update: Update, context: AppContext) -> None:
     t = await translator(update, context)
     text = render(t, data, timezone)
     assert update.effective_chat is not None
-    await context.bot.send_document(
-        update.effective_chat.id,
-        InputFile(text.encode("utf-8"), filename="my-data.txt"),
-        caption=t("district.mydata_caption")[:1024],
-    )
+    await send_text(update, context, t("district.mydata_caption"))  # what the file is, then the file
+    await context.bot.send_document(update.effective_chat.id, InputFile(text.encode("utf-8"), filename="my-data.txt"))
 
 
 async def forget_me_command(update: Update, context: AppContext) -> None:
