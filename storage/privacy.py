@@ -164,20 +164,21 @@ class PrivacyRepo:
         )
 
     async def _scrub_updates(self, user_id: int) -> None:
-        """Updates already handled that came from the person (the guard against redelivery keeps
-        their ids only)."""
+        """Updates kept for redelivery (up to 48 hours) that name the person: their name and
+        username are blanked in every one (the update being handled now too: replayed after a crash
+        it still works, ids are kept); their words too in those already handled."""
         rows = await self.tx.fetchall(
-            "SELECT update_id, payload FROM received_updates WHERE state <> 'new' AND payload LIKE ?",
-            (f"%{user_id}%",),
+            "SELECT update_id, payload, state FROM received_updates WHERE payload LIKE ?", (f"%{user_id}%",)
         )
         for row in rows:
             try:
                 payload = json.loads(row["payload"])
             except ValueError:
                 continue
-            if _mentions(payload, user_id):
+            if _scrub_payload(payload, user_id, words=row["state"] != "new"):
                 await self.tx.execute(
-                    "UPDATE received_updates SET payload = '{}' WHERE update_id = ?", (row["update_id"],)
+                    "UPDATE received_updates SET payload = ? WHERE update_id = ?",
+                    (json.dumps(payload, ensure_ascii=False), row["update_id"]),
                 )
 
 
@@ -192,11 +193,28 @@ def _scrubbed(detail: str) -> str | None:
     return json.dumps({k: v for k, v in value.items() if k not in TEXT_KEYS}, ensure_ascii=False)
 
 
-def _mentions(value: object, user_id: int) -> bool:
+def _scrub_payload(value: object, user_id: int, *, words: bool) -> bool:
+    """Blank the person (a User object with their id) and, with ``words``, the text of their
+    messages, in place; True when anything changed."""
+    changed = False
     if isinstance(value, dict):
         if value.get("id") == user_id and ("first_name" in value or "username" in value):
-            return True
-        return any(_mentions(v, user_id) for v in value.values())
-    if isinstance(value, list):
-        return any(_mentions(v, user_id) for v in value)
-    return False
+            for key in ("last_name", "username"):
+                changed |= value.pop(key, None) is not None
+            if value.get("first_name"):
+                value["first_name"] = ""
+                changed = True
+        sender = value.get("from")
+        if words and isinstance(sender, dict) and sender.get("id") == user_id:
+            for key in ("text", "caption"):
+                if value.get(key):
+                    value[key] = ""
+                    changed = True
+            for key in ("photo", "voice", "video", "video_note", "document", "location"):
+                changed |= value.pop(key, None) is not None
+        for item in list(value.values()):
+            changed |= _scrub_payload(item, user_id, words=words)
+    elif isinstance(value, list):
+        for item in value:
+            changed |= _scrub_payload(item, user_id, words=words)
+    return changed
