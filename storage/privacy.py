@@ -138,9 +138,10 @@ class PrivacyRepo:
                 if detail is not None:
                     await self.tx.execute("UPDATE appeal_events SET detail = ? WHERE id = ?", (detail, event["id"]))
             await self._scrub_outbox("appeal_id = ?", (appeal_id,), ts)
-        await self.tx.execute("UPDATE appeal_media SET file_id = '', caption = NULL WHERE from_user = ?", (user_id,))
         await self.tx.execute("UPDATE inbox SET text = NULL, file_id = NULL WHERE user_id = ?", (user_id,))
-        await self._scrub_outbox("chat_id = ? OR user_id = ? OR copy_from_chat = ?", (user_id, user_id, user_id), ts)
+        # messages to their private chat; copies of their messages went to their appeals' handlers
+        # (appeal_id, above)
+        await self._scrub_outbox("chat_id = ?", (user_id,), ts)
         await self.tx.execute("UPDATE election_candidates SET display = '' WHERE user_id = ?", (user_id,))
         for table in ("drafts", "building_lookups", "pending_actions"):
             await self.tx.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608

@@ -118,6 +118,13 @@ def test_every_problem_is_listed_by_its_line() -> None:
     }
 
 
+def test_a_building_past_60_units_is_said_once_on_the_61st() -> None:
+    text = "building,unit\nB1,1-60\nB1,61\nB1,62\n"
+    with pytest.raises(RegistryRejected) as caught:
+        parse_registry(read_csv(text.encode()))
+    assert [(p.line, p.problem) for p in caught.value.problems] == [(3, "too_many_units")]
+
+
 def test_a_file_without_the_columns_is_refused_at_its_header() -> None:
     with pytest.raises(RegistryRejected) as caught:
         parse_registry(read_csv(b"name,phone\nAnn,123\n"))
