@@ -325,3 +325,16 @@ def test_files_come_from_the_bot_api_servers_file_route() -> None:
     assert file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
     assert file_url("http://127.0.0.1:8081/bot/") == "http://127.0.0.1:8081/file/bot"
     assert file_url("http://127.0.0.1:8081/custom") == "http://127.0.0.1:8081/custom/file/bot"
+
+
+@given(st.text(max_size=40))
+def test_a_reassign_target_is_a_level_a_username_or_refused(text: str) -> None:
+    from bot.errors import InvalidInput
+    from bot.models import Level
+    from bot.services.district.reassign import parse_target
+
+    try:
+        target = parse_target(text)
+    except InvalidInput:
+        return
+    assert isinstance(target, Level) or (target.isascii() and 1 <= len(target) <= 32 and "@" not in target)
