@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 from typing import TYPE_CHECKING
 
@@ -39,7 +41,9 @@ INVITE_PAYLOAD = re.compile(r"hi_([A-Za-z0-9_-]{16,40})")
 POSTER_PAYLOAD = re.compile(r"pc_([A-Za-z0-9]{6})")
 FORGET_DATA = re.compile(r"fg:y:([0-9]{1,12}):([0-9a-f]{20})")
 PROBLEMS_SHOWN = 60
-LINKS_SHOWN = 200
+LINKS_SHOWN = 30  # links written out in the answer; all of them are in the CSV file
+SHEET_CELLS = 80  # heads per QR-sheet PDF (10 pages, about 4 s to draw)
+SHEETS_MAX = 4  # QR-sheet PDFs per answer; the rest by building (/headlinks BUILDING)
 
 
 def register(app: UnitApp) -> None:
@@ -132,7 +136,8 @@ async def head_links_command(update: Update, context: AppContext) -> None:
     if not is_group(update):
         raise WrongChat("error.staff_chat_only")
     await _sync_if_staff_chat(update, context)
-    links = await context.services.district.reissue_links(actor(update), chat.id)
+    building = " ".join(context.args or [])  # a building's name: only its heads
+    links = await context.services.district.reissue_links(actor(update), chat.id, building or None)
     t = await translator(update, context)
     if not links:
         await send_text(update, context, t("district.links_none"))
@@ -178,26 +183,44 @@ def _place(t: Translator, link: HeadLink) -> str:
 
 
 async def _send_links(update: Update, context: AppContext, t: Translator, links: list[HeadLink]) -> None:
-    """Each head's link as text (to forward), and the QR sheet to print (PDF)."""
+    """The links as text (the first ones, to forward), a CSV of them all (for a mail merge), and QR
+    sheets to print (PDF, ``SHEET_CELLS`` heads a document, at most ``SHEETS_MAX`` documents; the
+    rest building by building with ``/headlinks BUILDING``)."""
     if not links:
         return
+    urls = [deep_link(context, link.payload) for link in links]
     rows = [
-        t("district.link_line", person=link.person, place=_place(t, link), link=deep_link(context, link.payload))
-        for link in links[:LINKS_SHOWN]
+        t("district.link_line", person=link.person, place=_place(t, link), link=url)
+        for link, url in zip(links[:LINKS_SHOWN], urls, strict=False)
     ]
-    await send_text(update, context, t("district.links_heading", n=len(links)) + "\n\n" + "\n\n".join(rows))
+    more = [t("district.links_more", n=len(links) - LINKS_SHOWN)] if len(links) > LINKS_SHOWN else []
+    await send_text(update, context, "\n\n".join([t("district.links_heading", n=len(links)), *rows, *more]))
+    chat = update.effective_chat
+    assert chat is not None
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(
+        [t("district.csv_person"), t("district.csv_building"), t("district.csv_unit"), t("district.csv_link")]
+    )
+    for link, url in zip(links, urls, strict=True):
+        writer.writerow([link.person, link.building, link.unit, url])
+    await context.bot.send_document(
+        chat.id,
+        InputFile(("\ufeff" + table.getvalue()).encode("utf-8"), filename="head-invites.csv"),  # BOM: Excel reads UTF-8
+    )
     cells = [
-        InviteCell(link.person, _place(t, link), t("district.sheet_caption"), deep_link(context, link.payload))
-        for link in links
+        InviteCell(link.person, _place(t, link), t("district.sheet_caption"), url)
+        for link, url in zip(links, urls, strict=True)
     ]
     font = find_font(context.services.settings.card_font)
-    _, pdf = await asyncio.to_thread(render_invite_sheet, cells, t("district.sheet_title"), font)
-    assert update.effective_chat is not None
-    await context.bot.send_document(
-        update.effective_chat.id,
-        InputFile(pdf, filename="head-invites.pdf"),
-        caption=t("district.sheet_document")[:1024],
-    )
+    for number, start in enumerate(range(0, min(len(cells), SHEET_CELLS * SHEETS_MAX), SHEET_CELLS), start=1):
+        part = cells[start : start + SHEET_CELLS]
+        _, pdf = await asyncio.to_thread(render_invite_sheet, part, t("district.sheet_title"), font)
+        await context.bot.send_document(
+            chat.id, InputFile(pdf, filename=f"head-invites-{number}.pdf"), caption=t("district.sheet_document")[:1024]
+        )
+    if len(cells) > SHEET_CELLS * SHEETS_MAX:
+        await send_text(update, context, t("district.sheets_more", n=len(cells) - SHEET_CELLS * SHEETS_MAX))
 
 
 # --- /reassign --------------------------------------------------------------------------------------

@@ -182,8 +182,14 @@ async def test_import_links_heads_and_reimport_changes_nothing(h: Harness) -> No
     links = links_in(calls)
     assert set(links) == {"Wang Fang", "Li Lei", "Zhao Min", "Chen Jie"}  # nobody is known yet
     assert all(len("/start " + p) <= 64 + 7 and len(p) <= 64 for p in links.values())
-    sheet = [c for c in calls if c.method == "sendDocument" and c.chat_id == h.p.staff_chat["id"]]
-    assert sheet and sheet[-1].files["document"].data.startswith(b"%PDF")
+    documents = {
+        c.files["document"].filename: c.files["document"].data
+        for c in calls
+        if c.method == "sendDocument" and c.chat_id == h.p.staff_chat["id"]
+    }
+    assert documents["head-invites-1.pdf"].startswith(b"%PDF")
+    table = documents["head-invites.csv"].decode("utf-8-sig").splitlines()
+    assert len(table) == 5 and all(LINK.search(line) for line in table[1:])
     # Building 7 exists: its new units are there at once, without heads yet
     assert {"5": None, "6": None}.items() <= (await units_of_chat(h, h.p.building_chat)).items()
 
@@ -338,3 +344,25 @@ def test_a_reassign_target_is_a_level_a_username_or_refused(text: str) -> None:
     except InvalidInput:
         return
     assert isinstance(target, Level) or (target.isascii() and 1 <= len(target) <= 32 and "@" not in target)
+
+
+async def test_many_heads_get_a_csv_and_sheets_in_parts(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import handlers.district as district
+
+    monkeypatch.setattr(district, "LINKS_SHOWN", 3)
+    monkeypatch.setattr(district, "SHEET_CELLS", 2)
+    monkeypatch.setattr(district, "SHEETS_MAX", 2)
+    await h.setup_community()
+    rows = "building,unit,unit head\n" + "".join(f"Tower {b},{u},Head {b}-{u}\n" for b in (1, 2) for u in (1, 2, 3))
+    calls = await send_registry(h, rows.encode())
+    staff = texts(calls, h.p.staff_chat)
+    assert any("Personal invite links (6)" in t and "… and 3 more: every link is in the CSV file." in t for t in staff)
+    names = [c.files["document"].filename for c in calls if c.method == "sendDocument"]
+    assert names == ["head-invites.csv", "head-invites-1.pdf", "head-invites-2.pdf"]
+    assert any("2 more: send /headlinks BUILDING" in t for t in staff)
+    # one building's sheet: new links for its heads only
+    calls = await h.cmd(h.p.staff, h.p.staff_chat, "headlinks", "tower 2")
+    assert set(links_in(calls)) <= {"Head 2-1", "Head 2-2", "Head 2-3"}
+    assert any("Personal invite links (3)" in t for t in texts(calls, h.p.staff_chat))
+    calls = await h.cmd(h.p.staff, h.p.staff_chat, "headlinks", "Tower 9")
+    assert any("no building «Tower 9»" in t for t in texts(calls, h.p.staff_chat))

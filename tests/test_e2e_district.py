@@ -41,8 +41,21 @@ def test_import_and_invite_link_through_the_real_process(e2e: E2E) -> None:
     since = chat.push(updates.wrap("message", message))
     chat.wait_text(p.staff_chat, "Registry imported", since)
     links = chat.wait_text(p.staff_chat, "Personal invite links (2)", since)
-    sheet = chat.wait(lambda c: c.method == "sendDocument" and c.chat_id == p.staff_chat["id"], since)
-    assert chat.upload_of(sheet).startswith(b"%PDF")
+
+    def document(name: str) -> bytes:
+        found = chat.wait(
+            lambda c: (
+                c.method == "sendDocument"
+                and c.chat_id == p.staff_chat["id"]
+                and any((u.filename or "").endswith(name) for u in c.files.values())
+            ),
+            since,
+        )
+        return chat.upload_of(found)
+
+    assert document(".pdf").startswith(b"%PDF")  # the QR sheet to print
+    table = document(".csv").decode("utf-8-sig").splitlines()  # every link, for a mail merge
+    assert table[0].startswith("Name,Building,Unit") and len(table) == 3
     block = next(b for b in (links.text or "").split("\n\n") if b.startswith("Wang Fang"))
     payload = re.search(r"start=(hi_[A-Za-z0-9_-]+)", block)
     assert payload is not None
