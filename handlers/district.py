@@ -28,7 +28,7 @@ from bot.models import Button, Reply
 from bot.posters import InviteCell, render_invite_sheet
 from bot.services.district.privacy import render
 from bot.services.district.registry import HeadLink, ImportReport
-from bot.services.district.sheet import PROBLEMS, RegistryRejected, parse_registry, read_file
+from bot.services.district.sheet import MAX_BYTES, PROBLEMS, RegistryRejected, parse_registry, read_file
 from handlers.callback_data import parse_id
 from handlers.common import actor, deep_link, is_group, is_private, say, send_reply, send_text, translator
 from handlers.errors import on_error
@@ -114,13 +114,14 @@ async def import_command(update: Update, context: AppContext) -> None:
     document = message.document or (message.reply_to_message.document if message.reply_to_message else None)
     if document is None:
         raise InvalidInput("district.import_usage")
-    if document.file_size is not None and document.file_size > 2_000_000:
-        raise InvalidInput("district.too_big", max=2)
+    if document.file_size is not None and document.file_size > MAX_BYTES:
+        raise InvalidInput("district.too_big", max=MAX_BYTES // 1_000_000)
     file = await context.bot.get_file(document.file_id)
     raw = bytes(await file.download_as_bytearray())
     t = await translator(update, context)
     try:
-        sheet = read_file(raw, document.file_name or "")
+        # reading a workbook and checking 20,000 rows take a while: not on the loop other chats wait on
+        sheet = await asyncio.to_thread(read_file, raw, document.file_name or "")
         buildings = await asyncio.to_thread(parse_registry, sheet)
         report = await context.services.district.import_registry(me, chat.id, buildings)
     except RegistryRejected as exc:
