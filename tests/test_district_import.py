@@ -289,7 +289,11 @@ async def test_an_invite_link_expires_and_headlinks_replaces_it(h: Harness) -> N
 async def test_staff_reassign_an_appeal_and_everyone_is_told(h: Harness) -> None:
     await h.setup_community()
     appeal_id = await h.file_appeal()  # unit 1: Uma
+    card = [c for c in h.rt.telegram.calls if c.chat_id == h.p.uhead["id"] and c.buttons][-1]
+    await h.press(h.p.uhead, card, f"a:reply:{appeal_id}")  # Uma was about to answer
+    assert await h.services.workflow.pending_action(h.p.uhead["id"]) is not None
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "reassign", f"{appeal_id} building")
+    assert await h.services.workflow.pending_action(h.p.uhead["id"]) is None  # not hers any more
     assert any(f"Appeal #{appeal_id} now goes to Boris" in t for t in texts(calls, h.p.staff_chat))
     assert any(f"#{appeal_id}" in t and "reassigned by the community staff" in t for t in texts(calls, h.p.bhead))
     assert any(f"#{appeal_id}" in t and "no longer need" in t for t in texts(calls, h.p.uhead))

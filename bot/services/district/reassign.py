@@ -20,6 +20,7 @@ from bot.services.routing import Target, action_buttons, card_params
 from bot.services.workflow import WorkflowService
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
+from storage.conversations import ConversationsRepo
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
@@ -151,6 +152,10 @@ class ReassignService:
         before = appeal.assignee_user_id
         away = {"id": moved.id, "level_key": card["level_key"]}
         if before is not None and before != target.user_id:
+            conversations = ConversationsRepo(tx)
+            pending = await conversations.get_action(before)
+            if pending is not None and pending.appeal_id == moved.id:  # their reply / question / note
+                await conversations.drop_action(before)  # would now be refused: not theirs any more
             await wf.queue(
                 tx,
                 Notice(
