@@ -133,6 +133,7 @@ class ReassignService:
         await apply_appeal_rules(tx, moved.id, now)
         card = await card_params(tx, moved, community)
         card.update(reason_key="district.reason_reassigned", from_key=f"level.{appeal.level.name.lower()}")
+        card["due"] = moment(moved.due_at, community.timezone)  # as people say it, in the reader's language
         stage = moved.stage
         to_chat = target.level >= Level.COMMUNITY
         await wf.queue(
