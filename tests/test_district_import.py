@@ -212,7 +212,9 @@ async def test_import_links_heads_and_reimport_changes_nothing(h: Harness) -> No
     before = [await scalar(h, f"SELECT COUNT(*) FROM {t}") for t in ("district_buildings", "district_posts", "units")]
     calls = await send_registry(h, REGISTRY.encode(), caption=False)
     staff = texts(calls, h.p.staff_chat)
-    assert any("Buildings: 0 new, 2 updated" in t and "0 new; heads whose earlier link still works: 3" in t for t in staff)
+    assert any(
+        "Buildings: 0 new, 2 updated" in t and "0 new; heads whose earlier link still works: 3" in t for t in staff
+    )
     assert not links_in(calls)
     after = [await scalar(h, f"SELECT COUNT(*) FROM {t}") for t in ("district_buildings", "district_posts", "units")]
     assert after == before
