@@ -27,6 +27,7 @@ from bot.metrics import Metrics
 from bot.pacing import Limits, Pacer
 from bot.services.base import Calendars, Defaults
 from bot.services.buildings import BuildingService
+from bot.services.care import CareListService, VisitService
 from bot.services.cards import CardService
 from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
@@ -43,6 +44,7 @@ from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
 from bot.services.sweeper import Sweeper
+from bot.services.wishes import WishService, WishSweep
 from bot.services.workflow import WorkflowService
 from storage.db import Database
 from storage.migrate import migrate
@@ -83,6 +85,11 @@ class Services:
     webhook_state: WebhookState
     intake: IntakeService
     buildings: BuildingService
+    # community life (issue 12): micro-wishes, the care list and visits
+    wishes: WishService
+    wish_sweep: WishSweep
+    care: CareListService
+    visits: VisitService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -100,6 +107,7 @@ class Services:
         workflow = WorkflowService(db, clock, calendars)
         perks = PerksService(db, clock, calendars)
         elections = ElectionService(db, clock, calendars)
+        wishes = WishService(db, clock, calendars)
         return cls(
             settings=settings,
             clock=clock,
@@ -127,6 +135,10 @@ class Services:
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
+            wishes=wishes,
+            wish_sweep=WishSweep(wishes),
+            care=CareListService(db, clock, calendars),
+            visits=VisitService(db, clock, calendars),
         )
 
 

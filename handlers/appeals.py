@@ -70,7 +70,14 @@ async def appeal_command(update: Update, context: AppContext) -> None:
 
 
 async def start_payload(update: Update, context: AppContext, payload: str) -> bool:
-    """Deep links: ap_<building> (file an appeal), act_<kind>_<appeal> (reply/ask/resolve)."""
+    """Deep links: ap_<building> (file an appeal), act_<kind>_<appeal> (reply/ask/resolve), wish
+    and care (the buttons of /wish and /care sent in a group)."""
+    if payload in ("wish", "care"):
+        from handlers.care import start_care
+        from handlers.wishes import start_wish
+
+        await (start_wish if payload == "wish" else start_care)(update, context)
+        return True
     if payload.startswith("ap_") and payload[3:].isdigit():
         building_id = parse_id(payload[3:])
         if building_id is None:
@@ -262,6 +269,12 @@ async def private_message(update: Update, context: AppContext) -> None:
         if action is not None:
             await keyboard_pressed(update, context, action)
             return
+    # a wish being written or a message about one; a care-list entry's label or note (handlers.wishes,
+    # handlers.care): one primary-key read each
+    from handlers import care, wishes
+
+    if await wishes.private_message(update, context, content) or await care.private_message(update, context, content):
+        return
     # a code-like text only costs a database read (is it a merchant?); other texts go straight on
     typed_code = content.kind == "text" and looks_like_code(content.text)
     if typed_code and await check_typed_code(update, context, content.text):
@@ -326,5 +339,13 @@ async def keyboard_pressed(update: Update, context: AppContext, action: str) -> 
         await say(update, context, "resident.vote_where")
     elif action == "check":
         await say(update, context, "resident.check_how")
+    elif action == "wish":
+        from handlers.wishes import start_wish
+
+        await start_wish(update, context)
+    elif action == "care":
+        from handlers.care import start_care
+
+        await start_care(update, context)
     else:
         await general.help_command(update, context)
