@@ -27,8 +27,8 @@ from bot.metrics import Metrics
 from bot.pacing import Limits, Pacer
 from bot.services.base import Calendars, Defaults
 from bot.services.buildings import BuildingService
-from bot.services.care import CareListService, VisitService
 from bot.services.cards import CardService
+from bot.services.care import CareListService, VisitService
 from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService

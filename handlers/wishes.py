@@ -74,7 +74,8 @@ async def wishes_command(update: Update, context: AppContext) -> None:
     from bot.dates import moment
 
     lines = "\n".join(
-        t("wish.list_line", id=w.id, body=w.body[:80] or "-", by=moment(w.wanted_by, community.timezone)) for w in wishes
+        t("wish.list_line", id=w.id, body=w.body[:80] or "-", by=moment(w.wanted_by, community.timezone))
+        for w in wishes
     )
     rows = tuple((Button("wish.btn.help_id", data=f"wi:h:{w.id}", params={"id": w.id}),) for w in wishes)
     await send_reply(update, context, Reply("wish.list", {"building": title, "lines": lines}, rows), t)

@@ -105,7 +105,9 @@ class CareRepo:
         )
         return _household(row) if row else None
 
-    async def start_draft(self, *, community_id: int, building_id: int, unit_id: int, user_id: int, now: datetime) -> int:
+    async def start_draft(
+        self, *, community_id: int, building_id: int, unit_id: int, user_id: int, now: datetime
+    ) -> int:
         await self.drop_draft(user_id)
         return await self.tx.insert(
             "INSERT INTO care_households (community_id, building_id, unit_id, state, step, created_by, created_at)"
@@ -114,7 +116,9 @@ class CareRepo:
         )
 
     async def drop_draft(self, user_id: int) -> bool:
-        count = await self.tx.execute("DELETE FROM care_households WHERE created_by = ? AND state = 'draft'", (user_id,))
+        count = await self.tx.execute(
+            "DELETE FROM care_households WHERE created_by = ? AND state = 'draft'", (user_id,)
+        )
         return count > 0
 
     async def set_draft(self, household_id: int, step: str, **fields: object) -> None:
@@ -128,7 +132,8 @@ class CareRepo:
 
     async def activate(self, household_id: int, next_due: datetime) -> bool:
         count = await self.tx.execute(
-            "UPDATE care_households SET state = 'active', step = NULL, next_due_at = ? WHERE id = ? AND state = 'draft'",
+            "UPDATE care_households SET state = 'active', step = NULL, next_due_at = ?"
+            " WHERE id = ? AND state = 'draft'",
             (to_ts(next_due), household_id),
         )
         return count == 1
@@ -168,7 +173,8 @@ class CareRepo:
 
     async def of_community(self, community_id: int, limit: int) -> list[Household]:
         rows = await self.tx.fetchall(
-            "SELECT * FROM care_households WHERE community_id = ? AND state = 'active' ORDER BY next_due_at, id LIMIT ?",
+            "SELECT * FROM care_households WHERE community_id = ? AND state = 'active'"
+            " ORDER BY next_due_at, id LIMIT ?",
             (community_id, limit),
         )
         return [_household(r) for r in rows]
@@ -209,7 +215,7 @@ class CareRepo:
 
     async def claim_due(self, now: datetime, limit: int) -> list[CareDeadline]:
         rows = await self.tx.fetchall(
-            "SELECT * FROM care_deadlines WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+            "SELECT * FROM care_deadlines WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?"  # noqa: S608
             + self.tx.lock_clause(),
             (to_ts(now), limit),
         )
@@ -234,7 +240,9 @@ class CareRepo:
 
     # --- door-knocking rounds ---------------------------------------------------------------------
     async def open_round(self, building_id: int) -> KnockRound | None:
-        row = await self.tx.fetchone("SELECT * FROM knock_rounds WHERE building_id = ? AND state = 'open'", (building_id,))
+        row = await self.tx.fetchone(
+            "SELECT * FROM knock_rounds WHERE building_id = ? AND state = 'open'", (building_id,)
+        )
         return _round(row) if row else None
 
     async def get_round(self, round_id: int) -> KnockRound | None:
@@ -253,7 +261,9 @@ class CareRepo:
         return None if row is None else int(row[0])
 
     async def close_round(self, round_id: int) -> bool:
-        count = await self.tx.execute("UPDATE knock_rounds SET state = 'closed' WHERE id = ? AND state = 'open'", (round_id,))
+        count = await self.tx.execute(
+            "UPDATE knock_rounds SET state = 'closed' WHERE id = ? AND state = 'open'", (round_id,)
+        )
         return count == 1
 
     async def round_progress(self, round_id: int) -> dict[int, int]:

@@ -167,7 +167,11 @@ class WishesRepo:
         )
         by = {r["state"]: int(r["n"]) for r in rows}
         return WishCounts(
-            by.get("open", 0), by.get("claimed", 0), by.get("fulfilled", 0), by.get("expired", 0), by.get("cancelled", 0)
+            by.get("open", 0),
+            by.get("claimed", 0),
+            by.get("fulfilled", 0),
+            by.get("expired", 0),
+            by.get("cancelled", 0),
         )
 
     async def lives_in_community(self, user_id: int, community_id: int) -> bool:
@@ -188,7 +192,7 @@ class WishesRepo:
 
     async def claim_due(self, now: datetime, limit: int) -> list[WishDeadline]:
         rows = await self.tx.fetchall(
-            "SELECT id, wish_id, kind, due_at FROM wish_deadlines WHERE done_at IS NULL AND due_at <= ?"
+            "SELECT id, wish_id, kind, due_at FROM wish_deadlines WHERE done_at IS NULL AND due_at <= ?"  # noqa: S608
             " ORDER BY due_at, id LIMIT ?" + self.tx.lock_clause(),
             (to_ts(now), limit),
         )

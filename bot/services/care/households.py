@@ -12,11 +12,11 @@ note), so a restart in the middle of it loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.dates import moment
-from bot.i18n import rows
 from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.i18n import rows
 from bot.models import Button, Community, Content, Reply, Role, Unit, UserInfo
 from bot.services.access import Place, require_private
 from bot.services.base import ServiceBase
@@ -117,7 +117,9 @@ class CareListService(ServiceBase):
         return Reply(key, {"count": len(found)}, tuple(buttons))
 
     async def _staff_communities(self, tx: Tx, user_id: int) -> list[int]:
-        rows = await tx.fetchall("SELECT DISTINCT community_id FROM staff WHERE user_id = ? AND role = ?", (user_id, Role.STAFF.value))
+        rows = await tx.fetchall(
+            "SELECT DISTINCT community_id FROM staff WHERE user_id = ? AND role = ?", (user_id, Role.STAFF.value)
+        )
         return [int(r[0]) for r in rows]
 
     async def add_start(self, actor: UserInfo, place: Place) -> Reply:
@@ -135,8 +137,8 @@ class CareListService(ServiceBase):
                 raise NotYourUnit()
             choices = []
             for u in list(units.values())[:30]:
-                building = await reg.get_building(u.building_id)
-                title = building.title if building else "-"
+                home = await reg.get_building(u.building_id)
+                title = home.title if home else "-"
                 params = {"unit": u.name, "building": title}
                 choices.append((Button("care.btn.unit", data=f"cr:u:{u.id}", params=params),))
         return Reply("care.pick_unit", {}, tuple(choices))
@@ -214,7 +216,11 @@ class CareListService(ServiceBase):
         assert community is not None
         fresh = await repo.get(draft.id)
         assert fresh is not None
-        return Reply("care.added", household_params(fresh, unit, community), ((Button("care.btn.open", data=f"cr:v:{draft.id}"),),))
+        return Reply(
+            "care.added",
+            household_params(fresh, unit, community),
+            ((Button("care.btn.open", data=f"cr:v:{draft.id}"),),),
+        )
 
     async def cancel_draft(self, actor: UserInfo) -> bool:
         async with self.db.write() as tx:
@@ -284,4 +290,3 @@ def _step_reply(step: str | None) -> Reply:
     if step == "note":
         return Reply("care.ask_note", {}, ((Button("care.btn.skip_note", data="cr:k:0"),), *_cancel_row()))
     return Reply("care.ask_label_again", {}, _cancel_row())
-

@@ -54,7 +54,8 @@ class VisitService(ServiceBase):
             reg = RegistryRepo(tx)
             community = await reg.get_community(h.community_id)
             assert community is not None
-            last = (await repo.visits(h.id, 1) or [None])[0]
+            recent = await repo.visits(h.id, 1)
+            last = recent[0] if recent else None
             if last and last.visitor_id == actor.id and last.outcome == outcome and now - last.visited_at < DOUBLE_TAP:
                 return Reply("care.already_recorded", {"label": h.label})
             knock = await repo.open_round(h.building_id)
@@ -130,7 +131,13 @@ class VisitService(ServiceBase):
                 if head is None:
                     continue
                 rows = tuple(
-                    (Button("care.btn.household", data=f"cr:v:{h.id}", params={"label": h.label, "unit": unit.name if unit else "-"}),)
+                    (
+                        Button(
+                            "care.btn.household",
+                            data=f"cr:v:{h.id}",
+                            params={"label": h.label, "unit": unit.name if unit else "-"},
+                        ),
+                    )
                     for h in items[:30]
                 )
                 params = {"building": building.title, "count": len(items), "by": moment(closes, community.timezone)}
@@ -164,7 +171,7 @@ class VisitService(ServiceBase):
             "done": visited,
             "total": sum(counts.values()),
             "by": moment(knock.closes_at, community.timezone),
-            "units": rows("care.knock_unit_line", lines),  # type: ignore[arg-type]
+            "units": rows("care.knock_unit_line", lines),
         }
         return Reply(key, params)
 
@@ -250,7 +257,14 @@ class VisitService(ServiceBase):
         return "unknown"
 
     async def _private(
-        self, tx: Tx, community: Community, now: datetime, user_id: int, template: str, params: dict[str, object], row: CareDeadline
+        self,
+        tx: Tx,
+        community: Community,
+        now: datetime,
+        user_id: int,
+        template: str,
+        params: dict[str, object],
+        row: CareDeadline,
     ) -> None:
         notice = Notice(
             user_id,

@@ -62,7 +62,9 @@ class WishService(ServiceBase):
             if not buildings:
                 raise NotWishResident()
             if len(buildings) > 1:
-                rows = tuple((Button("wish.btn.building", data=f"wi:b:{b.id}", params={"name": b.title}),) for b in buildings)
+                rows = tuple(
+                    (Button("wish.btn.building", data=f"wi:b:{b.id}", params={"name": b.title}),) for b in buildings
+                )
                 return Reply("wish.pick_building", {}, rows)
             return await self._draft(tx, actor, buildings[0].id, now)
 
@@ -207,8 +209,15 @@ class WishService(ServiceBase):
                 )
                 await self.queue(tx, copy, community, now)
             params = {**base, "name": actor.first_name or "-"}
-            await self._tell(tx, community, now, wish.resident_id, "wish.claimed", params, resident_buttons(wish.id), "c")
-            chat = Notice(building.chat_id, "wish.chat_claimed", {"id": wish.id}, dedupe_key=f"wish:{wish.id}:cc:{int(now.timestamp())}")
+            await self._tell(
+                tx, community, now, wish.resident_id, "wish.claimed", params, resident_buttons(wish.id), "c"
+            )
+            chat = Notice(
+                building.chat_id,
+                "wish.chat_claimed",
+                {"id": wish.id},
+                dedupe_key=f"wish:{wish.id}:cc:{int(now.timestamp())}",
+            )
             await self.queue(tx, chat, community, now)
         return Reply("wish.thanks", {"id": wish.id})
 
@@ -274,7 +283,10 @@ class WishService(ServiceBase):
             if wish.state != "claimed":
                 raise WishClosed()
             ask = (
-                (Button("wish.btn.fulfilled", data=f"wi:ok:{wish.id}"), Button("wish.btn.not_yet", data=f"wi:no:{wish.id}")),
+                (
+                    Button("wish.btn.fulfilled", data=f"wi:ok:{wish.id}"),
+                    Button("wish.btn.not_yet", data=f"wi:no:{wish.id}"),
+                ),
             )
             claimed = int(wish.claimed_at.timestamp()) if wish.claimed_at else 0
             notice = Notice(
@@ -336,7 +348,7 @@ class WishService(ServiceBase):
                     actor_id=actor.id,
                 )
             points = entry.amount if entry else 0
-            params = {"id": wish.id, "points": points}
+            params: dict[str, object] = {"id": wish.id, "points": points}
             await self._tell(tx, community, now, wish.volunteer_id, "wish.fulfilled_volunteer", params, (), "ok")
             building = await RegistryRepo(tx).get_building(wish.building_id)
             if building is not None and building.active:
@@ -371,7 +383,9 @@ class WishService(ServiceBase):
                 raise WishClosed()
             await repo.finish_deadlines_of(wish.id, now, "cancelled")
             if wish.volunteer_id is not None and wish.state == "claimed":
-                await self._tell(tx, community, now, wish.volunteer_id, "wish.cancelled_volunteer", {"id": wish.id}, (), "x")
+                await self._tell(
+                    tx, community, now, wish.volunteer_id, "wish.cancelled_volunteer", {"id": wish.id}, (), "x"
+                )
         return Reply("wish.cancelled", {"id": wish.id})
 
     # --- lists and figures ----------------------------------------------------------------------
