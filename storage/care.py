@@ -179,6 +179,13 @@ class CareRepo:
         )
         return [_household(r) for r in rows]
 
+    async def staff_communities(self, user_id: int, role: str) -> list[int]:
+        """The communities whose staff the person is (the care list of all their buildings)."""
+        rows = await self.tx.fetchall(
+            "SELECT DISTINCT community_id FROM staff WHERE user_id = ? AND role = ?", (user_id, role)
+        )
+        return [int(r[0]) for r in rows]
+
     # --- visits -----------------------------------------------------------------------------------
     async def add_visit(
         self, household: Household, visitor_id: int, outcome: str, now: datetime, round_id: int | None

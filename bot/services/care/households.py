@@ -117,10 +117,7 @@ class CareListService(ServiceBase):
         return Reply(key, {"count": len(found)}, tuple(buttons))
 
     async def _staff_communities(self, tx: Tx, user_id: int) -> list[int]:
-        rows = await tx.fetchall(
-            "SELECT DISTINCT community_id FROM staff WHERE user_id = ? AND role = ?", (user_id, Role.STAFF.value)
-        )
-        return [int(r[0]) for r in rows]
+        return await CareRepo(tx).staff_communities(user_id, Role.STAFF.value)
 
     async def add_start(self, actor: UserInfo, place: Place) -> Reply:
         """The units the person may add a household to (theirs; staff: their community's)."""

@@ -90,7 +90,7 @@ class VisitService(ServiceBase):
             if outcome == "help":
                 await ConversationsRepo(tx).put_draft(actor.id, h.building_id, None, Category.PROBLEM, None, now)
                 return Reply("care.help_describe", params)
-        return Reply(f"care.recorded_{outcome}", params)
+        return Reply("care.recorded_well" if outcome == "well" else "care.recorded_away", params)
 
     # --- door-knocking rounds -----------------------------------------------------------------
     async def knock(self, actor: UserInfo, chat_id: int) -> Reply:
