@@ -155,9 +155,11 @@ class WishService(ServiceBase):
             "id": wish.id,
             "body": wish.body or "-",
             "by": moment(wish.wanted_by, community.timezone),
-            "from_key": "wish.from_named" if who else "wish.from_anonymous",
-            "name": who.first_name if who else "",
         }
+        if who is not None:
+            params["who"] = who.first_name or "-"
+        else:
+            params["who_key"] = "wish.from_anonymous"
         key = f"wish:{wish.id}:{why}:{int(now.timestamp())}"
         template = f"wish.chat_{why}"
         notice = Notice(building.chat_id, template, params, buttons=help_button(wish.id), dedupe_key=key)
