@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import AppContext, UnitApp
-from bot.errors import InvalidInput, WrongChat
+from bot.errors import Conflict, InvalidInput, WrongChat
 from bot.models import Button, Content, Reply
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, send_reply
@@ -71,7 +71,9 @@ async def care_button(update: Update, context: AppContext) -> None:
     elif action == "k":
         reply = await care.choose(who, "skip", value, place)
     elif action == "c":
-        reply = Reply("care.draft_dropped" if await care.cancel_draft(who) else "general.nothing_to_cancel")
+        if not await care.cancel_draft(who, place):
+            raise Conflict("general.nothing_to_cancel")  # an old button: nothing is being entered
+        reply = Reply("care.draft_dropped")
     elif action == "v":
         reply = await care.view(who, value, place)
     elif action in ("w", "p", "a"):

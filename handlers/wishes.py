@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.app import AppContext, UnitApp
-from bot.errors import InvalidInput, WrongChat
+from bot.errors import Conflict, InvalidInput, WrongChat
 from bot.models import Button, Content, Reply
 from bot.services.wishes.rules import LIST_MAX
 from handlers.callback_data import button_ids, place_of
@@ -106,7 +106,9 @@ async def wish_button(update: Update, context: AppContext) -> None:
     elif action == "n" and value in (0, 1):
         reply = await wishes.publish(who, value == 1, place)
     elif action == "c":
-        reply = Reply("wish.draft_dropped" if await wishes.cancel_draft(who) else "general.nothing_to_cancel")
+        if not await wishes.cancel_draft(who, place):
+            raise Conflict("general.nothing_to_cancel")  # an old button: nothing is being written
+        reply = Reply("wish.draft_dropped")
     elif action == "w":
         reply = await wishes.begin_writing(who, value, place)
     elif action == "s":

@@ -219,7 +219,8 @@ class CareListService(ServiceBase):
             ((Button("care.btn.open", data=f"cr:v:{draft.id}"),),),
         )
 
-    async def cancel_draft(self, actor: UserInfo) -> bool:
+    async def cancel_draft(self, actor: UserInfo, place: Place) -> bool:
+        require_private(place)
         async with self.db.write() as tx:
             return await CareRepo(tx).drop_draft(actor.id)
 

@@ -140,7 +140,8 @@ class WishService(ServiceBase):
             await self.post_in_building(tx, wish, community, now, "posted")
         return Reply("wish.posted_private", {"id": wish.id, "by": moment(expires, community.timezone)})
 
-    async def cancel_draft(self, actor: UserInfo) -> bool:
+    async def cancel_draft(self, actor: UserInfo, place: Place) -> bool:
+        require_private(place)
         async with self.db.write() as tx:
             return await WishesRepo(tx).drop_draft(actor.id)
 
