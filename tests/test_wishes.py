@@ -210,3 +210,11 @@ async def test_give_up_reposts_and_cancel_tells_the_volunteer(h: Harness) -> Non
     await h.press(p.resident, mine, f"wi:x:{wish}")
     assert any(f"cancelled wish #{wish}" in t for t in h.texts(IGOR))
     assert await scalar(h, "SELECT COUNT(*) FROM ledger WHERE reason = 'wish.fulfilled'") == 0
+
+
+async def test_the_keyboard_button_starts_a_wish_in_every_language(h: Harness) -> None:
+    await town(h)
+    for button in ("🎁 A wish", "🎁 微心愿", "🎁 Желание"):  # the answer is in Rita's own language
+        calls = await h.text(h.p.resident, button)
+        assert any("What would you like help with" in (c.text or "") for c in calls), button
+    assert await scalar(h, "SELECT COUNT(*) FROM wishes WHERE state = 'draft'") == 1  # one draft, started anew
