@@ -269,12 +269,6 @@ async def private_message(update: Update, context: AppContext) -> None:
         if action is not None:
             await keyboard_pressed(update, context, action)
             return
-    # a wish being written or a message about one; a care-list entry's label or note (handlers.wishes,
-    # handlers.care): one primary-key read each
-    from handlers import care, wishes
-
-    if await wishes.private_message(update, context, content) or await care.private_message(update, context, content):
-        return
     # a code-like text only costs a database read (is it a merchant?); other texts go straight on
     typed_code = content.kind == "text" and looks_like_code(content.text)
     if typed_code and await check_typed_code(update, context, content.text):
@@ -287,6 +281,15 @@ async def private_message(update: Update, context: AppContext) -> None:
         if outcome is not None:
             await tell_outcome(update, context, outcome)
             raise ApplicationHandlerStop
+    # a wish being written or a message about one; a care-list entry's label or note (handlers.wishes,
+    # handlers.care; one primary-key read each), unless the appeal being filed was touched since
+    from handlers import care, wishes
+
+    filing_since = state.draft.created_at if state.draft is not None else None
+    if await wishes.private_message(update, context, content, filing_since):
+        return
+    if await care.private_message(update, context, content, filing_since):
+        return
     if message.reply_to_message is not None:
         linked = await services.resident.appeal_of_reply(message.chat_id, message.reply_to_message.message_id)
         if linked is not None:

@@ -14,6 +14,8 @@ Buttons (``cr:<action>:<id>``, ids bounded by ``handlers.callback_data``; privat
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -87,9 +89,11 @@ async def care_button(update: Update, context: AppContext) -> None:
     context.bot_data.outbox().kick()
 
 
-async def private_message(update: Update, context: AppContext, content: Content) -> bool:
+async def private_message(
+    update: Update, context: AppContext, content: Content, filing_since: datetime | None = None
+) -> bool:
     """The appeal router asks first: the typed label or note of a care-list entry."""
-    reply = await context.services.care.take_private(actor(update), content)
+    reply = await context.services.care.take_private(actor(update), content, filing_since)
     if reply is None:
         return False
     await send_reply(update, context, reply)

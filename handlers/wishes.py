@@ -15,6 +15,8 @@ Buttons (``wi:<action>[:<id>]``, every id bounded by ``handlers.callback_data``)
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -130,9 +132,11 @@ async def wish_button(update: Update, context: AppContext) -> None:
     context.bot_data.outbox().kick()
 
 
-async def private_message(update: Update, context: AppContext, content: Content) -> bool:
+async def private_message(
+    update: Update, context: AppContext, content: Content, filing_since: datetime | None = None
+) -> bool:
     """The appeal router asks first: a wish's words, or a message to pass on about a wish."""
-    reply = await context.services.wishes.take_private(actor(update), content)
+    reply = await context.services.wishes.take_private(actor(update), content, filing_since)
     if reply is None:
         return False
     await send_reply(update, context, reply)

@@ -23,6 +23,7 @@ class Household:
     state: str  # draft | active | removed
     step: str | None  # of a draft: label | need | freq | note
     created_by: int
+    created_at: datetime
     next_due_at: datetime | None
     cycle: int
 
@@ -72,6 +73,7 @@ def _household(row: Row) -> Household:
         state=row["state"],
         step=row["step"],
         created_by=row["created_by"],
+        created_at=from_ts(row["created_at"]),
         next_due_at=from_ts_opt(row["next_due_at"]),
         cycle=row["cycle"],
     )

@@ -218,9 +218,18 @@ class WishesRepo:
             (user_id, wish_id, to_ts(now)),
         )
 
-    async def writing(self, user_id: int) -> int | None:
-        value = await self.tx.fetchval("SELECT wish_id FROM wish_writers WHERE user_id = ?", (user_id,))
-        return None if value is None else int(value)
+    async def writing(self, user_id: int) -> tuple[int, datetime] | None:
+        """The wish the person is writing a message about, and since when."""
+        row = await self.tx.fetchone("SELECT wish_id, since FROM wish_writers WHERE user_id = ?", (user_id,))
+        return None if row is None else (int(row["wish_id"]), from_ts(row["since"]))
+
+    async def recently_posted(self, resident_id: int, since: datetime) -> Wish | None:
+        row = await self.tx.fetchone(
+            "SELECT * FROM wishes WHERE resident_id = ? AND state <> 'draft' AND posted_at >= ?"
+            " ORDER BY id DESC LIMIT 1",
+            (resident_id, to_ts(since)),
+        )
+        return _wish(row) if row else None
 
     async def stop_writing(self, user_id: int) -> None:
         await self.tx.execute("DELETE FROM wish_writers WHERE user_id = ?", (user_id,))

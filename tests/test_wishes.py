@@ -77,6 +77,8 @@ async def test_a_wish_is_posted_without_the_name_claimed_once_relayed_and_fulfil
     second = await h.press(IGOR, post_call, f"wi:h:{wish}")
     assert any("Thank you" in s for s in said(first))
     assert any("already offered to help" in s for s in said(second))
+    double = await h.press(VERA, post_call, f"wi:h:{wish}")
+    assert any("Thank you" in s for s in said(double)) and not [c for c in double if c.method == "sendMessage"]
     assert await scalar(h, "SELECT volunteer_id FROM wishes WHERE id = ?", (wish,)) == VERA["id"]
     assert any("Thank you for helping with wish" in t for t in h.texts(VERA))
     assert not any("Thank you for helping" in t for t in h.texts(IGOR))
@@ -124,6 +126,11 @@ async def test_bad_input_non_resident_own_wish_empty_and_buttons_elsewhere(h: Ha
     in_group = await h.cmd(p.resident, p.building_chat, "wish")
     assert in_group[-1].buttons and "private chat" in (in_group[-1].text or "")
     wish = await post_wish(h, "Read me the newspaper", name=True)
+    # a double tap on the last button: the same answer, one wish
+    last = with_data(h.rt.sent_to(p.resident["id"]), "wi:n:")
+    twice = await h.press(p.resident, last, "wi:n:1")
+    assert any(f"Your wish #{wish} is posted" in (c.text or "") for c in twice)
+    assert await scalar(h, "SELECT COUNT(*) FROM wishes") == 1
     assert any("from Rita" in t for t in h.texts(p.building_chat))
     post_call = with_data(h.rt.sent_to(p.building_chat["id"]), "wi:h:")
     own = await h.press(p.resident, post_call, f"wi:h:{wish}")
@@ -186,7 +193,7 @@ async def test_a_restart_in_the_middle_of_writing_and_of_a_claim_loses_nothing(h
             # the claim is pressed on the new process and again on the old one (a replay): one claim
             await h2.press(VERA, post, f"wi:h:{wish}")
             replay = await h.press(VERA, post, f"wi:h:{wish}")
-            assert any("already offered" in s for s in said(replay))
+            assert any("Thank you" in s for s in said(replay))  # her own double tap: thanked, nothing resent
             assert await scalar(h2, "SELECT COUNT(*) FROM outbox WHERE template = 'wish.you_help'") == 1
             assert "Walk my dog" in (await scalar(h2, "SELECT body FROM wishes WHERE id = ?", (wish,)))
         finally:
@@ -218,3 +225,18 @@ async def test_the_keyboard_button_starts_a_wish_in_every_language(h: Harness) -
         calls = await h.text(h.p.resident, button)
         assert any("What would you like help with" in (c.text or "") for c in calls), button
     assert await scalar(h, "SELECT COUNT(*) FROM wishes WHERE state = 'draft'") == 1  # one draft, started anew
+
+
+async def test_an_appeal_filed_after_a_wish_was_begun_gets_the_description(h: Harness) -> None:
+    """The latest intent wins: /wish, then filing an appeal; the description is the appeal's."""
+    await town(h)
+    rita = h.p.resident
+    await h.cmd(rita, updates.private_chat(rita), "wish")
+    h.clock.set(h.clock.now() + timedelta(seconds=5))
+    appeal = await h.file_appeal(text="The lift is broken again")
+    assert appeal > 0
+    assert await scalar(h, "SELECT body FROM wishes WHERE resident_id = ?", (rita["id"],)) == ""
+    # and the other way round: a wish begun after the filing started takes the next words
+    await h.cmd(rita, updates.private_chat(rita), "wish")
+    calls = await h.text(rita, "Water my plants")
+    assert any("By when?" in (c.text or "") for c in calls)

@@ -12,7 +12,7 @@ note), so a restart in the middle of it loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.dates import moment
 from bot.errors import InvalidInput, NotFound, PermissionDenied
@@ -21,6 +21,7 @@ from bot.models import Button, Community, Content, Reply, Role, Unit, UserInfo
 from bot.services.access import Place, require_private
 from bot.services.base import ServiceBase
 from storage.care import CareRepo, Household
+from storage.conversations import ConversationsRepo
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
@@ -154,17 +155,20 @@ class CareListService(ServiceBase):
             await CareRepo(tx).start_draft(
                 community_id=building.community_id, building_id=building.id, unit_id=unit.id, user_id=actor.id, now=now
             )
+            await ConversationsRepo(tx).drop_action(actor.id)  # the latest intent wins: the typed label
         return Reply("care.ask_label", {"unit": unit.name, "building": building.title}, _cancel_row())
 
-    async def take_private(self, actor: UserInfo, content: Content) -> Reply | None:
-        """A typed label or note of the person's draft; None when they have no draft waiting for text."""
+    async def take_private(self, actor: UserInfo, content: Content, after: datetime | None = None) -> Reply | None:
+        """A typed label or note of the person's draft; None when they have no draft waiting for text
+        (at a button step the message goes on to the appeal router: heads write replies too), or
+        when the appeal they are filing was touched after the draft began (``after``)."""
         async with self.db.write() as tx:
             repo = CareRepo(tx)
             draft = await repo.draft_of(actor.id)
-            if draft is None:
+            if draft is None or draft.step not in ("label", "note"):
                 return None
-            if draft.step not in ("label", "note"):
-                return _step_reply(draft.step)
+            if after is not None and draft.created_at < after:
+                return None
             if content.kind != "text":
                 raise InvalidInput("care.text_only")
             text = " ".join(content.text.split())

@@ -41,12 +41,13 @@ from bot.services.wishes.rules import (
     wanted_by,
     when_buttons,
 )
+from storage.conversations import ConversationsRepo
 from storage.db import Tx
 from storage.ledger import RolesRepo
 from storage.registry import RegistryRepo
 from storage.wishes import Wish, WishCounts, WishesRepo
 
-WRITE_DEDUPE = timedelta(minutes=1)
+DOUBLE_TAP = timedelta(minutes=2)  # the same button again this soon: the same action
 
 
 class WishService(ServiceBase):
@@ -87,17 +88,19 @@ class WishService(ServiceBase):
         )
         return Reply("wish.ask_what", {"building": building.title}, ((Button("wish.btn.cancel", data="wi:c:0"),),))
 
-    async def take_private(self, actor: UserInfo, content: Content) -> Reply | None:
+    async def take_private(self, actor: UserInfo, content: Content, after: datetime | None = None) -> Reply | None:
         """A private message that belongs to a wish: the words of a draft, or a message to pass on
-        to the other side of a wish; None when it is not about a wish (the appeal router goes on)."""
+        to the other side of a wish; None when it is not about a wish (the appeal router goes on).
+        ``after``: when the appeal the person is filing was last touched (a wish begun before it
+        waits: the message is the appeal's)."""
         now = self.clock.now()
         async with self.db.write() as tx:
             repo = WishesRepo(tx)
             writing = await repo.writing(actor.id)
-            if writing is not None:
-                return await self._relay(tx, actor, writing, content, now)
+            if writing is not None and (after is None or writing[1] >= after):
+                return await self._relay(tx, actor, writing[0], content, now)
             draft = await repo.draft_of(actor.id)
-            if draft is None:
+            if draft is None or (after is not None and draft.created_at < after):
                 return None
             if draft.step != "what":  # the buttons are waiting: show them again
                 buttons = when_buttons() if draft.step == "when" else name_buttons()
@@ -128,7 +131,16 @@ class WishService(ServiceBase):
         async with self.db.write() as tx:
             repo = WishesRepo(tx)
             draft = await repo.draft_of(actor.id)
-            if draft is None or draft.step != "name" or not await repo.publish(draft.id, show_name, now):
+            if draft is None:  # a double tap on the last button: the wish went up a moment ago
+                posted = await repo.recently_posted(actor.id, now - DOUBLE_TAP)
+                if posted is None:
+                    raise WishClosed()
+                _, community = await self._load(tx, posted.id)
+                expires = WishSettings.from_settings(community.settings).expires_at(
+                    posted.posted_at or now, posted.wanted_by
+                )
+                return Reply("wish.posted_private", {"id": posted.id, "by": moment(expires, community.timezone)})
+            if draft.step != "name" or not await repo.publish(draft.id, show_name, now):
                 raise WishClosed()
             wish, community = await self._load(tx, draft.id)
             rules = WishSettings.from_settings(community.settings)
@@ -187,6 +199,8 @@ class WishService(ServiceBase):
                 raise WishUnknown()  # pressed anywhere else: a forged button (nothing is said about it)
             if wish.resident_id == actor.id:
                 raise InvalidInput("wish.own")
+            if wish.state == "claimed" and wish.volunteer_id == actor.id:
+                return Reply("wish.thanks", {"id": wish.id})  # a double tap: already theirs, nothing sent again
             if wish.state != "open":
                 raise WishTaken() if wish.state == "claimed" else WishClosed()
             may = (
@@ -233,6 +247,7 @@ class WishService(ServiceBase):
             if wish.state != "claimed":
                 raise WishClosed()
             await WishesRepo(tx).start_writing(actor.id, wish.id, now)
+            await ConversationsRepo(tx).drop_action(actor.id)  # the latest intent wins: this message
         return Reply("wish.write_now", {"id": wish.id}, ((Button("wish.btn.stop_writing", data=f"wi:s:{wish.id}"),),))
 
     async def stop_writing(self, actor: UserInfo, wish_id: int, place: Place) -> Reply:
