@@ -162,6 +162,10 @@ class CareListService(ServiceBase):
         """A typed label or note of the person's draft; None when they have no draft waiting for text
         (at a button step the message goes on to the appeal router: heads write replies too), or
         when the appeal they are filing was touched after the draft began (``after``)."""
+        async with self.db.read() as tx:  # most private messages are not a care entry: a read only
+            waiting = await CareRepo(tx).draft_of(actor.id)
+            if waiting is None or waiting.step not in ("label", "note"):
+                return None
         async with self.db.write() as tx:
             repo = CareRepo(tx)
             draft = await repo.draft_of(actor.id)

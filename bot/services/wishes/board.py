@@ -94,6 +94,10 @@ class WishService(ServiceBase):
         ``after``: when the appeal the person is filing was last touched (a wish begun before it
         waits: the message is the appeal's)."""
         now = self.clock.now()
+        async with self.db.read() as tx:  # most private messages are not about a wish: a read only
+            repo = WishesRepo(tx)
+            if await repo.writing(actor.id) is None and await repo.draft_of(actor.id) is None:
+                return None
         async with self.db.write() as tx:
             repo = WishesRepo(tx)
             writing = await repo.writing(actor.id)
