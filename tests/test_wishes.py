@@ -240,3 +240,34 @@ async def test_an_appeal_filed_after_a_wish_was_begun_gets_the_description(h: Ha
     await h.cmd(rita, updates.private_chat(rita), "wish")
     calls = await h.text(rita, "Water my plants")
     assert any("By when?" in (c.text or "") for c in calls)
+
+
+async def test_a_photo_wish_is_copied_to_the_chat_and_the_helper_and_a_night_claim_waits_for_morning(
+    h: Harness,
+) -> None:
+    await town(h)
+    p = h.p
+    rita = p.resident
+    await h.cmd(rita, updates.private_chat(rita), "wish")
+    calls = await h.send(updates.photo_message(rita, updates.private_chat(rita), caption="This lamp needs a bulb"))
+    calls = await h.press(rita, with_data(calls, "wi:t:"), "wi:t:3")
+    calls = await h.press(rita, with_data(calls, "wi:n:"), "wi:n:0")
+    in_chat = [c for c in calls if c.chat_id == p.building_chat["id"]]
+    assert any(c.method == "copyMessage" for c in in_chat) and any(
+        "lamp needs a bulb" in (c.text or "") for c in in_chat
+    )
+    post = with_data(in_chat, "wi:h:")
+    wish = int(data_of(post, "wi:h:").split(":")[2])
+    h.clock.set(h.clock.now().replace(hour=23))  # the claim at night: the helper is answered at once,
+    calls = await h.press(VERA, post, f"wi:h:{wish}")
+    assert any(c.method == "copyMessage" and c.chat_id == VERA["id"] for c in calls)
+    assert any("Thank you for helping" in (c.text or "") for c in calls if c.chat_id == VERA["id"])
+    assert not [c for c in calls if c.chat_id == rita["id"]]  # the resident in the morning
+    h.clock.set(h.clock.now() + timedelta(hours=10))
+    await h.app.bot_data.outbox().drain()
+    assert any("Vera offered to help" in t for t in h.texts(rita))
+    # a voice message to the helper is copied too
+    claimed = with_data(h.rt.sent_to(rita["id"]), "wi:w:")
+    await h.press(rita, claimed, f"wi:w:{wish}")
+    calls = await h.send(updates.voice_message(rita, updates.private_chat(rita)))
+    assert any(c.method == "copyMessage" and c.chat_id == VERA["id"] for c in calls)

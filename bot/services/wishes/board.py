@@ -218,7 +218,8 @@ class WishService(ServiceBase):
                 raise WishTaken()
             await reg.upsert_user(actor, now)
             base = {"id": wish.id, "body": wish.body or "-", "by": moment(wish.wanted_by, community.timezone)}
-            await self._tell(tx, community, now, actor.id, "wish.you_help", base, volunteer_buttons(wish.id), "claim")
+            buttons = volunteer_buttons(wish.id)  # the presser waits for it; the others' messages keep quiet hours
+            await self._tell(tx, community, now, actor.id, "wish.you_help", base, buttons, "claim", urgent=True)
             if wish.media_chat is not None and wish.media_message is not None:
                 copy = Notice(
                     actor.id,
@@ -226,6 +227,7 @@ class WishService(ServiceBase):
                     {"id": wish.id},
                     user_id=actor.id,
                     copy_from=(wish.media_chat, wish.media_message),
+                    urgent=True,
                     dedupe_key=f"wish:{wish.id}:claim:{actor.id}:{int(now.timestamp())}:media",
                 )
                 await self.queue(tx, copy, community, now)
@@ -459,9 +461,10 @@ class WishService(ServiceBase):
         buttons: tuple[tuple[Button, ...], ...],
         tag: str,
         *,
-        urgent: bool = True,
+        urgent: bool = False,
     ) -> None:
-        """A private message about the wish (``urgent``: an answer to what someone just did)."""
+        """A private message about the wish; it waits for the community's working hours unless
+        ``urgent`` (the person who just pressed a button is waiting for it)."""
         key = f"wish:{params.get('id')}:{tag}:{user_id}:{int(now.timestamp())}"
         notice = Notice(user_id, template, params, buttons=buttons, user_id=user_id, urgent=urgent, dedupe_key=key)
         await self.queue(tx, notice, community, now)
