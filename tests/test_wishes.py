@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import open_storage
-from tests.harness import Harness, make_harness, said
+from tests.harness import Harness, code_in, make_harness, said
 from tests.support import updates
 from tests.support.botapi import Call
 
@@ -271,3 +271,35 @@ async def test_a_photo_wish_is_copied_to_the_chat_and_the_helper_and_a_night_cla
     await h.press(rita, claimed, f"wi:w:{wish}")
     calls = await h.send(updates.voice_message(rita, updates.private_chat(rita)))
     assert any(c.method == "copyMessage" and c.chat_id == VERA["id"] for c in calls)
+
+
+async def test_a_resident_of_two_buildings_picks_one_and_only_theirs(h: Harness) -> None:
+    await town(h)
+    p = h.p
+    chat8 = updates.group_chat(-1001000000008, "Building 8")
+    h.rt.telegram.admins[chat8["id"]] = [p.staff]
+    await h.cmd(p.staff, chat8, "register", code_in(await h.cmd(p.staff, p.staff_chat, "invite")))
+    await h.cmd(p.staff, chat8, "units", "1-2")
+    calls = await h.cmd(p.resident, chat8, "myunit")
+    await h.press(p.resident, calls[-1], next(d for label, d in calls[-1].buttons if label.endswith("2")))
+    rita = updates.private_chat(p.resident)
+    pick = (await h.cmd(p.resident, rita, "wish"))[-1]
+    choices = [d for _, d in pick.buttons if d.startswith("wi:b:")]
+    assert len(choices) == 2 and "Which building" in (pick.text or "")
+    ctx8 = await h.services.registry.chat_context(chat8["id"])
+    calls = await h.press(p.resident, pick, f"wi:b:{ctx8.building.id}")
+    assert "Building 8" in (calls[-1].text or "")
+    wish = await _finish_wish(h, "Lend me a ladder")
+    assert any(f"#{wish}" in t for t in h.texts(chat8)) and not any(f"#{wish}" in t for t in h.texts(p.building_chat))
+    # a building she does not live in: refused
+    refused = await h.press(VERA, pick, f"wi:b:{ctx8.building.id}")
+    assert any("Only registered residents" in s for s in said(refused))
+
+
+async def _finish_wish(h: Harness, text: str) -> int:
+    rita = h.p.resident
+    calls = await h.text(rita, text)
+    calls = await h.press(rita, with_data(calls, "wi:t:"), "wi:t:7")
+    calls = await h.press(rita, with_data(calls, "wi:n:"), "wi:n:0")
+    post = with_data([c for c in calls if (c.chat_id or 0) < 0], "wi:h:")
+    return int(data_of(post, "wi:h:").split(":")[2])
