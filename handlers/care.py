@@ -17,21 +17,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.app import AppContext, UnitApp
 from bot.errors import Conflict, InvalidInput, WrongChat
 from bot.models import Button, Content, Reply
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, send_reply
+from handlers.context import AppContext
 
 CARE_BUTTON = r"^cr:(new|u|n|f|k|c|v|w|p|a|r):\d{1,19}$"
-
-
-def register(app: UnitApp) -> None:
-    app.add_handler(CommandHandler("care", care_command), group=0)
-    app.add_handler(CommandHandler("knock", knock_command), group=0)
-    app.add_handler(CallbackQueryHandler(care_button, pattern=CARE_BUTTON), group=0)
 
 
 async def care_command(update: Update, context: AppContext) -> None:

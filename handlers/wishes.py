@@ -18,22 +18,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.app import AppContext, UnitApp
 from bot.errors import Conflict, InvalidInput, WrongChat
 from bot.models import Button, Content, Reply
 from bot.services.wishes.rules import LIST_MAX
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, send_reply, translator
+from handlers.context import AppContext
 
 WISH_BUTTON = r"^wi:(b|t|n|c|h|w|s|d|q|ok|no|x):\d{1,19}$"
-
-
-def register(app: UnitApp) -> None:
-    app.add_handler(CommandHandler("wish", wish_command), group=0)
-    app.add_handler(CommandHandler("wishes", wishes_command), group=0)
-    app.add_handler(CallbackQueryHandler(wish_button, pattern=WISH_BUTTON), group=0)
 
 
 async def wish_command(update: Update, context: AppContext) -> None:

@@ -301,5 +301,5 @@ async def _finish_wish(h: Harness, text: str) -> int:
     calls = await h.text(rita, text)
     calls = await h.press(rita, with_data(calls, "wi:t:"), "wi:t:7")
     calls = await h.press(rita, with_data(calls, "wi:n:"), "wi:n:0")
-    post = with_data([c for c in calls if (c.chat_id or 0) < 0], "wi:h:")
+    post = with_data([c for c in calls if isinstance(c.chat_id, int) and c.chat_id < 0], "wi:h:")
     return int(data_of(post, "wi:h:").split(":")[2])
