@@ -23,11 +23,22 @@ from bot.models import Button, Content, Reply
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, send_reply
 from handlers.context import AppContext
+from handlers.setup import _sync_if_staff_chat
 
 CARE_BUTTON = r"^cr:(new|u|n|f|k|c|v|w|p|a|r):\d{1,19}$"
 
 
 async def care_command(update: Update, context: AppContext) -> None:
+    """/care: the list in private; counts in the staff chat; elsewhere a button to the private chat."""
+    chat = update.effective_chat
+    if chat is not None and is_group(update):
+        ctx = await context.services.registry.chat_context(chat.id)
+        if ctx is not None and ctx.kind == "staff":
+            await _sync_if_staff_chat(update, context)
+            f = await context.services.care.figures(actor(update), chat.id)
+            params = {"households": f.households, "overdue": f.overdue, "well": f.well, "help": f.help, "away": f.away}
+            await send_reply(update, context, Reply("care.figures", params))
+            return
     if is_group(update):
         link = deep_link(context, "care")
         await send_reply(update, context, Reply("care.go_private", {}, ((Button("btn.open_bot", url=link),),)))

@@ -29,6 +29,15 @@ class Household:
 
 
 @dataclass(frozen=True)
+class CareFigures:
+    households: int
+    overdue: int
+    well: int  # visits in the period, by outcome
+    help: int
+    away: int
+
+
+@dataclass(frozen=True)
 class Visit:
     id: int
     household_id: int
@@ -187,6 +196,28 @@ class CareRepo:
             "SELECT DISTINCT community_id FROM staff WHERE user_id = ? AND role = ?", (user_id, role)
         )
         return [int(r[0]) for r in rows]
+
+    async def figures(self, community_id: int, since: datetime, now: datetime) -> CareFigures:
+        """Counts only (never a label): the households on the list, those overdue now, and the
+        visits recorded since ``since`` by outcome."""
+        households = int(
+            await self.tx.fetchval(
+                "SELECT COUNT(*) FROM care_households WHERE community_id = ? AND state = 'active'", (community_id,)
+            )
+        )
+        overdue = int(
+            await self.tx.fetchval(
+                "SELECT COUNT(*) FROM care_households WHERE community_id = ? AND state = 'active' AND next_due_at < ?",
+                (community_id, to_ts(now)),
+            )
+        )
+        rows = await self.tx.fetchall(
+            "SELECT outcome, COUNT(*) AS n FROM care_visits WHERE community_id = ? AND visited_at >= ?"
+            " GROUP BY outcome",
+            (community_id, to_ts(since)),
+        )
+        by = {r["outcome"]: int(r["n"]) for r in rows}
+        return CareFigures(households, overdue, by.get("well", 0), by.get("help", 0), by.get("away", 0))
 
     # --- visits -----------------------------------------------------------------------------------
     async def add_visit(

@@ -106,6 +106,12 @@ async def test_a_household_is_entered_reminded_missed_up_the_chain_and_visited_w
     assert not [c for c in await h.sweep() if c.method == "sendMessage"]  # nothing more is due yet
     log = await h.press(p.uhead, due[-1], f"cr:v:{household}")
     assert "visited, all well (Uma)" in (log[-1].text or "")
+    # the staff chat gets counts, never a label or a note; a head there is refused
+    figures = await h.cmd(p.staff, p.staff_chat, "care")
+    assert "1 households, 0 visits overdue" in (figures[-1].text or "") and "1 all well" in (figures[-1].text or "")
+    refused = await h.cmd(p.uhead, p.staff_chat, "care")
+    assert "staff" in (refused[-1].text or "").lower()
+    no_private_words_in_groups(h)
 
 
 async def test_not_at_home_and_needs_help_which_files_an_appeal(h: Harness) -> None:

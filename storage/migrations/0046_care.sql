@@ -21,7 +21,7 @@ CREATE TABLE care_households (
 CREATE UNIQUE INDEX care_one_draft ON care_households (created_by) WHERE state = 'draft';
 CREATE INDEX care_unit ON care_households (unit_id, state);
 CREATE INDEX care_building ON care_households (building_id, state);
-CREATE INDEX care_community ON care_households (community_id, state);
+CREATE INDEX care_community ON care_households (community_id, state, next_due_at);
 
 -- The visit log: one row per recorded visit (outcome well / help / away), with the door-knocking
 -- round it was made in, if any.
@@ -37,6 +37,7 @@ CREATE TABLE care_visits (
 );
 CREATE INDEX care_visits_household ON care_visits (household_id, id);
 CREATE INDEX care_visits_round ON care_visits (round_id, household_id);
+CREATE INDEX care_visits_community ON care_visits (community_id, visited_at);
 
 -- Due moments of a household's visit (due: remind the unit head; missed_building / missed_staff:
 -- due + 1 / + 2 working days) and of door-knocking rounds (kind round_close), swept idempotently.

@@ -20,7 +20,7 @@ from bot.i18n import rows
 from bot.models import Button, Community, Content, Reply, Role, Unit, UserInfo
 from bot.services.access import Place, require_private
 from bot.services.base import ServiceBase
-from storage.care import CareRepo, Household
+from storage.care import CareFigures, CareRepo, Household
 from storage.conversations import ConversationsRepo
 from storage.db import Tx
 from storage.registry import RegistryRepo
@@ -30,6 +30,7 @@ EVERY_DAYS = (7, 14, 30)
 LABEL_MAX = 40
 NOTE_MAX = 300
 LIST_MAX = 20
+FIGURES_DAYS = 30  # the staff chat's figures count the visits of the last 30 days
 
 
 class HouseholdUnknown(NotFound):
@@ -119,6 +120,18 @@ class CareListService(ServiceBase):
 
     async def _staff_communities(self, tx: Tx, user_id: int) -> list[int]:
         return await CareRepo(tx).staff_communities(user_id, Role.STAFF.value)
+
+    async def figures(self, actor: UserInfo, chat_id: int) -> CareFigures:
+        """``/care`` in the staff chat (staff only): counts, never a household's label or note."""
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            reg = RegistryRepo(tx)
+            community = await reg.community_by_staff_chat(chat_id)
+            if community is None:
+                raise PermissionDenied("care.heads_only")
+            if not await reg.has_role(community.id, actor.id, Role.STAFF):
+                raise PermissionDenied("error.staff_only")
+            return await CareRepo(tx).figures(community.id, now - timedelta(days=FIGURES_DAYS), now)
 
     async def add_start(self, actor: UserInfo, place: Place) -> Reply:
         """The units the person may add a household to (theirs; staff: their community's)."""
