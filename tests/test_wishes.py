@@ -303,3 +303,15 @@ async def _finish_wish(h: Harness, text: str) -> int:
     calls = await h.press(rita, with_data(calls, "wi:n:"), "wi:n:0")
     post = with_data([c for c in calls if isinstance(c.chat_id, int) and c.chat_id < 0], "wi:h:")
     return int(data_of(post, "wi:h:").split(":")[2])
+
+
+async def test_a_write_button_pressed_long_ago_takes_no_message(h: Harness) -> None:
+    await town(h)
+    p = h.p
+    wish = await post_wish(h, "Help me fill in a form")
+    await h.press(VERA, with_data(h.rt.sent_to(p.building_chat["id"]), "wi:h:"), f"wi:h:{wish}")
+    await h.press(p.resident, with_data(h.rt.sent_to(p.resident["id"]), "wi:w:"), f"wi:w:{wish}")
+    h.clock.set(h.clock.now() + timedelta(hours=2))
+    await h.text(p.resident, "My knee hurts since Monday")
+    assert not any("knee" in t for t in h.texts(VERA))
+    assert await scalar(h, "SELECT COUNT(*) FROM wish_writers") == 0

@@ -30,6 +30,7 @@ EVERY_DAYS = (7, 14, 30)
 LABEL_MAX = 40
 NOTE_MAX = 300
 LIST_MAX = 20
+DRAFT_WINDOW = timedelta(days=1)  # an abandoned draft no longer takes the person's messages
 FIGURES_DAYS = 30  # the staff chat's figures count the visits of the last 30 days
 
 
@@ -186,6 +187,8 @@ class CareListService(ServiceBase):
                 return None
             if after is not None and draft.created_at < after:
                 return None
+            if self.clock.now() - draft.created_at > DRAFT_WINDOW:
+                return None  # abandoned long ago: the message is not its label or note
             if content.kind != "text":
                 raise InvalidInput("care.text_only")
             text = " ".join(content.text.split())

@@ -46,6 +46,10 @@ from storage.wishes import WishesRepo
 DOUBLE_TAP = timedelta(minutes=2)  # the same button again this soon: the same action
 
 
+WRITE_WINDOW = timedelta(hours=1)  # "✉️ Write" pressed longer ago than this no longer takes a message
+DRAFT_WINDOW = timedelta(days=1)  # an abandoned draft no longer takes the person's messages
+
+
 class WishService(WishPosting):
     """The whole flow: :class:`WishPosting` (writing, posting, lists) and, here, the helper and the
     resident."""
@@ -63,10 +67,14 @@ class WishService(WishPosting):
         async with self.db.write() as tx:
             repo = WishesRepo(tx)
             writing = await repo.writing(actor.id)
+            if writing is not None and now - writing[1] > WRITE_WINDOW:
+                await repo.stop_writing(actor.id)  # pressed long ago: this message is not that one
+                writing = None
             if writing is not None and (after is None or writing[1] >= after):
                 return await self._relay(tx, actor, writing[0], content, now)
             draft = await repo.draft_of(actor.id)
-            if draft is None or (after is not None and draft.created_at < after):
+            stale = draft is not None and now - draft.created_at > DRAFT_WINDOW
+            if draft is None or stale or (after is not None and draft.created_at < after):
                 return None
             if draft.step != "what":  # the buttons are waiting: show them again
                 buttons = when_buttons() if draft.step == "when" else name_buttons()
