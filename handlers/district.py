@@ -15,12 +15,10 @@ import asyncio
 import csv
 import io
 import re
-from typing import TYPE_CHECKING
 
 from telegram import InputFile, Update
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop
 
-from bot.app import AppContext
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.fonts import find_font
 from bot.i18n import Translator, plural
@@ -31,11 +29,10 @@ from bot.services.district.registry import HeadLink, ImportReport
 from bot.services.district.sheet import MAX_BYTES, PROBLEMS, RegistryRejected, parse_registry, read_file
 from handlers.callback_data import parse_id
 from handlers.common import actor, deep_link, is_group, is_private, say, send_reply, send_text, translator
+from handlers.context import AppContext
 from handlers.errors import on_error
+from handlers.filing import show_step
 from handlers.setup import _sync_if_staff_chat
-
-if TYPE_CHECKING:
-    from bot.app import UnitApp
 
 INVITE_PAYLOAD = re.compile(r"hi_([A-Za-z0-9_-]{16,40})")
 POSTER_PAYLOAD = re.compile(r"pc_([A-Za-z0-9]{6})")
@@ -44,24 +41,6 @@ PROBLEMS_SHOWN = 60
 LINKS_SHOWN = 30  # links written out in the answer; all of them are in the CSV file
 SHEET_CELLS = 80  # heads per QR-sheet PDF (10 pages, about 4 s to draw)
 SHEETS_MAX = 4  # QR-sheet PDFs per answer; the rest by building (/headlinks BUILDING)
-
-
-def register(app: UnitApp) -> None:
-    """Added by handlers.register in one block: the deep links in group -1 (as handlers.points'),
-    the commands, the document with an /import caption, the fg: buttons."""
-    deep_links = filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)?\s+(hi|pc)_")
-    app.add_handler(CommandHandler("start", start_link, filters=deep_links), group=-1)
-    for name, callback in {
-        "import": import_command,
-        "headlinks": head_links_command,
-        "reassign": reassign_command,
-        "mydata": my_data_command,
-        "forgetme": forget_me_command,
-    }.items():
-        app.add_handler(CommandHandler(name, callback), group=0)
-    captioned = filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
-    app.add_handler(MessageHandler(captioned, import_command), group=0)
-    app.add_handler(CallbackQueryHandler(forget_button, pattern=r"^fg:"), group=0)
 
 
 # --- deep links -------------------------------------------------------------------------------------
@@ -92,8 +71,6 @@ async def _head_invite(update: Update, context: AppContext, payload: str) -> Non
 
 
 async def _poster_link(update: Update, context: AppContext, payload: str) -> None:
-    from handlers.filing import show_step
-
     match = POSTER_PAYLOAD.fullmatch(payload)
     if match is None:
         raise NotFound("error.building_unknown")

@@ -30,11 +30,11 @@ def test_import_and_invite_link_through_the_real_process(e2e: E2E) -> None:
     chat.setup_community()
 
     e2e.server.telegram.files["registry-e2e"] = REGISTRY.encode()
-    document = {"file_id": "registry-e2e", "file_unique_id": "u-reg", "file_name": "registry.csv", "file_size": 80}
+    sent = {"file_id": "registry-e2e", "file_unique_id": "u-reg", "file_name": "registry.csv", "file_size": 80}
     message = updates.message_dict(
         p.staff,
         p.staff_chat,
-        document=document,
+        document=sent,
         caption="/import",
         caption_entities=[{"type": "bot_command", "offset": 0, "length": 7}],
     )
@@ -42,7 +42,7 @@ def test_import_and_invite_link_through_the_real_process(e2e: E2E) -> None:
     chat.wait_text(p.staff_chat, "Registry imported", since)
     links = chat.wait_text(p.staff_chat, "Personal invite links (2)", since)
 
-    def document(name: str) -> bytes:
+    def uploaded(name: str) -> bytes:
         found = chat.wait(
             lambda c: (
                 c.method == "sendDocument"
@@ -53,8 +53,8 @@ def test_import_and_invite_link_through_the_real_process(e2e: E2E) -> None:
         )
         return chat.upload_of(found)
 
-    assert document(".pdf").startswith(b"%PDF")  # the QR sheet to print
-    table = document(".csv").decode("utf-8-sig").splitlines()  # every link, for a mail merge
+    assert uploaded(".pdf").startswith(b"%PDF")  # the QR sheet to print
+    table = uploaded(".csv").decode("utf-8-sig").splitlines()  # every link, for a mail merge
     assert table[0].startswith("Name,Building,Unit") and len(table) == 3
     block = next(b for b in (links.text or "").split("\n\n") if b.startswith("Wang Fang"))
     payload = re.search(r"start=(hi_[A-Za-z0-9_-]+)", block)
