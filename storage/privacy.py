@@ -101,6 +101,21 @@ class PrivacyRepo:
             (user_id,),
         )
 
+    async def wishes(self, user_id: int) -> list[Row]:
+        """The person's micro-wishes (issue 12), drafts left out."""
+        return await self.tx.fetchall(
+            "SELECT id, state, body, created_at FROM wishes WHERE resident_id = ? AND state <> 'draft' ORDER BY id",
+            (user_id,),
+        )
+
+    async def live_wishes(self, user_id: int) -> list[Row]:
+        """Their wishes still on the board (open, or claimed by a volunteer)."""
+        return await self.tx.fetchall(
+            "SELECT id, state, volunteer_id FROM wishes WHERE resident_id = ? AND state IN ('open', 'claimed')"
+            " ORDER BY id",
+            (user_id,),
+        )
+
     async def holds_a_post(self, user_id: int) -> bool:
         """A head, staff member, street officer or merchant: their name is part of a post."""
         for sql in (
@@ -139,6 +154,15 @@ class PrivacyRepo:
                     await self.tx.execute("UPDATE appeal_events SET detail = ? WHERE id = ?", (detail, event["id"]))
             await self._scrub_outbox("appeal_id = ?", (appeal_id,), ts)
         await self.tx.execute("UPDATE inbox SET text = NULL, file_id = NULL WHERE user_id = ?", (user_id,))
+        for row in await self.tx.fetchall("SELECT id FROM wishes WHERE resident_id = ?", (user_id,)):
+            # the wish's posts and relays: their dedupe keys begin "wish:<id>:" (a range on the unique index)
+            prefix = f"wish:{int(row['id'])}:"
+            await self._scrub_outbox("dedupe_key >= ? AND dedupe_key < ?", (prefix, prefix[:-1] + ";"), ts)
+        await self.tx.execute(
+            "UPDATE wishes SET body = '', media_chat = NULL, media_message = NULL, show_name = 0 WHERE resident_id = ?",
+            (user_id,),
+        )
+        await self.tx.execute("DELETE FROM wish_writers WHERE user_id = ?", (user_id,))
         # messages to their private chat; copies of their messages went to their appeals' handlers
         # (appeal_id, above)
         await self._scrub_outbox("chat_id = ?", (user_id,), ts)

@@ -158,3 +158,28 @@ async def test_forgetme_is_refused_for_a_post_holder_and_a_forged_button(h: Harn
     late = await h.press(rita, prompt, confirm)
     assert any("expired" in (c.text or "") for c in late)
     assert await scalar(h, "SELECT first_name FROM users WHERE id = 1004") == "Rita"
+
+
+async def test_forgetme_takes_the_wishes_off_the_board_and_their_words_out(h: Harness) -> None:
+    from tests.test_wishes import VERA, join, post_wish, with_data
+
+    await h.setup_community()
+    rita = h.p.resident
+    for person in (rita, VERA):
+        await h.cmd(person, updates.private_chat(person), "start")
+    await join(h, rita, "1")
+    await join(h, VERA, "2")
+    wish = await post_wish(h, "Please help me carry a bag of rice upstairs", name=True)
+    post = with_data(h.rt.sent_to(h.p.building_chat["id"]), "wi:h:")
+    await h.press(VERA, post, f"wi:h:{wish}")  # Vera takes it on
+    calls = await h.cmd(rita, updates.private_chat(rita), "mydata")
+    [doc] = [c for c in calls if c.method == "sendDocument"]
+    assert f"#{wish}" in doc.files["document"].data.decode() and "bag of rice" in doc.files["document"].data.decode()
+
+    marks = ["Rita", RESIDENT_TAG, "bag of rice"]
+    assert {m for m in marks if any(repr(m) in f for f in await scan(h, marks))} == set(marks)
+    prompt = (await h.cmd(rita, updates.private_chat(rita), "forgetme"))[-1]
+    calls = await h.press(rita, prompt, next(d for _, d in prompt.buttons if d.startswith("fg:y:")))
+    assert any(f"cancelled wish #{wish}" in (c.text or "") for c in calls if c.chat_id == VERA["id"])
+    assert await scalar(h, f"SELECT state FROM wishes WHERE id = {wish}") == "cancelled"
+    assert not await scan(h, marks)
