@@ -1,0 +1,375 @@
+"""The staff dashboard's domain side: every request names the signed-in person; their scope is
+resolved from the registry for that request (bot.services.dashboard.scope) and every id they send
+(an appeal, a building filter) is checked against it. Actions go through the same services and
+permission checks as the Telegram commands (WorkflowService, ReassignService), so the resident is
+told exactly as today, through the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.i18n import normalize
+from bot.models import Appeal, AppealEvent, Category, Level, Status, UserInfo
+from bot.services.base import Calendars, ServiceBase
+from bot.services.dashboard.scope import Reach, Scope, resolve_scope
+from bot.services.reassignment import Holder, ReassignService
+from bot.services.routing import can_act
+from bot.services.workflow import Outcome, WorkflowService
+from storage.appeals import AppealsRepo
+from storage.dashboard import AppealFilter, BuildingCounts, DashboardRepo, DeadlineRow
+from storage.db import Database
+from storage.elections import ElectionsRepo
+from storage.electorate import ElectorateRepo
+from storage.registry import RegistryRepo
+
+PAGE = 50  # appeals per page of the list
+PAUSE_ENDS = frozenset({"answer", "resolved", "escalated", "reassigned", "auto_closed", "confirmed", "taken"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user: UserInfo
+    scope: Scope
+    lang: str
+
+
+@dataclass(frozen=True)
+class AppealRow:
+    appeal: Appeal
+    building: str
+    unit: str
+    overdue: bool
+    timezone: str
+
+
+@dataclass(frozen=True)
+class AppealPage:
+    rows: list[AppealRow]
+    filters: AppealFilter
+    next_before: int | None  # the "older" link: the last id shown, when the page was full
+
+
+@dataclass(frozen=True)
+class Pause:
+    start: datetime
+    end: datetime | None  # None: still waiting for the resident
+
+
+@dataclass(frozen=True)
+class Timeline:
+    row: AppealRow
+    events: list[AppealEvent]
+    deadlines: list[DeadlineRow]
+    pauses: list[Pause]
+    names: dict[int, str]
+    holder: str
+    may_act: bool  # reply and escalate (the same check as the appeal's buttons)
+    may_escalate: bool
+    holders: list[Holder] = field(default_factory=list)  # where staff may move it ([]: they may not)
+
+
+@dataclass(frozen=True)
+class BuildingLine:
+    building_id: int
+    title: str
+    community: str
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class HeadLine:
+    user_id: int
+    name: str
+    post: str  # "Building 7" or "unit 1 · Building 7"
+    level: Level
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class TurnoutLine:
+    community: str
+    period: str
+    state: str
+    building: str
+    voters: int
+    eligible: int
+
+
+def parse_filter(query: dict[str, str]) -> AppealFilter:
+    """The list's query string -> filters; anything unknown or out of bounds is refused politely."""
+
+    def pick(name: str) -> str | None:
+        value = query.get(name, "").strip()
+        return value or None
+
+    status = pick("status")
+    if status is not None and status != "open" and status not in {s.value for s in Status}:
+        raise InvalidInput("dash.error.bad_filter")
+    category = pick("category")
+    if category is not None and category not in {c.value for c in Category}:
+        raise InvalidInput("dash.error.bad_filter")
+    level_name = pick("level")
+    levels = {lv.name.lower(): lv for lv in Level}
+    if level_name is not None and level_name not in levels:
+        raise InvalidInput("dash.error.bad_filter")
+    return AppealFilter(
+        status=status,
+        category=category,
+        level=levels[level_name] if level_name else None,
+        building_id=bounded_id(pick("building")),
+        overdue=pick("overdue") in ("1", "true", "on"),
+        before_id=bounded_id(pick("before")),
+    )
+
+
+def bounded_id(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 18 or int(value) <= 0:
+        raise InvalidInput("dash.error.bad_filter")
+    return int(value)
+
+
+class DashboardService(ServiceBase):
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        calendars: Calendars,
+        workflow: WorkflowService,
+        reassign: ReassignService,
+        default_language: str,
+    ) -> None:
+        super().__init__(db, clock, calendars)
+        self.workflow = workflow
+        self.reassigning = reassign
+        self.default_language = default_language
+
+    async def viewer(self, user: UserInfo) -> Viewer:
+        """Who this is and what they may see, resolved now (PermissionDenied without any post)."""
+        async with self.db.read() as tx:
+            scope = await resolve_scope(tx, user.id)
+            override, known = await RegistryRepo(tx).user_language(user.id)
+        community_language = scope.communities[0].language if scope.communities else self.default_language
+        lang = normalize(override) or normalize(user.language_code) or normalize(known) or community_language
+        return Viewer(user, scope, lang)
+
+    async def language_of(self, user: UserInfo) -> str:
+        """The person's language even when they have no post (for the refusal)."""
+        async with self.db.read() as tx:
+            override, known = await RegistryRepo(tx).user_language(user.id)
+        return normalize(override) or normalize(user.language_code) or normalize(known) or self.default_language
+
+    # --- pages -----------------------------------------------------------------------------------
+    async def appeals(self, viewer: Viewer, wanted: AppealFilter) -> AppealPage:
+        scope = viewer.scope
+        if wanted.building_id is not None and scope.building(wanted.building_id) is None:
+            raise PermissionDenied("dash.error.not_your_building", id=wanted.building_id)
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            found = await DashboardRepo(tx).appeals(
+                community_ids=sorted(scope.staff_of),
+                building_ids=sorted(scope.whole_buildings),
+                unit_ids=sorted(scope.units),
+                wanted=wanted,
+                now=now,
+                limit=PAGE,
+            )
+        rows = [self._row(scope, a, now) for a in found if scope.sees(a)]
+        return AppealPage(rows, wanted, rows[-1].appeal.id if len(found) == PAGE and rows else None)
+
+    def _row(self, scope: Scope, appeal: Appeal, now: datetime) -> AppealRow:
+        building = scope.building(appeal.building_id)
+        unit = next((u for u in scope.unit_rows if u.id == appeal.unit_id), None)
+        community = scope.community(appeal.community_id)
+        return AppealRow(
+            appeal,
+            building.title if building else "?",
+            unit.name if unit else "",
+            bool(appeal.status.is_open and appeal.due_at and appeal.due_at < now),
+            community.timezone if community else "UTC",
+        )
+
+    async def timeline(self, viewer: Viewer, appeal_id: int) -> Timeline:
+        scope = viewer.scope
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            appeal = await AppealsRepo(tx).get(appeal_id)
+            if appeal is None:
+                raise NotFound("error.appeal_unknown", id=appeal_id)
+            if not scope.sees(appeal):
+                raise PermissionDenied("dash.error.not_your_appeal", id=appeal_id)
+            community = scope.community(appeal.community_id) or await RegistryRepo(tx).get_community(
+                appeal.community_id
+            )
+            assert community is not None
+            reg = RegistryRepo(tx)
+            unit = await reg.get_unit(appeal.unit_id) if appeal.unit_id else None
+            tz = ZoneInfo(community.timezone)
+            events = [replace(e, at=e.at.astimezone(tz)) for e in await AppealsRepo(tx).events(appeal.id)]
+            deadlines = await DashboardRepo(tx).deadlines(appeal.id)
+            may_act = appeal.status.is_open and await can_act(tx, appeal, community, viewer.user.id)
+            staff_reader = appeal.community_id in scope.staff_of
+            names: dict[int, str] = {}
+            wanted = {e.actor_id for e in events if e.actor_id is not None}
+            for e in events:
+                for key in ("from_user", "to_user", "held_by"):
+                    if isinstance(e.detail.get(key), int):
+                        wanted.add(e.detail[key])
+            if appeal.assignee_user_id is not None:
+                wanted.add(appeal.assignee_user_id)
+            for user_id in sorted(wanted):
+                if user_id == appeal.resident_id and appeal.anonymous and not staff_reader:
+                    continue  # an anonymous resident stays anonymous to heads
+                person = await reg.get_user(user_id)
+                if person is not None:
+                    names[user_id] = person.display
+        row = self._row(scope, appeal, now)
+        if unit is not None:
+            row = replace(row, unit=unit.name)
+        holder = names.get(appeal.assignee_user_id or 0) or (community.name if appeal.level <= Level.COMMUNITY else "")
+        holders = await self.reassigning.options(viewer.user, appeal.id) if staff_reader else []
+        return Timeline(
+            row=row,
+            events=events,
+            deadlines=deadlines,
+            pauses=pauses_of(events, appeal),
+            names=names,
+            holder=holder,
+            may_act=may_act,
+            may_escalate=may_act and appeal.level < max(Level),
+            holders=holders,
+        )
+
+    async def open_by_building(self, viewer: Viewer) -> list[BuildingLine]:
+        scope = viewer.scope
+        now = self.clock.now()
+        ids = [b.id for b in scope.buildings if b.id in scope.whole_buildings and b.active]
+        async with self.db.read() as tx:
+            counts: dict[int, BuildingCounts] = {
+                c.building_id: c for c in await DashboardRepo(tx).open_by_building(ids, now)
+            }
+        names = {c.id: c.name for c in scope.communities}
+        return [
+            BuildingLine(
+                b.id,
+                b.title,
+                names.get(b.community_id, ""),
+                counts[b.id].open if b.id in counts else 0,
+                counts[b.id].overdue if b.id in counts else 0,
+            )
+            for b in scope.buildings
+            if b.id in ids
+        ]
+
+    async def heads(self, viewer: Viewer) -> list[HeadLine]:
+        """Building and unit heads of what the person sees whole, with what each holds now."""
+        scope = viewer.scope
+        now = self.clock.now()
+        whole = [b for b in scope.buildings if b.id in scope.whole_buildings and b.active]
+        async with self.db.read() as tx:
+            repo = DashboardRepo(tx)
+            reg = RegistryRepo(tx)
+            units = await repo.units_of_buildings([b.id for b in whole])
+            titles = {b.id: b.title for b in whole}
+            posts: list[tuple[int, str, Level]] = [
+                (b.head_user_id, b.title, Level.BUILDING) for b in whole if b.head_user_id
+            ]
+            posts += [
+                (u.head_user_id, f"{u.name} · {titles[u.building_id]}", Level.UNIT) for u in units if u.head_user_id
+            ]
+            loads = {h.user_id: h for h in await repo.load_of_heads(sorted({p[0] for p in posts}), now)}
+            lines = []
+            for user_id, post, level in posts:
+                person = await reg.get_user(user_id)
+                load = loads.get(user_id)
+                lines.append(
+                    HeadLine(
+                        user_id,
+                        person.display if person else str(user_id),
+                        post,
+                        level,
+                        load.open if load else 0,
+                        load.overdue if load else 0,
+                    )
+                )
+        return lines
+
+    async def turnout(self, viewer: Viewer, limit: int = 3) -> list[TurnoutLine]:
+        """Turnout by building of the latest elections of each community the person sees whole
+        (heads: of their buildings)."""
+        scope = viewer.scope
+        lines: list[TurnoutLine] = []
+        async with self.db.read() as tx:
+            elections = ElectionsRepo(tx)
+            electorate = ElectorateRepo(tx)
+            for community in scope.communities:
+                buildings = [
+                    b for b in scope.buildings if b.community_id == community.id and b.id in scope.whole_buildings
+                ]
+                if not buildings:
+                    continue
+                held = await elections.of_community(community.id, ("open", "closed"))
+                held = sorted(held, key=lambda e: e.period, reverse=True)[:limit]
+                for election in held:
+                    if election.state == "closed":
+                        stored = await elections.stored_turnout(election.id)
+                    else:
+                        voters = await elections.voters_by_building(election.id)
+                        eligible = await electorate.eligible_by_building(community.id)
+                        stored = {b: (voters.get(b, 0), eligible.get(b, 0)) for b in eligible}
+                    for b in buildings:
+                        voters_n, eligible_n = stored.get(b.id, (0, 0))
+                        lines.append(
+                            TurnoutLine(community.name, election.period, election.state, b.title, voters_n, eligible_n)
+                        )
+        return lines
+
+    # --- actions (the same services and checks as the Telegram buttons) ---------------------------
+    async def _visible(self, viewer: Viewer, appeal_id: int) -> None:
+        async with self.db.read() as tx:
+            appeal = await AppealsRepo(tx).get(appeal_id)
+        if appeal is None:
+            raise NotFound("error.appeal_unknown", id=appeal_id)
+        if not viewer.scope.sees(appeal):
+            raise PermissionDenied("dash.error.not_your_appeal", id=appeal_id)
+
+    async def escalate(self, viewer: Viewer, appeal_id: int) -> Outcome:
+        await self._visible(viewer, appeal_id)
+        return await self.workflow.escalate_now(viewer.user, appeal_id)
+
+    async def reply(self, viewer: Viewer, appeal_id: int, text: str, request_key: str) -> Outcome:
+        await self._visible(viewer, appeal_id)
+        key = "".join(c for c in request_key if c.isalnum() or c in "-_")[:40]
+        if len(key) < 8:
+            raise InvalidInput("dash.error.bad_request")
+        return await self.workflow.reply_written(viewer.user, appeal_id, text, request_key=f"{viewer.user.id}:{key}")
+
+    async def reassign(self, viewer: Viewer, appeal_id: int, target: str) -> Outcome:
+        await self._visible(viewer, appeal_id)
+        if viewer.scope.reach < Reach.COMMUNITY:
+            raise PermissionDenied("dash.error.staff_only")
+        return await self.reassigning.reassign(viewer.user, appeal_id, target)
+
+
+def pauses_of(events: list[AppealEvent], appeal: Appeal) -> list[Pause]:
+    """When the clock stood still: from each question to the resident until the next step that
+    ends the wait (their answer, a resolution, a move); still running while the appeal waits."""
+    pauses: list[Pause] = []
+    start: datetime | None = None
+    for event in events:
+        if event.kind == "asked":
+            if start is None:
+                start = event.at
+        elif start is not None and event.kind in PAUSE_ENDS:
+            pauses.append(Pause(start, event.at))
+            start = None
+    if start is not None:
+        pauses.append(Pause(start, None if appeal.status == Status.WAITING else start))
+    return pauses
