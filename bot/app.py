@@ -42,6 +42,7 @@ from bot.services.registry import RegistryService
 from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
+from bot.services.stats import StatsService
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
 from storage.db import Database
@@ -83,6 +84,8 @@ class Services:
     webhook_state: WebhookState
     intake: IntakeService
     buildings: BuildingService
+    # statistics and reports (issue 11): figures per unit, building, community, street office
+    stats: StatsService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -127,6 +130,7 @@ class Services:
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
+            stats=StatsService(db, clock, calendars),
         )
 
 

@@ -1,0 +1,246 @@
+"""The statistics service: figures for any scope and period, per building, per head, by month.
+
+Reads the per-appeal summary (``appeal_stats``), which :meth:`StatsService.refresh` brings up to date
+from the append-only history before every read (cost ~ the history written since the last read).
+Open and overdue-now counts come from the live appeals (partial indexes on what is open)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import Clock, to_ts
+from bot.models import Building, Community, Unit
+from bot.services.base import Calendars, ServiceBase
+from bot.services.stats.figures import (
+    BuildingRow,
+    Figures,
+    HeadRole,
+    HeadRow,
+    Period,
+    Rate,
+    Scope,
+    TrendPoint,
+)
+from bot.services.stats.rules import appeal_facts
+from bot.services.stats.tally import Tally
+from bot.sla import SlaSettings
+from storage.appeals import AppealsRepo
+from storage.db import Database, Tx
+from storage.registry import RegistryRepo
+from storage.stats import AppealFacts, CohortRow, OpenRow, ScopeFilter, StatsRepo
+
+REFRESH_BATCH = 5000  # history rows read per refresh transaction (keeps each one short)
+
+
+@dataclass(frozen=True)
+class _Place:
+    community: Community
+    buildings: list[Building]
+    units: list[Unit]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    places: list[_Place]
+    cohort: list[CohortRow]
+    open_rows: list[OpenRow]
+    now: datetime
+
+
+class StatsService(ServiceBase):
+    def __init__(self, db: Database, clock: Clock, calendars: Calendars) -> None:
+        super().__init__(db, clock, calendars)
+
+    # --- the summary ----------------------------------------------------------------------------
+    async def refresh(self, batch: int = REFRESH_BATCH) -> int:
+        """Recompute the summary row of every appeal whose history grew since the watermark; returns
+        how many appeals were recomputed. Idempotent, and safe with several processes: each batch
+        moves the watermark in the transaction that writes its rows."""
+        done = 0
+        while True:
+            now = self.clock.now()
+            async with self.db.write() as tx:
+                repo = StatsRepo(tx)
+                mark = await repo.watermark()
+                rows = await repo.events_after(mark, batch)
+                if not rows:
+                    return done
+                ids = list(dict.fromkeys(int(r["appeal_id"]) for r in rows))
+                await repo.save(await self._facts(tx, ids), now)
+                await repo.set_watermark(int(rows[-1]["id"]), now)
+                done += len(ids)
+            if len(rows) < batch:
+                return done
+
+    async def _facts(self, tx: Tx, appeal_ids: Sequence[int]) -> list[AppealFacts]:
+        appeals = AppealsRepo(tx)
+        registry = RegistryRepo(tx)
+        first_due = await StatsRepo(tx).latest_first_reply_due(appeal_ids)
+        communities: dict[int, Community] = {}
+        out: list[AppealFacts] = []
+        for appeal_id in appeal_ids:
+            appeal = await appeals.get(appeal_id)
+            if appeal is None:
+                continue
+            community = communities.get(appeal.community_id)
+            if community is None:
+                community = await registry.get_community(appeal.community_id)
+                if community is None:
+                    continue
+                communities[community.id] = community
+            cal = await self.calendars.for_community(tx, community)
+            sla = SlaSettings.from_settings(community.settings)
+            events = await appeals.events(appeal_id)
+            out.append(appeal_facts(appeal, events, first_due.get(appeal_id), cal, sla, community.timezone))
+        return out
+
+    # --- figures --------------------------------------------------------------------------------
+    async def figures(self, scope: Scope, period: Period) -> Figures:
+        """The scope's figures for the appeals filed in ``period``, with a row per unit and building
+        head of the scope (see docs/stats.md)."""
+        loaded = await self._load(scope, period)
+        now_ts = to_ts(loaded.now)
+        total = Tally(loaded.cohort, loaded.open_rows).figures(now_ts)
+        heads = await self._heads(loaded, period, now_ts)
+        return Figures(scope, period, loaded.now, total, tuple(heads))
+
+    async def by_building(self, scope: Scope, period: Period) -> list[BuildingRow]:
+        """One row per building of the scope (active ones, and any other with appeals in the period),
+        in name order."""
+        loaded = await self._load(scope, period)
+        return self._buildings(loaded, to_ts(loaded.now))
+
+    async def overview(self, scope: Scope, period: Period) -> tuple[Figures, list[BuildingRow]]:
+        """Both at once (one read): what /stats, the report and the dashboard's overview show."""
+        loaded = await self._load(scope, period)
+        now_ts = to_ts(loaded.now)
+        total = Tally(loaded.cohort, loaded.open_rows).figures(now_ts)
+        heads = await self._heads(loaded, period, now_ts)
+        return Figures(scope, period, loaded.now, total, tuple(heads)), self._buildings(loaded, now_ts)
+
+    async def trend(self, scope: Scope, months: int, until: Period) -> list[TrendPoint]:
+        """The three rates for each of the ``months`` calendar months ending with ``until``'s month,
+        oldest first (a month without appeals has empty rates)."""
+        await self.refresh()
+        labels = [until.previous(i).month or "" for i in range(months - 1, -1, -1)]
+        now = self.clock.now()
+        sums: dict[str, list[int]] = {m: [0] * 7 for m in labels}
+        async with self.db.read() as tx:
+            for where in await self._filters(tx, scope):
+                for row in await StatsRepo(tx).months(where, labels, now):
+                    acc = sums[row.month]
+                    values = (
+                        row.filed,
+                        row.response_hits,
+                        row.response_base,
+                        row.resolution_hits,
+                        row.resolution_base,
+                        row.satisfaction_hits,
+                        row.satisfaction_base,
+                    )
+                    for i, value in enumerate(values):
+                        acc[i] += value
+        return [TrendPoint(m, s[0], Rate(s[1], s[2]), Rate(s[3], s[4]), Rate(s[5], s[6])) for m, s in sums.items()]
+
+    # --- helpers ----------------------------------------------------------------------------------
+    async def _filters(self, tx: Tx, scope: Scope) -> list[ScopeFilter]:
+        return [ScopeFilter(cid, scope.building_ids, scope.unit_ids) for cid in scope.community_ids]
+
+    async def _load(self, scope: Scope, period: Period) -> _Loaded:
+        await self.refresh()
+        now = self.clock.now()
+        places: list[_Place] = []
+        cohort: list[CohortRow] = []
+        open_rows: list[OpenRow] = []
+        async with self.db.read() as tx:
+            registry = RegistryRepo(tx)
+            repo = StatsRepo(tx)
+            for where in await self._filters(tx, scope):
+                community = await registry.get_community(where.community_id)
+                if community is None:
+                    continue
+                start, end = period.bounds(community.timezone)
+                cohort.extend(await repo.cohort(where, start, end))
+                open_rows.extend(await repo.open_now(where, now))
+                buildings = [
+                    b
+                    for b in await registry.buildings_of(community.id)
+                    if not scope.building_ids or b.id in scope.building_ids
+                ]
+                units = [
+                    u
+                    for b in buildings
+                    for u in await registry.units_of(b.id)
+                    if not scope.unit_ids or u.id in scope.unit_ids
+                ]
+                if scope.unit_ids:
+                    kept = {u.building_id for u in units}
+                    buildings = [b for b in buildings if b.id in kept]
+                places.append(_Place(community, buildings, units))
+        return _Loaded(places, cohort, open_rows, now)
+
+    def _buildings(self, loaded: _Loaded, now_ts: int) -> list[BuildingRow]:
+        tallies: dict[int, Tally] = defaultdict(Tally)
+        for row in loaded.cohort:
+            tallies[row.building_id].cohort.append(row)
+        for open_row in loaded.open_rows:
+            tallies[open_row.building_id].open_rows.append(open_row)
+        out: list[BuildingRow] = []
+        for place in loaded.places:
+            for building in place.buildings:
+                if building.active or building.id in tallies:
+                    tally = tallies.get(building.id, Tally())
+                    out.append(BuildingRow(building.id, place.community.id, building.title, tally.figures(now_ts)))
+        out.sort(key=lambda b: (b.name.casefold(), b.building_id))
+        return out
+
+    async def _heads(self, loaded: _Loaded, period: Period, now_ts: int) -> list[HeadRow]:
+        """Unit and building heads of the scope, by the units (buildings) they head now."""
+        rows: list[HeadRow] = []
+        async with self.db.read() as tx:
+            registry = RegistryRepo(tx)
+            repo = StatsRepo(tx)
+            for place in loaded.places:
+                by_unit: dict[int | None, Tally] = defaultdict(Tally)
+                by_building: dict[int, Tally] = defaultdict(Tally)
+                for row in loaded.cohort:
+                    if row.community_id == place.community.id:
+                        by_unit[row.unit_id].cohort.append(row)
+                        by_building[row.building_id].cohort.append(row)
+                for open_row in loaded.open_rows:
+                    if open_row.community_id == place.community.id:
+                        by_unit[open_row.unit_id].open_rows.append(open_row)
+                        by_building[open_row.building_id].open_rows.append(open_row)
+                groups: dict[tuple[HeadRole, int], tuple[list[str], Tally]] = {}
+                for unit in place.units:
+                    if unit.head_user_id is not None:
+                        names, tally = groups.setdefault((HeadRole.UNIT, unit.head_user_id), ([], Tally()))
+                        names.append(unit.name)
+                        tally.cohort.extend(by_unit[unit.id].cohort)
+                        tally.open_rows.extend(by_unit[unit.id].open_rows)
+                for building in place.buildings:
+                    if building.head_user_id is not None:
+                        key = (HeadRole.BUILDING, building.head_user_id)
+                        names, tally = groups.setdefault(key, ([], Tally()))
+                        names.append(building.title)
+                        tally.cohort.extend(by_building[building.id].cohort)
+                        tally.open_rows.extend(by_building[building.id].open_rows)
+                people = sorted({uid for _, uid in groups})
+                points = await repo.points(place.community.id, period.months(), people)
+                for (role, user_id), (names, tally) in groups.items():
+                    person = await registry.get_user(user_id)
+                    rows.append(
+                        HeadRow(
+                            user_id=user_id,
+                            name=person.display if person else str(user_id),
+                            role=role,
+                            places=tuple(names),
+                            figures=tally.figures(now_ts),
+                            points=points.get(user_id, 0),
+                        )
+                    )
+        rows.sort(key=lambda h: (h.role != HeadRole.BUILDING, h.name.casefold(), h.user_id))
+        return rows
