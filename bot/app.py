@@ -28,6 +28,7 @@ from bot.pacing import Limits, Pacer
 from bot.services.base import Calendars, Defaults
 from bot.services.buildings import BuildingService
 from bot.services.cards import CardService
+from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
@@ -38,6 +39,7 @@ from bot.services.perks import PerksService
 from bot.services.points import PointsService
 from bot.services.proposals import ProposalService
 from bot.services.queries import QueryService
+from bot.services.reassignment import ReassignService
 from bot.services.registry import RegistryService
 from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
@@ -86,6 +88,10 @@ class Services:
     buildings: BuildingService
     # statistics and reports (issue 11): figures per unit, building, community, street office
     stats: StatsService
+    # the staff dashboard (issue 11, a Telegram Mini App served by bot.web.dashboard) and the
+    # staff's reassignment of an appeal it offers
+    reassign: ReassignService
+    dashboard: DashboardService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -103,6 +109,8 @@ class Services:
         workflow = WorkflowService(db, clock, calendars)
         perks = PerksService(db, clock, calendars)
         elections = ElectionService(db, clock, calendars)
+        stats = StatsService(db, clock, calendars)
+        reassign = ReassignService(workflow)
         return cls(
             settings=settings,
             clock=clock,
@@ -130,7 +138,9 @@ class Services:
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
-            stats=StatsService(db, clock, calendars),
+            stats=stats,
+            reassign=reassign,
+            dashboard=DashboardService(db, clock, calendars, workflow, reassign, stats, settings.language),
         )
 
 

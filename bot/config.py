@@ -79,6 +79,34 @@ class Settings(BaseSettings):
         description="/readyz fails when a due message has waited longer than this many seconds (outbox stuck)",
     )
 
+    # --- the staff dashboard (a Telegram Mini App served at /app/ by the same HTTP server) --------
+    public_url: str | None = Field(
+        default=None,
+        description="the public https:// address of the bot's HTTP server that Telegram opens the "
+        "dashboard Mini App at (its /app/ page); unset: no dashboard button or menu",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme != "https" or not url.hostname:
+            raise ValueError("must be the https:// address Telegram opens (Mini Apps need HTTPS)")
+        if url.query or url.fragment or any(c.isspace() for c in value.strip()):
+            raise ValueError("must not have a query, a fragment or spaces")
+        try:
+            url.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        return value.strip().rstrip("/")
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The Mini App's page: UNITBOT_PUBLIC_URL + /app/ (None when the address is not set)."""
+        return f"{self.public_url}/app/" if self.public_url else None
+
     @field_validator("http_listen")
     @classmethod
     def _listen(cls, value: str) -> str:

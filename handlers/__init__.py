@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeal_actions, appeals, buildings, general, observability, points, setup, votes
+from handlers import appeal_actions, appeals, buildings, dashboard, general, observability, points, setup, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ def register(app: UnitApp) -> None:
         "show": appeals.show,
         "status": appeals.status,
         "cancel": appeals.cancel,
+        # the staff dashboard (issue 11): a Mini App button in private for staff, street office, heads
+        "dashboard": dashboard.dashboard,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback), group=0)

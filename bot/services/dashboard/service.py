@@ -18,6 +18,8 @@ from bot.services.base import Calendars, ServiceBase
 from bot.services.dashboard.scope import Reach, Scope, resolve_scope
 from bot.services.reassignment import Holder, ReassignService
 from bot.services.routing import can_act
+from bot.services.stats import BuildingRow, Figures, Period, ScopeKind, StatsService, TrendPoint
+from bot.services.stats import Scope as StatsScope
 from bot.services.workflow import Outcome, WorkflowService
 from storage.appeals import AppealsRepo
 from storage.dashboard import AppealFilter, BuildingCounts, DashboardRepo, DeadlineRow
@@ -144,11 +146,13 @@ class DashboardService(ServiceBase):
         calendars: Calendars,
         workflow: WorkflowService,
         reassign: ReassignService,
+        stats: StatsService,
         default_language: str,
     ) -> None:
         super().__init__(db, clock, calendars)
         self.workflow = workflow
         self.reassigning = reassign
+        self.stats = stats
         self.default_language = default_language
 
     async def viewer(self, user: UserInfo) -> Viewer:
@@ -246,6 +250,49 @@ class DashboardService(ServiceBase):
             may_escalate=may_act and appeal.level < max(Level),
             holders=holders,
         )
+
+    # --- figures (the statistics service; no rate is computed here) --------------------------------
+    def stats_scope(self, viewer: Viewer) -> StatsScope:
+        """The statistics scope of the person's widest post: the street office's communities, the
+        staff's community, the buildings they head, else the units they head."""
+        scope = viewer.scope
+        if scope.staff_of:
+            kind = ScopeKind.STREET if scope.reach == Reach.STREET else ScopeKind.COMMUNITY
+            return StatsScope(kind, tuple(sorted(scope.staff_of)))
+        headed = sorted(
+            b.id for b in scope.buildings if b.id in scope.whole_buildings and b.head_user_id == viewer.user.id
+        )
+        if headed:
+            communities = sorted({b.community_id for b in scope.buildings if b.id in headed})
+            return StatsScope(ScopeKind.BUILDING, tuple(communities), building_ids=tuple(headed))
+        communities = sorted({b.community_id for b in scope.buildings})
+        return StatsScope(ScopeKind.UNIT, tuple(communities), unit_ids=tuple(sorted(scope.units)))
+
+    def month(self, viewer: Viewer, text: str | None = None) -> Period:
+        """This month in the person's (first) community's time zone, or the month asked for (not
+        one in the future)."""
+        timezone = viewer.scope.communities[0].timezone if viewer.scope.communities else "UTC"
+        current = Period.containing(self.clock.now(), timezone)
+        if not text:
+            return current
+        try:
+            asked = Period.parse_month(text)
+        except ValueError:
+            raise InvalidInput("dash.error.bad_month") from None
+        if asked.start > current.start:
+            raise InvalidInput("dash.error.future_month")
+        return asked
+
+    async def overview(
+        self, viewer: Viewer, period: Period, months: int = 6
+    ) -> tuple[Figures, list[BuildingRow], list[TrendPoint]]:
+        scope = self.stats_scope(viewer)
+        figures, buildings = await self.stats.overview(scope, period)
+        trend = await self.stats.trend(scope, months, period)
+        return figures, buildings, trend
+
+    async def head_figures(self, viewer: Viewer, period: Period) -> Figures:
+        return await self.stats.figures(self.stats_scope(viewer), period)
 
     async def open_by_building(self, viewer: Viewer) -> list[BuildingLine]:
         scope = viewer.scope

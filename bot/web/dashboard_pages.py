@@ -1,0 +1,433 @@
+"""The dashboard's HTML, rendered on the server in the reader's language (bot.i18n catalogs,
+``dashboard.po``); the page's script puts each fragment in place. Every value from the database
+or a person goes through :func:`html.escape`. Colours come from Telegram's theme (CSS variables
+the script sets from ``themeParams``); dates are said as people say them (bot.dates)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from html import escape
+from urllib.parse import urlencode
+
+from babel.dates import format_date
+
+from bot.dates import say_moment
+from bot.i18n import Translator
+from bot.models import Category, Level, Status
+from bot.services.dashboard.scope import Reach
+from bot.services.dashboard.service import (
+    AppealPage,
+    AppealRow,
+    BuildingLine,
+    HeadLine,
+    Timeline,
+    TurnoutLine,
+    Viewer,
+)
+from bot.services.stats import BuildingRow, Figures, HeadRow, Period, Rate, TrendPoint
+
+PAGES = ("overview", "appeals", "heads", "elections", "reports")
+OUTCOMES = {"answered", "confirmed", "escalated", "paused", "reassigned", "reopened", "resolved", "cancelled"}
+SHOWN_DETAIL = ("text", "note")  # the words of a reply, a question, a resolution note
+
+
+def e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def percent(rate: Rate) -> str:
+    value = rate.value
+    return "–" if value is None else f"{round(value * 100)}%"
+
+
+def month_name(period: Period, lang: str) -> str:
+    return str(format_date(date(period.start.year, period.start.month, 1), "LLLL y", locale=lang))
+
+
+def nav(t: Translator, viewer: Viewer, current: str) -> str:
+    items = []
+    for page in PAGES:
+        if page == "reports" and viewer.scope.reach < Reach.BUILDING:
+            continue
+        mark = ' aria-current="page"' if page == current else ""
+        items.append(f'<a href="#{page}" data-page="{page}"{mark}>{e(t("dash.nav." + page))}</a>')
+    who = e(t("dash.signed_in", name=viewer.user.display))
+    return f'<nav class="tabs">{"".join(items)}</nav><p class="who">{who}</p>'
+
+
+def message(t: Translator, key: str, status: int, **params: object) -> str:
+    kind = "error" if status >= 400 else "note"
+    return f'<div class="msg {kind}" data-status="{status}">{e(t(key, **params))}</div>'
+
+
+# --- overview ------------------------------------------------------------------------------------
+def overview(
+    t: Translator,
+    viewer: Viewer,
+    figures: Figures,
+    buildings: Sequence[BuildingRow],
+    trend: Sequence[TrendPoint],
+    open_lines: Sequence[BuildingLine],
+) -> str:
+    total = figures.total
+    period = figures.period
+    cards = "".join(
+        f'<div class="card rate" data-rate="{name}"><div class="big">{percent(rate)}</div>'
+        f'<div class="label">{e(t("dash.rate." + name))}</div>'
+        f'<div class="small">{e(t("dash.rate.of", hits=rate.hits, base=rate.base))}</div></div>'
+        for name, rate in (
+            ("response", total.response),
+            ("resolution", total.resolution),
+            ("satisfaction", total.satisfaction),
+        )
+    )
+    counts = e(
+        t(
+            "dash.overview.counts",
+            filed=total.filed.total,
+            open=total.open_now.total,
+            overdue=total.overdue_now.total,
+            escalated=total.escalated,
+            reopened=total.reopened,
+        )
+    )
+    parts = [
+        nav(t, viewer, "overview"),
+        f"<h1>{e(t('dash.overview.title', month=month_name(period, t.lang)))}</h1>",
+        f'<div class="cards">{cards}</div>',
+        f'<p class="counts">{counts}</p>',
+    ]
+    if total.filed.total == 0:
+        parts.append(message(t, "dash.overview.no_appeals", 200))
+    parts.append(f"<h2>{e(t('dash.overview.trend'))}</h2>")
+    parts.append(trend_table(t, trend))
+    parts.append(f"<h2>{e(t('dash.overview.by_building'))}</h2>")
+    if not open_lines:
+        parts.append(message(t, "dash.overview.no_buildings", 200))
+    else:
+        parts.append(bar_chart(t, open_lines))
+        parts.append(building_table(t, buildings))
+    return "".join(parts)
+
+
+def trend_table(t: Translator, trend: Sequence[TrendPoint]) -> str:
+    head = "".join(
+        f"<th>{e(t(k))}</th>"
+        for k in (
+            "dash.col.month",
+            "dash.col.filed",
+            "dash.rate.response",
+            "dash.rate.resolution",
+            "dash.rate.satisfaction",
+        )
+    )
+    rows = "".join(
+        f"<tr><td>{e(p.month)}</td><td>{p.filed}</td><td>{percent(p.response)}</td>"
+        f"<td>{percent(p.resolution)}</td><td>{percent(p.satisfaction)}</td></tr>"
+        for p in trend
+    )
+    return f'<table class="trend"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def bar_chart(t: Translator, lines: Sequence[BuildingLine]) -> str:
+    """Open and overdue appeals per building as horizontal bars (one row each: 60 buildings stay
+    readable on a phone, the page scrolls)."""
+    row_h, label_w, width = 22, 120, 340
+    top = max((line.open for line in lines), default=0) or 1
+    height = row_h * len(lines) + 24
+    bars = []
+    for i, line in enumerate(lines):
+        y = 20 + i * row_h
+        open_w = round((width - label_w - 40) * line.open / top)
+        over_w = round((width - label_w - 40) * line.overdue / top)
+        title = line.title if len(line.title) <= 16 else line.title[:15] + "…"
+        bars.append(
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" class="lbl">{e(title)}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{max(open_w, 1)}" height="14" class="bar-open"/>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{over_w}" height="14" class="bar-overdue"/>'
+            f'<text x="{label_w + max(open_w, 1) + 4}" y="{y + 14}" class="num">{line.open}'
+            f"{f' / {line.overdue}⚠' if line.overdue else ''}</text>"
+        )
+    legend = (
+        f'<rect x="{label_w}" y="2" width="10" height="10" class="bar-open"/>'
+        f'<text x="{label_w + 14}" y="11" class="lbl">{e(t("dash.col.open"))}</text>'
+        f'<rect x="{label_w + 90}" y="2" width="10" height="10" class="bar-overdue"/>'
+        f'<text x="{label_w + 104}" y="11" class="lbl">{e(t("dash.col.overdue"))}</text>'
+    )
+    label = e(t("dash.overview.chart_label"))
+    return (
+        f'<svg class="chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet">{legend}{"".join(bars)}</svg>'
+    )
+
+
+def building_table(t: Translator, rows: Sequence[BuildingRow]) -> str:
+    keys = (
+        "dash.col.building",
+        "dash.col.filed",
+        "dash.col.open",
+        "dash.col.overdue",
+        "dash.rate.response",
+        "dash.rate.resolution",
+        "dash.rate.satisfaction",
+    )
+    head = "".join(f"<th>{e(t(k))}</th>" for k in keys)
+    body = "".join(
+        f'<tr><td><a href="#appeals" data-page="appeals" data-query="building={r.building_id}">'
+        f"{e(r.name)}</a></td><td>{r.figures.filed.total}</td><td>{r.figures.open_now.total}</td>"
+        f"<td>{r.figures.overdue_now.total}</td><td>{percent(r.figures.response)}</td>"
+        f"<td>{percent(r.figures.resolution)}</td><td>{percent(r.figures.satisfaction)}</td></tr>"
+        for r in rows
+    )
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+# --- the appeal list -------------------------------------------------------------------------------
+def _select(t: Translator, name: str, options: Sequence[tuple[str, str]], chosen: str) -> str:
+    opts = "".join(
+        f'<option value="{e(v)}"{" selected" if v == chosen else ""}>{e(label)}</option>' for v, label in options
+    )
+    return f'<label>{e(t("dash.filter." + name))}<select name="{name}">{opts}</select></label>'
+
+
+def appeal_list(t: Translator, viewer: Viewer, page: AppealPage) -> str:
+    f = page.filters
+    any_ = ("", t("dash.filter.any"))
+    statuses = [any_, ("open", t("dash.filter.open")), *((s.value, t(f"status.{s.value}")) for s in Status)]
+    categories = [any_, *((c.value, t(f"category.{c.value}")) for c in Category)]
+    levels = [any_, *((lv.name.lower(), t(f"level.{lv.name.lower()}")) for lv in Level)]
+    buildings = [any_, *((str(b.id), b.title) for b in viewer.scope.buildings)]
+    form = (
+        '<form class="filters" data-page="appeals">'
+        + _select(t, "status", statuses, f.status or "")
+        + _select(t, "category", categories, f.category or "")
+        + _select(t, "level", levels, f.level.name.lower() if f.level is not None else "")
+        + _select(t, "building", buildings, str(f.building_id or ""))
+        + f'<label class="check"><input type="checkbox" name="overdue" value="1"{" checked" if f.overdue else ""}>'
+        + f"{e(t('dash.filter.overdue'))}</label>"
+        + f'<button type="submit">{e(t("dash.filter.apply"))}</button></form>'
+    )
+    parts = [nav(t, viewer, "appeals"), f"<h1>{e(t('dash.appeals.title'))}</h1>", form]
+    if not page.rows:
+        parts.append(message(t, "dash.appeals.none", 200))
+    items = "".join(appeal_item(t, row) for row in page.rows)
+    parts.append(f'<ul class="appeals">{items}</ul>')
+    if page.next_before is not None:
+        query = {k: v for k, v in _query_of(page).items() if v}
+        query["before"] = str(page.next_before)
+        qs = e(urlencode(query))
+        parts.append(
+            f'<a class="more" href="#appeals?{qs}" data-page="appeals" data-query="{qs}">'
+            f"{e(t('dash.appeals.older'))}</a>"
+        )
+    return "".join(parts)
+
+
+def _query_of(page: AppealPage) -> dict[str, str]:
+    f = page.filters
+    return {
+        "status": f.status or "",
+        "category": f.category or "",
+        "level": f.level.name.lower() if f.level is not None else "",
+        "building": str(f.building_id or ""),
+        "overdue": "1" if f.overdue else "",
+    }
+
+
+def appeal_item(t: Translator, row: AppealRow) -> str:
+    a = row.appeal
+    place = f"{row.building} · {row.unit}" if row.unit else row.building
+    due = say_moment(a.due_at, row.timezone, t.lang) if a.due_at and a.status.is_open else ""
+    flag = f' <span class="overdue">⚠ {e(t("dash.overdue"))}</span>' if row.overdue else ""
+    body = a.body if len(a.body) <= 80 else a.body[:79] + "…"
+    return (
+        f'<li data-appeal="{a.id}"><a href="#appeal?id={a.id}" data-page="appeal" data-query="id={a.id}">'
+        f"<b>#{a.id}</b> {e(t(f'category.{a.category.value}'))} · {e(place)}<br>"
+        f'<span class="body">{e(body or "-")}</span><br>'
+        f'<span class="small">{e(t(f"status.{a.status.value}"))} · {e(t(f"level.{a.level.name.lower()}"))}'
+        f"{' · ' + e(t('dash.due', due=due)) if due else ''}</span>{flag}</a></li>"
+    )
+
+
+# --- one appeal --------------------------------------------------------------------------------------
+def timeline(t: Translator, viewer: Viewer, view: Timeline, flash: str = "") -> str:
+    a = view.row.appeal
+    tz = view.row.timezone
+
+    def when(moment: object) -> str:
+        from datetime import datetime
+
+        return say_moment(moment, tz, t.lang) if isinstance(moment, datetime) else "-"
+
+    def who(user_id: int | None) -> str:
+        if user_id is None:
+            return t("timeline.bot")
+        if user_id == viewer.user.id:
+            return t("timeline.you")
+        if user_id == a.resident_id and user_id not in view.names:
+            return t("appeal.anonymous_resident")
+        return view.names.get(user_id, t("timeline.someone"))
+
+    events = []
+    for ev in view.events:
+        extra = ""
+        for key in SHOWN_DETAIL:
+            words = ev.detail.get(key)
+            if isinstance(words, str) and words.strip():
+                extra = f'<div class="words">{e(words)}</div>'
+        if ev.kind == "reassigned":
+            to = ev.detail.get("to_user")
+            extra = (
+                f'<div class="words">→ {e(t(f"level.{ev.level.name.lower()}"))}'
+                + (f" · {e(who(to))}" if isinstance(to, int) else "")
+                + "</div>"
+            )
+        elif ev.kind == "escalated":
+            extra = f'<div class="words">→ {e(t(f"level.{ev.level.name.lower()}"))}</div>'
+        events.append(
+            f'<li data-event="{e(ev.kind)}"><span class="at">{e(when(ev.at))}</span> '
+            f"{e(t(f'event.{ev.kind}'))} · {e(who(ev.actor_id))}{extra}</li>"
+        )
+    deadlines = "".join(
+        f"<tr><td>{e(t(f'dash.deadline.{d.kind}'))}</td><td>{e(when(d.due_at))}</td><td>"
+        + (
+            e(t(f"dash.outcome.{d.outcome}" if d.outcome in OUTCOMES else "dash.outcome.done"))
+            + " · "
+            + e(when(d.done_at))
+            if d.done_at
+            else e(t("dash.outcome.pending"))
+        )
+        + "</td></tr>"
+        for d in view.deadlines
+    )
+    pauses = "".join(
+        f"<li>{e(when(p.start))} → {e(when(p.end) if p.end else t('dash.pause.still'))}</li>" for p in view.pauses
+    )
+    place = f"{view.row.building} · {view.row.unit}" if view.row.unit else view.row.building
+    holder = view.holder or t(f"level.{a.level.name.lower()}")
+    head = (
+        f"<h1>#{a.id} {e(t(f'category.{a.category.value}'))}</h1>"
+        f'<p class="place">{e(place)}</p><p class="body">{e(a.body or "-")}</p>'
+        f'<p class="small">{e(t(f"status.{a.status.value}"))} · {e(t(f"level.{a.level.name.lower()}"))} · '
+        f"{e(t('dash.holder', holder=holder))}"
+        + (f" · {e(t('dash.due', due=when(a.due_at)))}" if a.due_at and a.status.is_open else "")
+        + "</p>"
+    )
+    parts = [
+        nav(t, viewer, "appeals"),
+        '<a href="#appeals" data-page="appeals" class="back">',
+        e(t("dash.back")),
+        "</a>",
+        flash,
+        f'<section class="appeal" data-id="{a.id}">{head}',
+    ]
+    parts.append(actions(t, view))
+    parts.append(f'<h2>{e(t("dash.timeline.events"))}</h2><ol class="events">{"".join(events)}</ol>')
+    parts.append(f"<h2>{e(t('dash.timeline.deadlines'))}</h2>")
+    parts.append(f"<table><tbody>{deadlines}</tbody></table>" if deadlines else e(t("dash.timeline.no_deadlines")))
+    parts.append(f"<h2>{e(t('dash.timeline.pauses'))}</h2>")
+    parts.append(f"<ul>{pauses}</ul>" if pauses else e(t("dash.timeline.no_pauses")))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def actions(t: Translator, view: Timeline) -> str:
+    a = view.row.appeal
+    out = []
+    if view.may_act:
+        out.append(
+            f'<form class="act" data-action="reply" data-id="{a.id}"><label>{e(t("dash.act.reply_label"))}'
+            f'<textarea name="text" rows="3" maxlength="2000" required></textarea></label>'
+            f'<button type="submit">{e(t("dash.act.reply"))}</button></form>'
+        )
+    if view.may_escalate:
+        out.append(
+            f'<form class="act" data-action="escalate" data-id="{a.id}">'
+            f'<button type="submit">{e(t("dash.act.escalate"))}</button></form>'
+        )
+    if view.holders:
+        options = "".join(
+            f'<option value="{e(h.token)}">{e(holder_label(t, h.level, h.name, h.unit))}</option>' for h in view.holders
+        )
+        out.append(
+            f'<form class="act" data-action="reassign" data-id="{a.id}"><label>{e(t("dash.act.reassign_label"))}'
+            f'<select name="target">{options}</select></label>'
+            f'<button type="submit">{e(t("dash.act.reassign"))}</button></form>'
+        )
+    return f'<div class="actions">{"".join(out)}</div>' if out else ""
+
+
+def holder_label(t: Translator, level: Level, name: str, unit: str) -> str:
+    level_text = t(f"level.{level.name.lower()}")
+    if level == Level.UNIT:
+        return f"{level_text} {unit}: {name}"
+    if level == Level.BUILDING:
+        return f"{level_text}: {name}"
+    return level_text
+
+
+# --- heads, elections, reports ----------------------------------------------------------------------
+def heads(t: Translator, viewer: Viewer, lines: Sequence[HeadLine], figures: Figures) -> str:
+    by_head: dict[tuple[str, int], HeadRow] = {(h.role.value, h.user_id): h for h in figures.heads}
+    keys = (
+        "dash.col.head",
+        "dash.col.post",
+        "dash.col.open",
+        "dash.col.overdue",
+        "dash.rate.response",
+        "dash.rate.resolution",
+        "dash.rate.satisfaction",
+        "dash.col.points",
+    )
+    head = "".join(f"<th>{e(t(k))}</th>" for k in keys)
+    rows = []
+    for line in lines:
+        stats = by_head.get((line.level.name.lower(), line.user_id))
+        rates = (
+            f"<td>{percent(stats.figures.response)}</td><td>{percent(stats.figures.resolution)}</td>"
+            f"<td>{percent(stats.figures.satisfaction)}</td><td>{stats.points}</td>"
+            if stats
+            else "<td>–</td>" * 4
+        )
+        rows.append(
+            f'<tr data-head="{line.user_id}"><td>{e(line.name)}</td><td>{e(line.post)}</td><td>{line.open}</td>'
+            f"<td>{line.overdue}</td>{rates}</tr>"
+        )
+    parts = [nav(t, viewer, "heads"), f"<h1>{e(t('dash.heads.title', month=month_name(figures.period, t.lang)))}</h1>"]
+    if not rows:
+        parts.append(message(t, "dash.heads.none", 200))
+    else:
+        parts.append(
+            f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        )
+    return "".join(parts)
+
+
+def elections(t: Translator, viewer: Viewer, lines: Sequence[TurnoutLine]) -> str:
+    keys = ("dash.col.month", "dash.col.building", "dash.col.voters", "dash.col.turnout")
+    head = "".join(f"<th>{e(t(k))}</th>" for k in keys)
+    rows = "".join(
+        f"<tr><td>{e(line.period)}{' · ' + e(t('dash.elections.open')) if line.state == 'open' else ''}</td>"
+        f"<td>{e(line.building)}</td><td>{line.voters} / {line.eligible}</td>"
+        f"<td>{percent(Rate(line.voters, line.eligible))}</td></tr>"
+        for line in lines
+    )
+    parts = [nav(t, viewer, "elections"), f"<h1>{e(t('dash.elections.title'))}</h1>"]
+    if not lines:
+        parts.append(message(t, "dash.elections.none", 200))
+    else:
+        parts.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
+    return "".join(parts)
+
+
+def reports(t: Translator, viewer: Viewer, months: Sequence[Period]) -> str:
+    items = "".join(
+        f'<li>{e(month_name(p, t.lang))}: <a href="#" data-download="report?month={p.month}&amp;format=csv" '
+        f'data-filename="report-{p.month}.csv">{e(t("dash.reports.csv"))}</a></li>'
+        for p in months
+    )
+    return (
+        nav(t, viewer, "reports")
+        + f'<h1>{e(t("dash.reports.title"))}</h1><p>{e(t("dash.reports.intro"))}</p><ul class="reports">{items}</ul>'
+    )
