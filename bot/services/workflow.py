@@ -206,10 +206,10 @@ class WorkflowService(ServiceBase):
                 await self.queue(tx, notice, community, now)
             return outcome
 
-    async def reply_written(self, actor: UserInfo, appeal_id: int, text: str, *, request_key: str) -> Outcome:
+    async def reply_written(self, actor: UserInfo, appeal_id: int, text: str, *, request_id: str) -> Outcome:
         """A reply typed on the staff dashboard: the same checks and messages as a reply sent in
         Telegram (the resident gets it through the outbox; the staff chat learns who answered).
-        ``request_key`` (the page's own id for this submit) makes a repeated submit send nothing twice."""
+        ``request_id`` (the page's own id for this submit) makes a repeated submit send nothing twice."""
         now = self.clock.now()
         words = text.strip()[:NOTE_MAX]
         if not words:
@@ -218,7 +218,7 @@ class WorkflowService(ServiceBase):
             appeal, community = await self._as_handler(tx, appeal_id, actor)
             content = Content("text", actor.id, 0, words)
             outcome = await self._relay_to_resident(
-                tx, appeal, community, actor, content, now, "reply", relay_key=f"web:{request_key}"
+                tx, appeal, community, actor, content, now, "reply", relay_dedupe=f"web:{request_id}"
             )
             group = self.chat_of_level(appeal, community)
             if group is not None and outcome.key != "heads.reply_undelivered":
@@ -228,7 +228,7 @@ class WorkflowService(ServiceBase):
                     {"id": appeal.id, "name": actor.display},
                     appeal_id=appeal.id,
                     urgent=True,
-                    dedupe_key=f"staff-answered:web:{request_key}",
+                    dedupe_key=f"staff-answered:web:{request_id}",
                 )
                 await self.queue(tx, notice, community, now)
             return outcome
@@ -242,7 +242,7 @@ class WorkflowService(ServiceBase):
         content: Content,
         now: datetime,
         kind: str,
-        relay_key: str | None = None,
+        relay_dedupe: str | None = None,
     ) -> Outcome:
         repo = AppealsRepo(tx)
         changes = await self._first_reply(tx, appeal, now)
@@ -267,7 +267,7 @@ class WorkflowService(ServiceBase):
                     "text": content.text.strip() or "-",
                     "level_key": f"level.{appeal.level.name.lower()}",
                 },
-                relay_key=relay_key,
+                relay_dedupe=relay_dedupe,
             )
         await apply_appeal_rules(tx, appeal.id, now)
         fresh = await repo.get(appeal.id)
@@ -383,13 +383,13 @@ class WorkflowService(ServiceBase):
         *,
         buttons: tuple[tuple[Button, ...], ...] = (),
         user_id: int | None = None,
-        relay_key: str | None = None,
+        relay_dedupe: str | None = None,
     ) -> None:
         """A person's own words, passed on at once (not a reminder: quiet hours don't hold them back).
-        ``relay_key``: words written elsewhere than in a Telegram message (the dashboard), which
+        ``relay_dedupe``: words written elsewhere than in a Telegram message (the dashboard), which
         name their own dedupe key and have no message to link."""
         person = user_id if user_id is not None else (chat_id if chat_id > 0 else None)
-        key = relay_key or f"relay:{content.chat_id}:{content.message_id}"
+        key = relay_dedupe or f"relay:{content.chat_id}:{content.message_id}"
         await self.queue(
             tx,
             Notice(
@@ -421,7 +421,7 @@ class WorkflowService(ServiceBase):
                 community,
                 now,
             )
-        if relay_key is None:
+        if relay_dedupe is None:
             await AppealsRepo(tx).link_message(content.chat_id, content.message_id, appeal.id)
 
 

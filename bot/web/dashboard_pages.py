@@ -28,7 +28,26 @@ from bot.services.dashboard.service import (
 from bot.services.stats import BuildingRow, Figures, HeadRow, Period, Rate, TrendPoint
 
 PAGES = ("overview", "appeals", "heads", "elections", "reports")
-OUTCOMES = {"answered", "confirmed", "escalated", "paused", "reassigned", "reopened", "resolved", "cancelled"}
+# how each deadline kind and each way a deadline ended is said (a kind or an outcome not listed: "passed")
+DEADLINE_KEYS = {
+    "first_reply": "dash.deadline.first_reply",
+    "resolve": "dash.deadline.resolve",
+    "remind": "dash.deadline.remind",
+    "reping": "dash.deadline.reping",
+    "autoclose": "dash.deadline.autoclose",
+    "rate_again": "dash.deadline.rate_again",
+    "revisit": "dash.deadline.revisit",
+}
+OUTCOME_KEYS = {
+    "answered": "dash.outcome.answered",
+    "confirmed": "dash.outcome.confirmed",
+    "escalated": "dash.outcome.escalated",
+    "paused": "dash.outcome.paused",
+    "reassigned": "dash.outcome.reassigned",
+    "reopened": "dash.outcome.reopened",
+    "resolved": "dash.outcome.resolved",
+    "cancelled": "dash.outcome.cancelled",
+}
 SHOWN_DETAIL = ("text", "note")  # the words of a reply, a question, a resolution note
 
 
@@ -290,9 +309,9 @@ def timeline(t: Translator, viewer: Viewer, view: Timeline, flash: str = "") -> 
             f"{e(t(f'event.{ev.kind}'))} · {e(who(ev.actor_id))}{extra}</li>"
         )
     deadlines = "".join(
-        f"<tr><td>{e(t(f'dash.deadline.{d.kind}'))}</td><td>{e(when(d.due_at))}</td><td>"
+        f"<tr><td>{e(t(DEADLINE_KEYS.get(d.kind, 'dash.deadline.resolve')))}</td><td>{e(when(d.due_at))}</td><td>"
         + (
-            e(t(f"dash.outcome.{d.outcome}" if d.outcome in OUTCOMES else "dash.outcome.done"))
+            e(t(OUTCOME_KEYS.get(d.outcome or "", "dash.outcome.done")))
             + " · "
             + e(when(d.done_at))
             if d.done_at

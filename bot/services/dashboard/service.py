@@ -391,12 +391,12 @@ class DashboardService(ServiceBase):
         await self._visible(viewer, appeal_id)
         return await self.workflow.escalate_now(viewer.user, appeal_id)
 
-    async def reply(self, viewer: Viewer, appeal_id: int, text: str, request_key: str) -> Outcome:
+    async def reply(self, viewer: Viewer, appeal_id: int, text: str, request_id: str) -> Outcome:
         await self._visible(viewer, appeal_id)
-        key = "".join(c for c in request_key if c.isalnum() or c in "-_")[:40]
+        key = "".join(c for c in request_id if c.isalnum() or c in "-_")[:40]
         if len(key) < 8:
             raise InvalidInput("dash.error.bad_request")
-        return await self.workflow.reply_written(viewer.user, appeal_id, text, request_key=f"{viewer.user.id}:{key}")
+        return await self.workflow.reply_written(viewer.user, appeal_id, text, request_id=f"{viewer.user.id}:{key}")
 
     async def reassign(self, viewer: Viewer, appeal_id: int, target: str) -> Outcome:
         await self._visible(viewer, appeal_id)
