@@ -128,6 +128,7 @@ COMMANDS = [
         "vote",
         "results",
         "decisions",
+        "dashboard",  # the Mini App button: for a person with a post, in private (the page checks again)
     )
 ]
 
