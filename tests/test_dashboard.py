@@ -245,3 +245,39 @@ async def test_dashboard_command_gives_staff_the_mini_app_and_refuses_residents(
     assert any("no such post" in (c.text or "") for c in calls)
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "dashboard")
     assert not [c for c in calls if c.method == "setChatMenuButton"]
+
+
+async def test_heads_elections_and_reports_pages(h: Harness) -> None:
+    await h.setup_community()
+    await h.file_appeal()
+    server, client = await serve_dashboard(h)
+    try:
+        status, body = await client.get("/app/api/heads", signed(h, h.p.staff))
+        assert status == 200 and 'data-head="1002"' in body and 'data-head="1003"' in body  # Boris, Uma
+        assert "Uma" in body and "Points" in body
+        status, body = await client.get("/app/api/elections", signed(h, h.p.staff))
+        assert status == 200 and "No elections" in body
+        status, body = await client.get("/app/api/reports", signed(h, h.p.staff))
+        assert status == 200 and 'data-download="report?month=2026-11&amp;format=csv"' in body
+        status, body = await client.get("/app/api/report?month=2026-11&format=csv", signed(h, h.p.staff))
+        assert status == 200
+        lines = body.lstrip("\ufeff").splitlines()
+        assert lines[0].startswith("Building,Filed,Open") and lines[1].startswith("Building 7,1,1,0")
+        assert lines[-1].startswith("Total,1,1,0")
+        # a unit head: their own unit's figures, no reports
+        status, body = await client.get("/app/api/overview", signed(h, h.p.uhead))
+        assert status == 200 and "Filed this month: 1" in body
+        assert (await client.get("/app/api/reports", signed(h, h.p.uhead)))[0] == 403
+        assert (await client.get("/app/api/report?month=2026-11&format=csv", signed(h, h.p.uhead)))[0] == 403
+        # the street office sees the community linked to it
+        status, body = await client.get("/app/api/overview", signed(h, h.p.street))
+        assert status == 200 and "Building 7" in body
+        # the shell speaks the browser's language; the pages the person's
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(client.base + "/app/", headers={"Accept-Language": "zh-CN"}) as r,
+        ):
+            assert "只能在 Telegram 中使用" in await r.text()
+            assert r.headers["Cache-Control"] == "no-store"
+    finally:
+        await server.stop()

@@ -137,6 +137,12 @@ def test_staff_dashboard_in_a_real_browser(e2e: E2E) -> None:
             card = chat.wait_text(p.bhead, "Appeal #1 was given to you by Olga", since)
             assert card.params.get("reply_markup")  # with the appeal's buttons
             chat.wait_text(p.resident, "Your appeal #1 was passed to the building head", since)
+            # a reply typed on the page reaches the resident (the same relay as a reply in Telegram)
+            since = len(e2e.server.calls)
+            page.fill("form[data-action=reply] textarea", "A technician comes at 3 pm today")
+            page.click("form[data-action=reply] button")
+            page.wait_for_selector("ol.events li[data-event='reply']")
+            chat.wait_text(p.resident, "A technician comes at 3 pm today", since)
             page.close()
 
             # dark theme, telegram-web-app.js absent: the launch parameters come from the URL fragment

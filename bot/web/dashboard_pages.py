@@ -10,7 +10,7 @@ from datetime import date
 from html import escape
 from urllib.parse import urlencode
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 
 from bot.dates import say_moment
 from bot.i18n import Translator
@@ -61,7 +61,15 @@ def percent(rate: Rate) -> str:
 
 
 def month_name(period: Period, lang: str) -> str:
-    return str(format_date(date(period.start.year, period.start.month, 1), "LLLL y", locale=lang))
+    return str(format_skeleton("yMMMM", date(period.start.year, period.start.month, 1), locale=lang))
+
+
+def short_month(month: str, lang: str) -> str:
+    """'2026-11' -> 'Nov 2026' / '2026年11月' / 'нояб. 2026' (as people write a month)."""
+    year, _, number = month.partition("-")
+    if not (year.isdigit() and number.isdigit()):
+        return month
+    return str(format_skeleton("yMMM", date(int(year), int(number), 1), locale=lang))
 
 
 def nav(t: Translator, viewer: Viewer, current: str) -> str:
@@ -142,7 +150,7 @@ def trend_table(t: Translator, trend: Sequence[TrendPoint]) -> str:
         )
     )
     rows = "".join(
-        f"<tr><td>{e(p.month)}</td><td>{p.filed}</td><td>{percent(p.response)}</td>"
+        f"<tr><td>{e(short_month(p.month, t.lang))}</td><td>{p.filed}</td><td>{percent(p.response)}</td>"
         f"<td>{percent(p.resolution)}</td><td>{percent(p.satisfaction)}</td></tr>"
         for p in trend
     )
@@ -256,7 +264,7 @@ def _query_of(page: AppealPage) -> dict[str, str]:
 
 def appeal_item(t: Translator, row: AppealRow) -> str:
     a = row.appeal
-    place = f"{row.building} · {row.unit}" if row.unit else row.building
+    place = t("filing.place_unit", building=row.building, unit=row.unit) if row.unit else row.building
     due = say_moment(a.due_at, row.timezone, t.lang) if a.due_at and a.status.is_open else ""
     flag = f' <span class="overdue">⚠ {e(t("dash.overdue"))}</span>' if row.overdue else ""
     body = a.body if len(a.body) <= 80 else a.body[:79] + "…"
@@ -311,9 +319,7 @@ def timeline(t: Translator, viewer: Viewer, view: Timeline, flash: str = "") -> 
     deadlines = "".join(
         f"<tr><td>{e(t(DEADLINE_KEYS.get(d.kind, 'dash.deadline.resolve')))}</td><td>{e(when(d.due_at))}</td><td>"
         + (
-            e(t(OUTCOME_KEYS.get(d.outcome or "", "dash.outcome.done")))
-            + " · "
-            + e(when(d.done_at))
+            e(t(OUTCOME_KEYS.get(d.outcome or "", "dash.outcome.done"))) + " · " + e(when(d.done_at))
             if d.done_at
             else e(t("dash.outcome.pending"))
         )
@@ -323,7 +329,9 @@ def timeline(t: Translator, viewer: Viewer, view: Timeline, flash: str = "") -> 
     pauses = "".join(
         f"<li>{e(when(p.start))} → {e(when(p.end) if p.end else t('dash.pause.still'))}</li>" for p in view.pauses
     )
-    place = f"{view.row.building} · {view.row.unit}" if view.row.unit else view.row.building
+    place = (
+        t("filing.place_unit", building=view.row.building, unit=view.row.unit) if view.row.unit else view.row.building
+    )
     holder = view.holder or t(f"level.{a.level.name.lower()}")
     head = (
         f"<h1>#{a.id} {e(t(f'category.{a.category.value}'))}</h1>"
