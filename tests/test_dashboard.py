@@ -106,8 +106,9 @@ class Client:
             return r.status, await r.text()
 
 
-async def serve_dashboard(h: Harness) -> tuple[WebServer, Client]:
-    routes = DashboardRoutes(h.services.dashboard, h.services.catalogs, TOKEN, h.clock)
+async def serve_dashboard(h: Harness, *, kick: bool = True) -> tuple[WebServer, Client]:
+    queued = h.app.bot_data.outbox().kick if kick else (lambda: None)
+    routes = DashboardRoutes(h.services.dashboard, h.services.catalogs, TOKEN, h.clock, queued)
     server = WebServer("127.0.0.1", 0, [routes])
     await server.start()
     return server, Client(server)
@@ -202,7 +203,7 @@ async def test_timeline_and_staff_actions_reach_people_through_the_outbox(h: Har
             f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.staff), {"target": "building:1002"}
         )
         assert status == 200 and "is now with the" in body and 'data-event="reassigned"' in body
-        await outbox.drain()
+        await outbox.wait_idle()  # the route started the outbox sender itself
         told = [c.text or "" for c in h.rt.telegram.calls[before:] if c.method == "sendMessage"]
         assert any(f"Appeal #{appeal_id} was given to you by Olga" in t for t in told), told
         assert any(f"Your appeal #{appeal_id} was passed to the building head" in t for t in told), told
@@ -281,3 +282,51 @@ async def test_heads_elections_and_reports_pages(h: Harness) -> None:
             assert r.headers["Cache-Control"] == "no-store"
     finally:
         await server.stop()
+
+
+async def test_a_reassignment_survives_a_crash_before_its_messages_went_out(tmp_path: Any) -> None:
+    """The move and its messages are one transaction: a process that dies right after the page's
+    request leaves the messages in the outbox; the next process sends them, once."""
+    from bot.app import open_storage
+    from tests.harness import local, make_harness
+
+    first, app = await make_harness(tmp_path, local(2026, 11, 23, 10, 0))
+    async with app:
+        await open_storage(app)
+        await first.setup_community()
+        appeal_id = await first.file_appeal()
+        await app.bot_data.outbox().wait_idle()
+        server, client = await serve_dashboard(first, kick=False)
+        try:
+            status, _ = await client.post(
+                f"/app/api/appeal/{appeal_id}/reassign", signed(first, first.p.staff), {"target": "building:1002"}
+            )
+            assert status == 200
+        finally:
+            await server.stop()
+        await app.bot_data.services.db.close()  # the process dies before the outbox ran
+    assert not [t for t in first.texts(first.p.bhead) if "was given to you" in t]
+
+    second, app = await make_harness(tmp_path, local(2026, 11, 23, 10, 1))  # the same database
+    async with app:
+        await open_storage(app)
+        await app.bot_data.outbox().drain()
+        await app.bot_data.outbox().drain()
+        await app.bot_data.outbox().wait_idle()
+        assert len([t for t in second.texts(second.p.bhead) if f"Appeal #{appeal_id} was given to you" in t]) == 1
+        assert len([t for t in second.texts(second.p.resident) if "was passed to the building head" in t]) == 1
+        await app.bot_data.services.db.close()
+
+
+def test_the_public_url_must_be_https(tmp_path: Any) -> None:
+    from pydantic import ValidationError
+
+    from tests.harness import make_settings
+
+    assert make_settings(tmp_path / "x.db", public_url="https://bot.example.org/").dashboard_url == (
+        "https://bot.example.org/app/"
+    )
+    assert make_settings(tmp_path / "x.db").dashboard_url is None
+    for bad in ("http://bot.example.org", "https://", "https://bot.example.org/?x=1", "bot.example.org"):
+        with pytest.raises(ValidationError, match="public_url"):
+            make_settings(tmp_path / "x.db", public_url=bad)

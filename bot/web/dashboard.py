@@ -56,8 +56,18 @@ def static_text(name: str) -> str:
 
 
 class DashboardRoutes:
-    def __init__(self, service: DashboardService, catalogs: Catalogs, bot_token: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        service: DashboardService,
+        catalogs: Catalogs,
+        bot_token: str,
+        clock: Clock,
+        queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        """``queued``: called after an action committed messages to the outbox (the bot's outbox
+        sender starts on them at once instead of at its next timer)."""
         self.service = service
+        self.queued = queued
         self.catalogs = catalogs
         self._token = bot_token
         self.clock = clock
@@ -270,6 +280,7 @@ class DashboardRoutes:
                 outcome = await self.service.escalate(viewer, appeal_id)
             else:
                 outcome = await self.service.reassign(viewer, appeal_id, str(form.get("target", "")))
+            self.queued()
             flash = pages.message(t, outcome.key, 200, **outcome.params)
             return await self._appeal(viewer, t, str(appeal_id), flash)
 
