@@ -30,6 +30,9 @@ from bot.services.buildings import BuildingService
 from bot.services.cards import CardService
 from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
+from bot.services.district.privacy import PrivacyService
+from bot.services.district.reassign import ReassignService
+from bot.services.district.registry import DistrictService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
@@ -39,7 +42,6 @@ from bot.services.perks import PerksService
 from bot.services.points import PointsService
 from bot.services.proposals import ProposalService
 from bot.services.queries import QueryService
-from bot.services.reassignment import ReassignService
 from bot.services.registry import RegistryService
 from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
@@ -88,9 +90,11 @@ class Services:
     buildings: BuildingService
     # statistics and reports (issue 11): figures per unit, building, community, street office
     stats: StatsService
-    # the staff dashboard (issue 11, a Telegram Mini App served by bot.web.dashboard) and the
-    # staff's reassignment of an appeal it offers
+    # the district (issue 11): registry import and heads' invite links, /reassign, /mydata and /forgetme
+    district: DistrictService
     reassign: ReassignService
+    privacy: PrivacyService
+    # the staff dashboard (issue 11, a Telegram Mini App served by bot.web.dashboard)
     dashboard: DashboardService
 
     @classmethod
@@ -139,7 +143,9 @@ class Services:
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
             stats=stats,
+            district=DistrictService(db, clock, calendars),
             reassign=reassign,
+            privacy=PrivacyService(db, clock, calendars),
             dashboard=DashboardService(db, clock, calendars, workflow, reassign, stats, settings.language),
         )
 
@@ -166,6 +172,14 @@ class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
 
 UnitApp = Application[ExtBot[None], AppContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+def file_url(api_base_url: str) -> str:
+    """The Bot API's file download base for ``api_base_url`` (``.../bot`` -> ``.../file/bot``)."""
+    base = api_base_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"
 
 
 def clock_from_settings(settings: Settings) -> Clock:
@@ -202,6 +216,10 @@ def build_application(
         ApplicationBuilder()
         .token(settings.token.get_secret_value())
         .base_url(settings.api_base_url)
+        # files (a document staff send, e.g. the /import registry) come from the same server's file
+        # route: https://api.telegram.org/bot -> https://api.telegram.org/file/bot, and likewise for a
+        # self-hosted Bot API server or the tests' fake
+        .base_file_url(file_url(settings.api_base_url))
         .context_types(ContextTypes(context=AppContext, bot_data=_BotData))
         .updater(None)  # updates come through the durable intake (handlers.intake, handlers.runtime)
     )

@@ -2,13 +2,15 @@
 
 Group -2: an edited command is answered "send it again" and goes no further (commands run once).
 Group -1: remember the people seen in group chats (no answer; processing goes on to group 0); the
-  ``/start card_...`` / ``rc_...`` deep links (handlers.points; processing stops once answered).
+  ``/start card_...`` / ``rc_...`` deep links (handlers.points) and ``hi_...`` / ``pc_...``
+  (handlers.district); processing stops once answered.
 Group 0 (first match wins inside a group):
   1. chat lifecycle: the bot added/removed (my_chat_member), group -> supergroup migration
   2. commands (private and group; each checks chat type and role through the services)
   3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:;
      then handlers.points (commands and pt:/pk: buttons of points and handlers.perks) and
-     handlers.votes (commands and ev:/ep:/pv: buttons of the election and handlers.proposals)
+     handlers.votes (commands and ev:/ep:/pv: buttons of the election and handlers.proposals);
+     handlers.district (registry import, /reassign, /mydata, /forgetme and fg: buttons)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
 Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
 Group -100 and a second error handler (handlers.observability): updates counted by kind, bugs counted
@@ -21,7 +23,18 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeal_actions, appeals, buildings, dashboard, general, observability, points, setup, votes
+from handlers import (
+    appeal_actions,
+    appeals,
+    buildings,
+    dashboard,
+    district,
+    general,
+    observability,
+    points,
+    setup,
+    votes,
+)
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -86,6 +99,10 @@ def register(app: UnitApp) -> None:
     # the election and residents' proposals: their commands and ev:/ep:/pv: buttons (handlers.votes
     # adds those of handlers.proposals too, in one explicit order)
     votes.register(app)
+    # the district (issue 11): /import (also as a document's caption), /headlinks, /reassign,
+    # /mydata, /forgetme and its fg: buttons; the hi_ (head's invite) and pc_ (poster QR) deep links
+    # in group -1 (handlers.district)
+    district.register(app)
 
     # staff answer an appeal in the staff (street) chat by replying to its card (privacy mode lets
     # replies to the bot's own messages through); other group messages are left alone

@@ -189,27 +189,32 @@ async def test_timeline_and_staff_actions_reach_people_through_the_outbox(h: Har
     try:
         status, body = await client.get(f"/app/api/appeal?id={appeal_id}", signed(h, h.p.staff))
         assert status == 200 and "The lift is broken" in body and "History" in body and "Deadlines" in body
-        assert 'data-event="filed"' in body and 'value="building:1002"' in body
+        assert 'data-event="filed"' in body and 'value="building"' in body
         # a unit head may reply and escalate, but not reassign
         status, body = await client.get(f"/app/api/appeal?id={appeal_id}", signed(h, h.p.uhead))
         assert 'data-action="reply"' in body and 'data-action="reassign"' not in body
         status, body = await client.post(
-            f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.uhead), {"target": "building:1002"}
+            f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.uhead), {"target": "building"}
         )
         assert status == 403
         # staff give it to the building head: the head gets the card, the resident is told
         before = len(h.rt.telegram.calls)
         status, body = await client.post(
-            f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.staff), {"target": "building:1002"}
+            f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.staff), {"target": "building"}
         )
-        assert status == 200 and "is now with the" in body and 'data-event="reassigned"' in body
+        assert status == 200 and "now goes to Boris" in body and 'data-event="reassigned"' in body
         await outbox.wait_idle()  # the route started the outbox sender itself
         told = [c.text or "" for c in h.rt.telegram.calls[before:] if c.method == "sendMessage"]
-        assert any(f"Appeal #{appeal_id} was given to you by Olga" in t for t in told), told
-        assert any(f"Your appeal #{appeal_id} was passed to the building head" in t for t in told), told
-        assert any("given to someone else" in t for t in told), told  # the unit head who had it
+        assert any(
+            f"Appeal #{appeal_id} was passed to you (building head): reassigned by the community staff" in t
+            for t in told
+        ), told
+        assert any(
+            f"Your appeal #{appeal_id} was passed to the building head by the community staff" in t for t in told
+        ), told
+        assert any("was reassigned by the community staff" in t for t in told), told  # the unit head who had it
         status, _ = await client.post(
-            f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.staff), {"target": "building:1002"}
+            f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.staff), {"target": "building"}
         )
         assert status == 409  # already there
         assert (await client.post(f"/app/api/appeal/{appeal_id}/reassign", signed(h, h.p.staff), {"target": "x"}))[
@@ -299,13 +304,13 @@ async def test_a_reassignment_survives_a_crash_before_its_messages_went_out(tmp_
         server, client = await serve_dashboard(first, kick=False)
         try:
             status, _ = await client.post(
-                f"/app/api/appeal/{appeal_id}/reassign", signed(first, first.p.staff), {"target": "building:1002"}
+                f"/app/api/appeal/{appeal_id}/reassign", signed(first, first.p.staff), {"target": "building"}
             )
             assert status == 200
         finally:
             await server.stop()
         await app.bot_data.services.db.close()  # the process dies before the outbox ran
-    assert not [t for t in first.texts(first.p.bhead) if "was given to you" in t]
+    assert not [t for t in first.texts(first.p.bhead) if "reassigned by the community staff" in t]
 
     second, app = await make_harness(tmp_path, local(2026, 11, 23, 10, 1))  # the same database
     async with app:
@@ -313,8 +318,26 @@ async def test_a_reassignment_survives_a_crash_before_its_messages_went_out(tmp_
         await app.bot_data.outbox().drain()
         await app.bot_data.outbox().drain()
         await app.bot_data.outbox().wait_idle()
-        assert len([t for t in second.texts(second.p.bhead) if f"Appeal #{appeal_id} was given to you" in t]) == 1
-        assert len([t for t in second.texts(second.p.resident) if "was passed to the building head" in t]) == 1
+        assert (
+            len(
+                [
+                    t
+                    for t in second.texts(second.p.bhead)
+                    if f"Appeal #{appeal_id} was passed to you (building head)" in t
+                ]
+            )
+            == 1
+        )
+        assert (
+            len(
+                [
+                    t
+                    for t in second.texts(second.p.resident)
+                    if "was passed to the building head by the community staff" in t
+                ]
+            )
+            == 1
+        )
         await app.bot_data.services.db.close()
 
 

@@ -130,13 +130,15 @@ def test_staff_dashboard_in_a_real_browser(e2e: E2E) -> None:
             page.screenshot(path=str(IMAGES / "dashboard-timeline-light.png"), full_page=True)
             # reassign on the page: the building head gets the appeal through the fake Bot API
             since = len(e2e.server.calls)
-            page.select_option("form[data-action=reassign] select", "building:1002")
+            page.select_option("form[data-action=reassign] select", "building")
             page.click("form[data-action=reassign] button")
             page.wait_for_selector("ol.events li[data-event='reassigned']")
-            assert "is now with the" in page.inner_text("#app")
-            card = chat.wait_text(p.bhead, "Appeal #1 was given to you by Olga", since)
+            assert "now goes to Boris" in page.inner_text("#app")
+            card = chat.wait_text(
+                p.bhead, "Appeal #1 was passed to you (building head): reassigned by the community staff", since
+            )
             assert card.params.get("reply_markup")  # with the appeal's buttons
-            chat.wait_text(p.resident, "Your appeal #1 was passed to the building head", since)
+            chat.wait_text(p.resident, "Your appeal #1 was passed to the building head by the community staff", since)
             # a reply typed on the page reaches the resident (the same relay as a reply in Telegram)
             since = len(e2e.server.calls)
             page.fill("form[data-action=reply] textarea", "A technician comes at 3 pm today")

@@ -78,8 +78,9 @@ def registered(h: Harness) -> tuple[list[str], list[str]]:
 
 def deep_link_prefixes(h: Harness) -> list[str]:
     """The ``/start`` payload kinds of the bot's own link buttons (``ap_``, ``act_reply_`` ...), and the
-    two that come in images (the ID card's ``card_``, the perk code's ``rc_``)."""
-    found = {"card_", "rc_"}
+    four that come in images (the ID card's ``card_``, the perk code's ``rc_``, a head's invite ``hi_`` on
+    the QR sheet, the poster's ``pc_``)."""
+    found = {"card_", "rc_", "hi_", "pc_"}
     for call in h.rt.telegram.calls:
         for _, url in call.buttons:
             payload = re.search(r"[?&]start(?:group)?=([A-Za-z0-9_-]+)", url)

@@ -76,6 +76,7 @@ BUTTONS = [
         "ev:{e}:{cand}",
         "ep:{e}:{b7}:0",
         "pv:{p}:0",
+        "fg:y:9999999999:0123456789abcdef0123",  # /forgetme's confirmation, forged (issue 11)
     )
 ] + [Attack("button", "pk:n", "group")]
 
@@ -112,6 +113,15 @@ COMMANDS = [
         "propose Free beer?",
         "buildingname Forged Name",
         "poster",
+        # the district (issue 11): registry import, heads' invite links, /reassign, residents' rights
+        "import",
+        "headlinks",
+        "reassign {a} building",
+        "reassign {a} @uma_unit",
+        "start hi_AAAAAAAAAAAAAAAAAAAAAAAA",
+        "start pc_XXXXXX",
+        "mydata",
+        "forgetme",
         # no ids: they act on the chat they are sent in, or on the sender alone
         "help",
         "lang xx",

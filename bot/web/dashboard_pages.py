@@ -375,7 +375,8 @@ def actions(t: Translator, view: Timeline) -> str:
         )
     if view.holders:
         options = "".join(
-            f'<option value="{e(h.token)}">{e(holder_label(t, h.level, h.name, h.unit))}</option>' for h in view.holders
+            f'<option value="{e(h.target)}">{e(holder_label(t, h.level, h.name, h.unit))}</option>'
+            for h in view.holders
         )
         out.append(
             f'<form class="act" data-action="reassign" data-id="{a.id}"><label>{e(t("dash.act.reassign_label"))}'

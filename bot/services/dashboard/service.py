@@ -13,23 +13,35 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.i18n import normalize
-from bot.models import Appeal, AppealEvent, Category, Level, Status, UserInfo
+from bot.models import Appeal, AppealEvent, Category, Community, Level, Role, Status, UserInfo
 from bot.services.base import Calendars, ServiceBase
 from bot.services.dashboard.scope import Reach, Scope, resolve_scope
-from bot.services.reassignment import Holder, ReassignService
+from bot.services.district.reassign import Reassigned, ReassignService
 from bot.services.routing import can_act
 from bot.services.stats import BuildingRow, Figures, Period, ScopeKind, StatsService, TrendPoint
 from bot.services.stats import Scope as StatsScope
 from bot.services.workflow import Outcome, WorkflowService
 from storage.appeals import AppealsRepo
 from storage.dashboard import AppealFilter, BuildingCounts, DashboardRepo, DeadlineRow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.elections import ElectionsRepo
 from storage.electorate import ElectorateRepo
 from storage.registry import RegistryRepo
 
 PAGE = 50  # appeals per page of the list
 PAUSE_ENDS = frozenset({"answer", "resolved", "escalated", "reassigned", "auto_closed", "confirmed", "taken"})
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Where staff may move an appeal: a level, and the head at it (None: the staff / street chat).
+    ``target`` is what the reassignment service takes (bot.services.district.reassign)."""
+
+    level: Level
+    user_id: int | None
+    name: str
+    unit: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -238,7 +250,7 @@ class DashboardService(ServiceBase):
         if unit is not None:
             row = replace(row, unit=unit.name)
         holder = names.get(appeal.assignee_user_id or 0) or (community.name if appeal.level <= Level.COMMUNITY else "")
-        holders = await self.reassigning.options(viewer.user, appeal.id) if staff_reader else []
+        holders = await self.holders(viewer, appeal.id) if staff_reader else []
         return Timeline(
             row=row,
             events=events,
@@ -398,11 +410,65 @@ class DashboardService(ServiceBase):
             raise InvalidInput("dash.error.bad_request")
         return await self.workflow.reply_written(viewer.user, appeal_id, text, request_id=f"{viewer.user.id}:{key}")
 
+    async def holders(self, viewer: Viewer, appeal_id: int) -> list[Holder]:
+        """Where the person may move the open appeal ([] unless they are staff or street office of its
+        community): its unit's head, another unit head of its building (by @username, as the
+        /reassign command names them), the building head, the staff, the street office."""
+        async with self.db.read() as tx:
+            appeal = await AppealsRepo(tx).get(appeal_id)
+            if appeal is None or not appeal.status.is_open:
+                return []
+            reg = RegistryRepo(tx)
+            community = await reg.get_community(appeal.community_id)
+            if community is None or await self._staff_chat_of(tx, community, viewer.user.id) is None:
+                return []
+            found: list[Holder] = []
+            for unit in await reg.units_of(appeal.building_id):
+                if unit.head_user_id is None:
+                    continue
+                person = await reg.get_user(unit.head_user_id)
+                name = person.display if person else str(unit.head_user_id)
+                if unit.id == appeal.unit_id:
+                    found.append(Holder(Level.UNIT, unit.head_user_id, name, unit.name, "unit"))
+                elif person is not None and person.username and unit.head_user_id not in {h.user_id for h in found}:
+                    found.append(Holder(Level.UNIT, unit.head_user_id, name, unit.name, "@" + person.username))
+            building = await reg.get_building(appeal.building_id)
+            if building is not None and building.head_user_id is not None:
+                person = await reg.get_user(building.head_user_id)
+                name = person.display if person else str(building.head_user_id)
+                found.append(Holder(Level.BUILDING, building.head_user_id, name, "", "building"))
+            found.append(Holder(Level.COMMUNITY, None, community.name, "", "staff"))
+            if community.street_chat_id is not None:
+                found.append(Holder(Level.STREET, None, "", "", "street"))
+        current = (appeal.level, appeal.assignee_user_id if appeal.level < Level.COMMUNITY else None)
+        return [h for h in found if (h.level, h.user_id) != current]
+
+    async def _staff_chat_of(self, tx: Tx, community: Community, user_id: int) -> int | None:
+        """The chat through which the person acts as staff of ``community``: its staff chat, else its
+        street office chat (the reassignment service checks the role of that chat again)."""
+        reg = RegistryRepo(tx)
+        if await reg.has_role(community.id, user_id, Role.STAFF):
+            return community.staff_chat_id
+        if community.street_chat_id is not None and await reg.has_role(community.id, user_id, Role.STREET):
+            return community.street_chat_id
+        return None
+
     async def reassign(self, viewer: Viewer, appeal_id: int, target: str) -> Outcome:
+        """Through the /reassign command's service, as staff (or street office) of the appeal's
+        community; the target is one the page offered (bot.services.district.reassign parses it)."""
         await self._visible(viewer, appeal_id)
-        if viewer.scope.reach < Reach.COMMUNITY:
-            raise PermissionDenied("dash.error.staff_only")
-        return await self.reassigning.reassign(viewer.user, appeal_id, target)
+        async with self.db.read() as tx:
+            appeal = await AppealsRepo(tx).get(appeal_id)
+            assert appeal is not None
+            community = await RegistryRepo(tx).get_community(appeal.community_id)
+            assert community is not None
+            chat_id = await self._staff_chat_of(tx, community, viewer.user.id)
+        if chat_id is None:
+            raise PermissionDenied("error.staff_only")
+        done: Reassigned = await self.reassigning.reassign(viewer.user, chat_id, appeal_id, target[:40])
+        params = {"id": appeal_id, "level_key": f"level.{done.level.name.lower()}", "name": done.to_name}
+        key = "district.reassigned_to_person" if done.to_name else "district.reassigned_to_level"
+        return Outcome(key, done.appeal, params)  # the same answer as the /reassign command
 
 
 def pauses_of(events: list[AppealEvent], appeal: Appeal) -> list[Pause]:
