@@ -241,3 +241,61 @@ def _facts_row(f: AppealFacts, now: datetime) -> tuple[object, ...]:
         f.escalations,
         to_ts(now),
     )
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One appeal of the month for the report's appeals sheet."""
+
+    appeal_id: int
+    building_id: int
+    unit_id: int | None
+    category: str
+    level: int
+    status: str
+    created_at: int
+    first_reply_at: int | None
+    first_reply_due_at: int
+    first_reply_s: int | None
+    resolved_at: int | None
+    resolve_s: int | None
+    resolved_on_time: int | None
+    closed_at: int | None
+    rating: int | None
+    reopens: int
+    escalations: int
+    auto_closed: int
+
+
+class ReportRepo:
+    """The reads of the monthly report's appeals sheet."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def report_rows(self, where: ScopeFilter, start: datetime, end: datetime) -> list[ReportRow]:
+        """The appeals filed in ``[start, end)`` with their summary, in filing order."""
+        terms, values = where.sql("s")
+        rows = await self.tx.fetchall(
+            "SELECT s.appeal_id, s.building_id, s.unit_id, s.category, s.level, a.status, s.created_at,"  # noqa: S608
+            " s.first_reply_at, s.first_reply_due_at, s.first_reply_s, s.resolved_at, s.resolve_s,"
+            " s.resolved_on_time, a.closed_at, s.rating, s.reopens, s.escalations, s.auto_closed"
+            f" FROM appeal_stats s JOIN appeals a ON a.id = s.appeal_id WHERE {terms}"
+            " AND s.created_at >= ? AND s.created_at < ? ORDER BY s.created_at, s.appeal_id",
+            (*values, to_ts(start), to_ts(end)),
+        )
+        return [ReportRow(*tuple(r)) for r in rows]
+
+    async def timelines(self, where: ScopeFilter, start: datetime, end: datetime) -> dict[int, list[tuple[int, str]]]:
+        """(moment, kind) of every history row of the appeals filed in ``[start, end)``, per appeal in
+        order (index appeal_events_appeal, one range per appeal)."""
+        terms, values = where.sql("s")
+        rows = await self.tx.fetchall(
+            "SELECT e.appeal_id, e.at, e.kind FROM appeal_stats s JOIN appeal_events e ON e.appeal_id = s.appeal_id"  # noqa: S608
+            f" WHERE {terms} AND s.created_at >= ? AND s.created_at < ? ORDER BY e.appeal_id, e.id",
+            (*values, to_ts(start), to_ts(end)),
+        )
+        out: dict[int, list[tuple[int, str]]] = {}
+        for appeal_id, at, kind in rows:
+            out.setdefault(int(appeal_id), []).append((int(at), str(kind)))
+        return out
