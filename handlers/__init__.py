@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeal_actions, appeals, buildings, general, observability, points, setup, votes
+from handlers import appeal_actions, appeals, buildings, general, observability, points, setup, stats, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -69,6 +69,9 @@ def register(app: UnitApp) -> None:
         "show": appeals.show,
         "status": appeals.status,
         "cancel": appeals.cancel,
+        # statistics and reports (issue 11): staff chat, street chat, building heads in private
+        "stats": stats.stats_command,
+        "report": stats.report_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback), group=0)

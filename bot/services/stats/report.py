@@ -25,27 +25,6 @@ from storage.stats import ReportRow
 
 #: Telegram's limit for a file a bot sends (sendDocument): 50 MB.
 TELEGRAM_FILE_LIMIT = 50 * 1024 * 1024
-EVENT_KINDS = (
-    "filed",
-    "taken",
-    "reply",
-    "asked",
-    "answer",
-    "added",
-    "resolved",
-    "confirmed",
-    "auto_closed",
-    "rated",
-    "reopened",
-    "escalated",
-    "reminded",
-    "repinged",
-    "rating_asked_again",
-    "revisit_asked",
-    "still_fixed",
-    "broken_again",
-    "resident_unreachable",
-)
 _DATE_FORMATS = {"zh": 'yyyy"年"m"月"d"日" hh:mm', "ru": "dd.mm.yyyy hh:mm", "en": "d mmm yyyy hh:mm"}
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -191,7 +170,7 @@ def appeal_columns(t: Translator) -> list[str]:
 
 
 def _timeline(t: Translator, events: list[tuple[int, str]], tz: ZoneInfo, names: dict[str, str]) -> str:
-    return " → ".join(f"{short_moment(at, tz, t.lang)} {names.get(kind, kind)}" for at, kind in events)
+    return " → ".join(f"{short_moment(at, tz, t.lang)} {names[kind]}" for at, kind in events)
 
 
 def _appeal_values(
@@ -227,8 +206,20 @@ def _appeal_values(
     ]
 
 
+class _EventNames(dict[str, str]):
+    """History kinds in the reader's language (the timeline's own ``event.*`` texts), looked up once."""
+
+    def __init__(self, t: Translator) -> None:
+        super().__init__()
+        self.t = t
+
+    def __missing__(self, kind: str) -> str:
+        self[kind] = self.t(f"event.{kind}")
+        return self[kind]
+
+
 def event_names(t: Translator) -> dict[str, str]:
-    return {kind: t(f"stats.event.{kind}") for kind in EVENT_KINDS}
+    return _EventNames(t)
 
 
 def xlsx_bytes(data: ReportData, t: Translator) -> bytes:
@@ -279,7 +270,7 @@ def xlsx_bytes(data: ReportData, t: Translator) -> bytes:
     )
     for h in figures.heads:
         heads.ws.append(
-            [h.name, t(f"stats.role.{h.role.value}"), ", ".join(h.places), h.points, *_figure_cells(heads, h.figures)]
+            [h.name, t(f"level.{h.role.value}"), ", ".join(h.places), h.points, *_figure_cells(heads, h.figures)]
         )
 
     appeals = _Sheet(book, t("stats.sheet.appeals"), t.lang)
