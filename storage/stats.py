@@ -260,6 +260,7 @@ class ReportRow:
     resolved_at: int | None
     resolve_s: int | None
     resolved_on_time: int | None
+    resolve_due_at: int | None
     closed_at: int | None
     rating: int | None
     reopens: int
@@ -279,7 +280,7 @@ class ReportRepo:
         rows = await self.tx.fetchall(
             "SELECT s.appeal_id, s.building_id, s.unit_id, s.category, s.level, a.status, s.created_at,"  # noqa: S608
             " s.first_reply_at, s.first_reply_due_at, s.first_reply_s, s.resolved_at, s.resolve_s,"
-            " s.resolved_on_time, a.closed_at, s.rating, s.reopens, s.escalations, s.auto_closed"
+            " s.resolved_on_time, s.resolve_due_at, a.closed_at, s.rating, s.reopens, s.escalations, s.auto_closed"
             f" FROM appeal_stats s JOIN appeals a ON a.id = s.appeal_id WHERE {terms}"
             " AND s.created_at >= ? AND s.created_at < ? ORDER BY s.created_at, s.appeal_id",
             (*values, to_ts(start), to_ts(end)),

@@ -181,8 +181,18 @@ def _appeal_values(
     names: dict[str, str],
     moment: Callable[[int | None], object],
 ) -> list[object]:
-    replied = None if row.first_reply_at is None else row.first_reply_at <= row.first_reply_due_at
-    resolved = None if row.resolved_on_time is None else bool(row.resolved_on_time)
+    now = int(data.figures.computed_at.timestamp())
+    # as the rates count them (docs/stats.md): late once the deadline passed without it; blank while pending
+    replied: bool | None = None
+    if row.first_reply_at is not None:
+        replied = row.first_reply_at <= row.first_reply_due_at
+    elif row.first_reply_due_at <= now:
+        replied = False
+    resolved: bool | None = None
+    if row.resolved_on_time is not None:
+        resolved = bool(row.resolved_on_time)
+    elif row.resolve_due_at is not None and row.resolve_due_at <= now:
+        resolved = False
     return [
         row.appeal_id,
         data.building_names.get(row.building_id, str(row.building_id)),
