@@ -43,6 +43,7 @@ from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
 from bot.services.stats import StatsService
+from bot.services.stats.monthly import MonthlyReports
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
 from storage.db import Database
@@ -86,6 +87,7 @@ class Services:
     buildings: BuildingService
     # statistics and reports (issue 11): figures per unit, building, community, street office
     stats: StatsService
+    stats_reports: MonthlyReports
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -131,6 +133,7 @@ class Services:
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
             stats=StatsService(db, clock, calendars),
+            stats_reports=MonthlyReports(db, clock, calendars, default_day=settings.report_day),
         )
 
 

@@ -300,3 +300,57 @@ class ReportRepo:
         for appeal_id, at, kind in rows:
             out.setdefault(int(appeal_id), []).append((int(at), str(kind)))
         return out
+
+
+@dataclass(frozen=True)
+class ScheduledReport:
+    community_id: int
+    month: str
+    due_at: int
+
+
+class ReportScheduleRepo:
+    """The monthly report's due rows (``stats_reports``)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def active_community_ids(self) -> list[int]:
+        rows = await self.tx.fetchall("SELECT id FROM communities WHERE active = 1 ORDER BY id")
+        return [int(r[0]) for r in rows]
+
+    async def scheduled(self, months: Sequence[str]) -> set[tuple[int, str]]:
+        """(community, month) pairs that have their row already, for the few months asked."""
+        if not months:
+            return set()
+        marks = ", ".join("?" for _ in months)
+        rows = await self.tx.fetchall(
+            f"SELECT community_id, month FROM stats_reports WHERE month IN ({marks})",  # noqa: S608
+            tuple(months),
+        )
+        return {(int(r[0]), str(r[1])) for r in rows}
+
+    async def schedule(self, community_id: int, month: str, due: datetime, *, done: datetime | None = None) -> bool:
+        count = await self.tx.execute(
+            "INSERT INTO stats_reports (community_id, month, due_at, done_at, outcome) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (community_id, month) DO NOTHING",
+            (community_id, month, to_ts(due), None if done is None else to_ts(done), None if done is None else "off"),
+        )
+        return count == 1
+
+    async def due(self, now: datetime, limit: int) -> list[ScheduledReport]:
+        rows = await self.tx.fetchall(
+            "SELECT community_id, month, due_at FROM stats_reports WHERE done_at IS NULL AND due_at <= ?"
+            " ORDER BY due_at LIMIT ?",
+            (to_ts(now), limit),
+        )
+        return [ScheduledReport(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def finish(self, community_id: int, month: str, now: datetime, outcome: str) -> bool:
+        """True for the one caller that marks it done."""
+        count = await self.tx.execute(
+            "UPDATE stats_reports SET done_at = ?, outcome = ?"
+            " WHERE community_id = ? AND month = ? AND done_at IS NULL",
+            (to_ts(now), outcome, community_id, month),
+        )
+        return count == 1

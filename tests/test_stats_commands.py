@@ -137,3 +137,45 @@ async def test_the_report_as_csv_in_the_chats_language(h: Harness) -> None:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][0] == "诉求编号" and "办理经过" in rows[0]
     assert int(rows[1][0]) == first and "11月23日 10:00 已提交" in rows[1][-1]
+
+
+# --- the monthly report ---------------------------------------------------------------------------
+async def test_the_monthly_report_goes_out_once_on_the_first_in_working_hours(h: Harness) -> None:
+    first, _ = await _month_with_appeals(h)
+    staff, street = h.p.staff_chat["id"], h.p.street_chat["id"]
+    h.clock.set(local(2026, 11, 30, 23, 0))
+    assert not [c for c in await h.sweep() if c.chat_id in (staff, street)]  # November is not over
+    h.clock.set(local(2026, 12, 1, 7, 0))  # the 1st, before working hours: scheduled, not due yet
+    assert not [c for c in await h.sweep() if c.method == "sendDocument"]
+    h.clock.set(local(2026, 12, 1, 10, 0))
+    calls = await h.sweep()
+    for chat in (staff, street):
+        mine = [c for c in calls if c.chat_id == chat]
+        assert [c.method for c in mine if c.method != "sendMessage"] == ["sendPhoto", "sendDocument"]
+        name, data = _document(mine)
+        assert name == "report-2026-11.xlsx"
+        book = load_workbook(io.BytesIO(data))
+        assert [r[0] for r in book["Appeals"].iter_rows(min_row=2, values_only=True)][0] == first
+        assert "monthly report for November 2026" in said(mine)[-1]
+    # a second sweep, or a second process's, sends nothing again
+    assert not [c for c in await h.sweep() if c.method == "sendDocument"]
+    assert await h.services.stats_reports.tick() == 0
+    h.clock.set(local(2026, 12, 15, 10, 0))
+    assert not [c for c in await h.sweep() if c.method == "sendDocument"]
+
+
+async def test_the_report_day_is_set_by_staff_and_the_report_can_be_turned_off(h: Harness) -> None:
+    await _month_with_appeals(h)
+    set_day = said(await h.cmd(h.p.staff, h.p.staff_chat, "report", "day 3"))[-1]
+    assert "day 3" in set_day
+    refused = said(await h.cmd(h.p.bhead, updates.private_chat(h.p.bhead), "report", "day 3"))[-1]
+    assert "set in the staff chat" in refused
+    assert "Usage in the staff chat" in said(await h.cmd(h.p.staff, h.p.staff_chat, "report", "day 31"))[-1]
+    h.clock.set(local(2026, 12, 1, 10, 0))
+    assert not [c for c in await h.sweep() if c.method == "sendDocument"]
+    h.clock.set(local(2026, 12, 3, 10, 0))  # Thursday 3 December
+    assert len([c for c in await h.sweep() if c.method == "sendDocument"]) == 2  # staff and street
+    off = said(await h.cmd(h.p.staff, h.p.staff_chat, "report", "day off"))[-1]
+    assert "No monthly report" in off
+    h.clock.set(local(2027, 1, 4, 10, 0))
+    assert not [c for c in await h.sweep() if c.method == "sendDocument"]
