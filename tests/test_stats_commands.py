@@ -155,7 +155,7 @@ async def test_the_monthly_report_goes_out_once_on_the_first_in_working_hours(h:
         name, data = _document(mine)
         assert name == "report-2026-11.xlsx"
         book = load_workbook(io.BytesIO(data))
-        assert [r[0] for r in book["Appeals"].iter_rows(min_row=2, values_only=True)][0] == first
+        assert next(r[0] for r in book["Appeals"].iter_rows(min_row=2, values_only=True)) == first
         assert "monthly report for November 2026" in said(mine)[-1]
     # a second sweep, or a second process's, sends nothing again
     assert not [c for c in await h.sweep() if c.method == "sendDocument"]
