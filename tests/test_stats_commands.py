@@ -179,3 +179,18 @@ async def test_the_report_day_is_set_by_staff_and_the_report_can_be_turned_off(h
     assert "No monthly report" in off
     h.clock.set(local(2027, 1, 4, 10, 0))
     assert not [c for c in await h.sweep() if c.method == "sendDocument"]
+
+
+async def test_a_building_head_sees_only_their_buildings(h: Harness) -> None:
+    """Bella heads Building 8: Building 7's appeal is in the community's figures, not in hers."""
+    from tests.security_world import BELLA, build_world
+
+    w = await build_world(h)
+    month = h.clock.now().astimezone(local(2026, 1, 1).tzinfo).strftime("%Y-%m")
+    staff = said(await h.cmd(h.p.staff, h.p.staff_chat, "stats", month))[-1]
+    assert "Filed: 1" in staff
+    hers = said(await h.cmd(BELLA, updates.private_chat(BELLA), "stats", month))[-1]
+    assert "Building 8" in hers and "No appeals were filed" in hers
+    assert "no report to send" in said(await h.cmd(BELLA, updates.private_chat(BELLA), "report", month))[-1]
+    building8 = await h.services.stats.viewer(BELLA["id"], BELLA["id"], private=True)
+    assert building8.scope.building_ids == (w.b8,)
