@@ -47,6 +47,7 @@ from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
 from bot.services.stats import StatsService
+from bot.services.stats.monthly import MonthlyReports
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
 from storage.db import Database
@@ -96,6 +97,7 @@ class Services:
     privacy: PrivacyService
     # the staff dashboard (issue 11, a Telegram Mini App served by bot.web.dashboard)
     dashboard: DashboardService
+    stats_reports: MonthlyReports
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -147,6 +149,7 @@ class Services:
             reassign=reassign,
             privacy=PrivacyService(db, clock, calendars),
             dashboard=DashboardService(db, clock, calendars, workflow, reassign, stats, settings.language),
+            stats_reports=MonthlyReports(db, clock, calendars, default_day=settings.report_day),
         )
 
 

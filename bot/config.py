@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     country: str = Field(default="CN", description="Default holiday calendar of new communities")
     language: str = Field(default="zh", description="Default language of new communities: zh, en, ru")
     sweep_interval: float = Field(default=30.0, gt=0, le=3600, description="Seconds between deadline sweeps")
+    report_day: int = Field(
+        default=1, ge=0, le=28, description="Day of the month the monthly statistics report goes out (0: never)"
+    )
     work_start: time = Field(default=time(9, 0), description="Start of working hours (local)")
     work_end: time = Field(default=time(18, 0), description="End of working hours (local)")
     log_level: str = Field(default="INFO")

@@ -33,6 +33,7 @@ from handlers import (
     observability,
     points,
     setup,
+    stats,
     votes,
 )
 from handlers.errors import on_error
@@ -84,6 +85,9 @@ def register(app: UnitApp) -> None:
         "cancel": appeals.cancel,
         # the staff dashboard (issue 11): a Mini App button in private for staff, street office, heads
         "dashboard": dashboard.dashboard,
+        # statistics and reports (issue 11): staff chat, street chat, building heads in private
+        "stats": stats.stats_command,
+        "report": stats.report_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback), group=0)

@@ -31,7 +31,8 @@ async def sweep_job(context: AppContext) -> None:
 
 async def run_sweep(services: Services) -> None:
     """Everything time-driven, each part idempotent and safe with several processes: appeal
-    deadlines, elections opening/closing (with catch-up), proposals closing, expired perk codes."""
+    deadlines, elections opening/closing (with catch-up), proposals closing, expired perk codes, the
+    monthly statistics report."""
     report = await services.sweeper.sweep()
     if report.total:
         log.info("sweep: %s", report.fired)
@@ -44,6 +45,9 @@ async def run_sweep(services: Services) -> None:
     refunded = await services.perks.refund_expired()
     if refunded:
         log.info("expired perk codes refunded: %s", refunded)
+    reports = await services.stats_reports.tick()  # the monthly statistics report (issue 11)
+    if reports:
+        log.info("monthly reports queued: %s", reports)
 
 
 async def outbox_job(context: AppContext) -> None:

@@ -47,6 +47,8 @@ STAFF = (
     "award",
     "merchant",
     "perk",
+    "stats",
+    "report",
     "help",
 )
 MAX_STAFF_CHATS = 50  # staff menus published at start-up (each costs 4 calls); later ones when used

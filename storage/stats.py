@@ -241,3 +241,116 @@ def _facts_row(f: AppealFacts, now: datetime) -> tuple[object, ...]:
         f.escalations,
         to_ts(now),
     )
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One appeal of the month for the report's appeals sheet."""
+
+    appeal_id: int
+    building_id: int
+    unit_id: int | None
+    category: str
+    level: int
+    status: str
+    created_at: int
+    first_reply_at: int | None
+    first_reply_due_at: int
+    first_reply_s: int | None
+    resolved_at: int | None
+    resolve_s: int | None
+    resolved_on_time: int | None
+    resolve_due_at: int | None
+    closed_at: int | None
+    rating: int | None
+    reopens: int
+    escalations: int
+    auto_closed: int
+
+
+class ReportRepo:
+    """The reads of the monthly report's appeals sheet."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def report_rows(self, where: ScopeFilter, start: datetime, end: datetime) -> list[ReportRow]:
+        """The appeals filed in ``[start, end)`` with their summary, in filing order."""
+        terms, values = where.sql("s")
+        rows = await self.tx.fetchall(
+            "SELECT s.appeal_id, s.building_id, s.unit_id, s.category, s.level, a.status, s.created_at,"  # noqa: S608
+            " s.first_reply_at, s.first_reply_due_at, s.first_reply_s, s.resolved_at, s.resolve_s,"
+            " s.resolved_on_time, s.resolve_due_at, a.closed_at, s.rating, s.reopens, s.escalations, s.auto_closed"
+            f" FROM appeal_stats s JOIN appeals a ON a.id = s.appeal_id WHERE {terms}"
+            " AND s.created_at >= ? AND s.created_at < ? ORDER BY s.created_at, s.appeal_id",
+            (*values, to_ts(start), to_ts(end)),
+        )
+        return [ReportRow(*tuple(r)) for r in rows]
+
+    async def timelines(self, where: ScopeFilter, start: datetime, end: datetime) -> dict[int, list[tuple[int, str]]]:
+        """(moment, kind) of every history row of the appeals filed in ``[start, end)``, per appeal in
+        order (index appeal_events_appeal, one range per appeal)."""
+        terms, values = where.sql("s")
+        rows = await self.tx.fetchall(
+            "SELECT e.appeal_id, e.at, e.kind FROM appeal_stats s JOIN appeal_events e ON e.appeal_id = s.appeal_id"  # noqa: S608
+            f" WHERE {terms} AND s.created_at >= ? AND s.created_at < ? ORDER BY e.appeal_id, e.id",
+            (*values, to_ts(start), to_ts(end)),
+        )
+        out: dict[int, list[tuple[int, str]]] = {}
+        for appeal_id, at, kind in rows:
+            out.setdefault(int(appeal_id), []).append((int(at), str(kind)))
+        return out
+
+
+@dataclass(frozen=True)
+class ScheduledReport:
+    community_id: int
+    month: str
+    due_at: int
+
+
+class ReportScheduleRepo:
+    """The monthly report's due rows (``stats_reports``)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def active_community_ids(self) -> list[int]:
+        rows = await self.tx.fetchall("SELECT id FROM communities WHERE active = 1 ORDER BY id")
+        return [int(r[0]) for r in rows]
+
+    async def scheduled(self, months: Sequence[str]) -> set[tuple[int, str]]:
+        """(community, month) pairs that have their row already, for the few months asked."""
+        if not months:
+            return set()
+        marks = ", ".join("?" for _ in months)
+        rows = await self.tx.fetchall(
+            f"SELECT community_id, month FROM stats_reports WHERE month IN ({marks})",  # noqa: S608
+            tuple(months),
+        )
+        return {(int(r[0]), str(r[1])) for r in rows}
+
+    async def schedule(self, community_id: int, month: str, due: datetime, *, done: datetime | None = None) -> bool:
+        count = await self.tx.execute(
+            "INSERT INTO stats_reports (community_id, month, due_at, done_at, outcome) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (community_id, month) DO NOTHING",
+            (community_id, month, to_ts(due), None if done is None else to_ts(done), None if done is None else "off"),
+        )
+        return count == 1
+
+    async def due(self, now: datetime, limit: int) -> list[ScheduledReport]:
+        rows = await self.tx.fetchall(
+            "SELECT community_id, month, due_at FROM stats_reports WHERE done_at IS NULL AND due_at <= ?"
+            " ORDER BY due_at LIMIT ?",
+            (to_ts(now), limit),
+        )
+        return [ScheduledReport(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    async def finish(self, community_id: int, month: str, now: datetime, outcome: str) -> bool:
+        """True for the one caller that marks it done."""
+        count = await self.tx.execute(
+            "UPDATE stats_reports SET done_at = ?, outcome = ?"
+            " WHERE community_id = ? AND month = ? AND done_at IS NULL",
+            (to_ts(now), outcome, community_id, month),
+        )
+        return count == 1

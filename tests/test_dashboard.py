@@ -264,12 +264,29 @@ async def test_heads_elections_and_reports_pages(h: Harness) -> None:
         status, body = await client.get("/app/api/elections", signed(h, h.p.staff))
         assert status == 200 and "No elections" in body
         status, body = await client.get("/app/api/reports", signed(h, h.p.staff))
-        assert status == 200 and 'data-download="report?month=2026-11&amp;format=csv"' in body
+        assert status == 200 and 'data-download="report?month=2026-11&amp;format=xlsx"' in body
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(
+                client.base + "/app/api/report?month=2026-11&format=xlsx",
+                headers={"Authorization": f"tma {signed(h, h.p.staff)}"},
+            ) as r,
+        ):
+            assert r.status == 200 and r.headers["Content-Disposition"].endswith('report-2026-11.xlsx"')
+            content = await r.read()
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(BytesIO(content), read_only=True)
+        assert len(book.sheetnames) == 4  # summary, buildings, heads, the month's appeals
+        cells = [str(c) for row in book[book.sheetnames[1]].iter_rows(values_only=True) for c in row]
+        assert "Building 7" in cells
         status, body = await client.get("/app/api/report?month=2026-11&format=csv", signed(h, h.p.staff))
-        assert status == 200
-        lines = body.lstrip("\ufeff").splitlines()
-        assert lines[0].startswith("Building,Filed,Open") and lines[1].startswith("Building 7,1,1,0")
-        assert lines[-1].startswith("Total,1,1,0")
+        assert status == 200 and "\n1,Building 7,1," in body and "filed" in body
+        assert (await client.get("/app/api/report?month=2030-01&format=csv", signed(h, h.p.staff)))[0] == 400
+        # a building head gets the report of their building
+        assert (await client.get("/app/api/report?month=2026-11&format=csv", signed(h, h.p.bhead)))[0] == 200
         # a unit head: their own unit's figures, no reports
         status, body = await client.get("/app/api/overview", signed(h, h.p.uhead))
         assert status == 200 and "Filed this month: 1" in body

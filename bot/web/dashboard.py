@@ -15,8 +15,6 @@ catalogs, the clock and the token are injected.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -30,6 +28,7 @@ from bot.models import UserInfo
 from bot.services.dashboard import DashboardService, InitDataRejected, Viewer, parse_filter, verify_init_data
 from bot.services.dashboard.scope import Reach
 from bot.services.dashboard.service import bounded_id
+from bot.services.stats.report import csv_bytes, xlsx_bytes
 from bot.services.workflow import Outcome
 from bot.web import dashboard_pages as pages
 
@@ -38,6 +37,7 @@ log = logging.getLogger(__name__)
 NO_STORE = {"Cache-Control": "no-store", "Vary": "Authorization, Accept-Language"}
 STATUS = ((NotFound, 404), (PermissionDenied, 403), (InvalidInput, 400), (Conflict, 409))
 ACTIONS = ("reply", "escalate", "reassign")
+REPORT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 REPORT_MONTHS = 6
 
 
@@ -163,7 +163,7 @@ class DashboardRoutes:
             "heads": lambda v, t: self._heads(v, t, query.get("month")),
             "elections": self._elections,
             "reports": self._reports,
-            "report": lambda v, t: self._report(v, t, query.get("month"), query.get("format", "csv")),
+            "report": lambda v, t: self._report(v, t, query.get("month"), query.get("format", "xlsx")),
         }
         build = builders.get(name)
         if build is None:
@@ -203,57 +203,21 @@ class DashboardRoutes:
         return pages.reports(t, viewer, [current.previous(i) if i else current for i in range(REPORT_MONTHS)])
 
     async def _report(self, viewer: Viewer, t: Translator, month: str | None, fmt: str) -> web.Response:
-        """The month's figures per building as CSV (the statistics service's numbers, headings in
-        the reader's language)."""
+        """The monthly report as /report makes it (the statistics service's XLSX or CSV), headings in
+        the reader's language."""
         if viewer.scope.reach < Reach.BUILDING:
             raise PermissionDenied("dash.error.reports_staff")
-        if fmt != "csv" or not month:
+        if fmt not in REPORT_TYPES or not month:
             raise InvalidInput("dash.error.bad_request")
         period = self.service.month(viewer, month)
-        figures, buildings, _ = await self.service.overview(viewer, period, months=1)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        keys = (
-            "dash.col.building",
-            "dash.col.filed",
-            "dash.col.open",
-            "dash.col.overdue",
-            "dash.rate.response",
-            "dash.rate.resolution",
-            "dash.rate.satisfaction",
+        data = await self.service.report(viewer, period)
+        content, content_type = (
+            (xlsx_bytes(data, t), REPORT_TYPES["xlsx"]) if fmt == "xlsx" else (csv_bytes(data, t), REPORT_TYPES["csv"])
         )
-        writer.writerow([t(k) for k in keys])
-        for row in [*buildings]:
-            f = row.figures
-            writer.writerow(
-                [
-                    row.name,
-                    f.filed.total,
-                    f.open_now.total,
-                    f.overdue_now.total,
-                    pages.percent(f.response),
-                    pages.percent(f.resolution),
-                    pages.percent(f.satisfaction),
-                ]
-            )
-        total = figures.total
-        writer.writerow(
-            [
-                t("dash.col.total"),
-                total.filed.total,
-                total.open_now.total,
-                total.overdue_now.total,
-                pages.percent(total.response),
-                pages.percent(total.resolution),
-                pages.percent(total.satisfaction),
-            ]
-        )
-        body = "\ufeff" + out.getvalue()  # a byte-order mark: spreadsheet programs then read UTF-8 (Chinese)
         return web.Response(
-            body=body.encode("utf-8"),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="report-{period.month}.csv"'},
+            body=content,
+            content_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="report-{period.month}.{fmt}"'},
         )
 
     # --- actions --------------------------------------------------------------------------------

@@ -451,8 +451,13 @@ def elections(t: Translator, viewer: Viewer, lines: Sequence[TurnoutLine]) -> st
 
 def reports(t: Translator, viewer: Viewer, months: Sequence[Period]) -> str:
     items = "".join(
-        f'<li>{e(month_name(p, t.lang))}: <a href="#" data-download="report?month={p.month}&amp;format=csv" '
-        f'data-filename="report-{p.month}.csv">{e(t("dash.reports.csv"))}</a></li>'
+        f"<li>{e(month_name(p, t.lang))}: "
+        + " · ".join(
+            f'<a href="#" data-download="report?month={p.month}&amp;format={fmt}" '
+            f'data-filename="report-{p.month}.{fmt}">{e(t(key))}</a>'
+            for fmt, key in (("xlsx", "dash.reports.xlsx"), ("csv", "dash.reports.csv"))
+        )
+        + "</li>"
         for p in months
     )
     return (

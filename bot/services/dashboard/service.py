@@ -20,6 +20,7 @@ from bot.services.district.reassign import Reassigned, ReassignService
 from bot.services.routing import can_act
 from bot.services.stats import BuildingRow, Figures, Period, ScopeKind, StatsService, TrendPoint
 from bot.services.stats import Scope as StatsScope
+from bot.services.stats.report import ReportData
 from bot.services.workflow import Outcome, WorkflowService
 from storage.appeals import AppealsRepo
 from storage.dashboard import AppealFilter, BuildingCounts, DashboardRepo, DeadlineRow
@@ -302,6 +303,26 @@ class DashboardService(ServiceBase):
         figures, buildings = await self.stats.overview(scope, period)
         trend = await self.stats.trend(scope, months, period)
         return figures, buildings, trend
+
+    async def report(self, viewer: Viewer, period: Period) -> ReportData:
+        """The monthly report's data (the statistics service's, as /report builds it), for the chat
+        the person reads figures in: their community's staff chat (or street office chat), else, for a
+        building head, their private chat. The statistics service checks that role itself."""
+        user_id = viewer.user.id
+        chat: tuple[int, bool] | None = None
+        async with self.db.read() as tx:
+            for community in viewer.scope.communities:
+                if community.id in viewer.scope.staff_of:
+                    found = await self._staff_chat_of(tx, community, user_id)
+                    if found is not None:
+                        chat = (found, False)
+                        break
+        if chat is None and any(b.head_user_id == user_id for b in viewer.scope.buildings):
+            chat = (user_id, True)
+        if chat is None:
+            raise PermissionDenied("dash.error.reports_staff")
+        stats_viewer = await self.stats.viewer(user_id, chat[0], private=chat[1])
+        return await self.stats.report(stats_viewer, period)
 
     async def head_figures(self, viewer: Viewer, period: Period) -> Figures:
         return await self.stats.figures(self.stats_scope(viewer), period)

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock, to_ts
+from bot.errors import NotConfigured
 from bot.models import Building, Community, Unit
 from bot.services.base import Calendars, ServiceBase
+from bot.services.stats.access import Viewer, month_of, viewer_of
 from bot.services.stats.figures import (
     BuildingRow,
     Figures,
@@ -24,15 +26,27 @@ from bot.services.stats.figures import (
     Scope,
     TrendPoint,
 )
+from bot.services.stats.report import ReportData
 from bot.services.stats.rules import appeal_facts
 from bot.services.stats.tally import Tally
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.db import Database, Tx
 from storage.registry import RegistryRepo
-from storage.stats import AppealFacts, CohortRow, OpenRow, ScopeFilter, StatsRepo
+from storage.stats import AppealFacts, CohortRow, OpenRow, ReportRepo, ScopeFilter, StatsRepo
 
 REFRESH_BATCH = 5000  # history rows read per refresh transaction (keeps each one short)
+TREND_MONTHS = 6  # months on the chart's rates panel
+
+
+@dataclass(frozen=True)
+class StatsView:
+    """What /stats shows: the figures, a row per building and the rates of the last months."""
+
+    viewer: Viewer
+    figures: Figures
+    buildings: list[BuildingRow]
+    trend: list[TrendPoint]
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,55 @@ class _Loaded:
 class StatsService(ServiceBase):
     def __init__(self, db: Database, clock: Clock, calendars: Calendars) -> None:
         super().__init__(db, clock, calendars)
+
+    # --- who asks, for what -------------------------------------------------------------------------
+    async def viewer(self, actor_id: int, chat_id: int, *, private: bool) -> Viewer:
+        """The scope ``actor_id`` may see from ``chat_id`` (refuses with a DomainError otherwise)."""
+        async with self.db.read() as tx:
+            return await viewer_of(tx, actor_id, chat_id, private=private)
+
+    def month(self, viewer: Viewer, text: str | None) -> Period:
+        return month_of(text, viewer.community, self.clock.now())
+
+    async def view(self, viewer: Viewer, period: Period) -> StatsView:
+        figures, buildings = await self.overview(viewer.scope, period)
+        if not buildings:
+            raise NotConfigured("stats.error_no_buildings")
+        trend = await self.trend(viewer.scope, TREND_MONTHS, period)
+        return StatsView(viewer, figures, buildings, trend)
+
+    async def report(self, viewer: Viewer, period: Period) -> ReportData:
+        """Everything the monthly report's files hold."""
+        view = await self.view(viewer, period)
+        rows = []
+        timelines: dict[int, list[tuple[int, str]]] = {}
+        building_names: dict[int, str] = {}
+        unit_names: dict[int, str] = {}
+        async with self.db.read() as tx:
+            registry = RegistryRepo(tx)
+            repo = ReportRepo(tx)
+            for where in await self._filters(tx, viewer.scope):
+                community = await registry.get_community(where.community_id)
+                if community is None:
+                    continue
+                start, end = period.bounds(community.timezone)
+                rows.extend(await repo.report_rows(where, start, end))
+                timelines.update(await repo.timelines(where, start, end))
+                for building in await registry.buildings_of(community.id):
+                    building_names[building.id] = building.title
+                    for unit in await registry.units_of(building.id):
+                        unit_names[unit.id] = unit.name
+        return ReportData(
+            title=viewer.title,
+            timezone=viewer.community.timezone,
+            figures=view.figures,
+            buildings=view.buildings,
+            trend=view.trend,
+            appeals=rows,
+            timelines=timelines,
+            building_names=building_names,
+            unit_names=unit_names,
+        )
 
     # --- the summary ----------------------------------------------------------------------------
     async def refresh(self, batch: int = REFRESH_BATCH) -> int:
