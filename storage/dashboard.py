@@ -126,6 +126,9 @@ class DashboardRepo:
         match ``wanted``. Each visibility list is its own indexed query (appeals_*_recent), merged."""
         terms: list[str] = []
         params: list[object] = []
+        active = wanted.overdue or wanted.status in (*OPEN_STATUSES, "open", "resolved")
+        if active:  # what is not closed is read through the partial indexes (0009), not the history
+            terms.append(_ACTIVE)
         if wanted.status == "open":
             terms.append(f"status IN ({_OPEN})")
         elif wanted.status is not None:
@@ -141,19 +144,21 @@ class DashboardRepo:
             terms.append("building_id = ?")
             params.append(wanted.building_id)
         if wanted.overdue:
-            terms.append(f"{_ACTIVE} AND status IN ({_OPEN}) AND due_at < ?")
+            terms.append(f"status IN ({_OPEN}) AND due_at < ?")
             params.append(to_ts(now))
         if wanted.before_id is not None:
             terms.append("id < ?")
             params.append(wanted.before_id)
         extra = "".join(f" AND {t}" for t in terms)
+        # "+id": sorting what is open (a few rows) beats walking the whole history newest first
+        order = "+id DESC" if active else "id DESC"
         found: dict[int, Appeal] = {}
         for column, ids in (("community_id", community_ids), ("building_id", building_ids), ("unit_id", unit_ids)):
             if not ids:
                 continue
             marks = ", ".join("?" for _ in ids)
             rows = await self.tx.fetchall(
-                f"SELECT * FROM appeals WHERE {column} IN ({marks}){extra} ORDER BY id DESC LIMIT ?",  # noqa: S608
+                f"SELECT * FROM appeals WHERE {column} IN ({marks}){extra} ORDER BY {order} LIMIT ?",  # noqa: S608
                 (*ids, *params, limit),
             )
             for row in rows:

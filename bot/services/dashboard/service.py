@@ -190,10 +190,11 @@ class DashboardService(ServiceBase):
             raise PermissionDenied("dash.error.not_your_building", id=wanted.building_id)
         now = self.clock.now()
         async with self.db.read() as tx:
+            communities, buildings, units = list_sources(scope)
             found = await DashboardRepo(tx).appeals(
-                community_ids=sorted(scope.staff_of),
-                building_ids=sorted(scope.whole_buildings),
-                unit_ids=sorted(scope.units),
+                community_ids=communities,
+                building_ids=buildings,
+                unit_ids=units,
                 wanted=wanted,
                 now=now,
                 limit=PAGE,
@@ -490,6 +491,16 @@ class DashboardService(ServiceBase):
         params = {"id": appeal_id, "level_key": f"level.{done.level.name.lower()}", "name": done.to_name}
         key = "district.reassigned_to_person" if done.to_name else "district.reassigned_to_level"
         return Outcome(key, done.appeal, params)  # the same answer as the /reassign command
+
+
+def list_sources(scope: Scope) -> tuple[list[int], list[int], list[int]]:
+    """The communities, buildings and units whose appeals the list reads, each appeal through one
+    index range: a building or unit inside a community seen whole is not asked for again."""
+    communities = sorted(scope.staff_of)
+    inside = {b.id for b in scope.buildings if b.community_id in scope.staff_of}
+    buildings = sorted(scope.whole_buildings - inside)
+    units = sorted(u.id for u in scope.unit_rows if u.building_id not in inside and u.building_id not in buildings)
+    return communities, buildings, units
 
 
 def pauses_of(events: list[AppealEvent], appeal: Appeal) -> list[Pause]:
