@@ -370,3 +370,29 @@ def test_the_public_url_must_be_https(tmp_path: Any) -> None:
     for bad in ("http://bot.example.org", "https://", "https://bot.example.org/?x=1", "bot.example.org"):
         with pytest.raises(ValidationError, match="public_url"):
             make_settings(tmp_path / "x.db", public_url=bad)
+
+
+async def test_the_timeline_shows_a_paused_clock_and_the_words_of_each_step(h: Harness) -> None:
+    from tests.harness import bot_message
+    from tests.test_appeal_workflow import act, take
+
+    await h.setup_community()
+    appeal_id = await h.file_appeal()
+    await take(h, appeal_id)
+    h.clock.advance(timedelta(hours=1))
+    await act(h, h.p.uhead, appeal_id, "ask", "Which floor is it?")
+    server, client = await serve_dashboard(h)
+    try:
+        status, body = await client.get(f"/app/api/appeal?id={appeal_id}", signed(h, h.p.bhead))
+        assert status == 200 and "Which floor is it?" in body and "still waiting" in body
+        assert "Mon 23 Nov, 11:00 → still waiting" in body
+        h.clock.advance(timedelta(days=2))
+        question = bot_message(h, h.p.resident["id"], f"A question about your appeal #{appeal_id}")
+        await h.send(
+            updates.message(h.p.resident, updates.private_chat(h.p.resident), "The 3rd floor", reply_to=question)
+        )
+        status, body = await client.get(f"/app/api/appeal?id={appeal_id}", signed(h, h.p.bhead))
+        assert "Mon 23 Nov, 11:00 → Wed 25 Nov, 11:00" in body and "The 3rd floor" in body
+        assert "dash.deadline" not in body and "{" not in body.replace("{}", "")  # every text rendered
+    finally:
+        await server.stop()

@@ -64,12 +64,12 @@ window.Telegram = {WebApp: {
 """
 
 
-def signed_for(person: dict[str, Any], *, token: str = TOKEN) -> str:
+def signed_for(person: dict[str, Any], *, token: str = TOKEN, language: str = "en") -> str:
     user = {
         "id": person["id"],
         "first_name": person["first_name"],
         "username": person.get("username"),
-        "language_code": "en",
+        "language_code": language,
     }
     fields = {"query_id": "AAQ-e2e", "user": json.dumps(user), "auth_date": str(int(E2E_START.timestamp()))}
     return sign_init_data(fields, token)
@@ -160,6 +160,23 @@ def test_staff_dashboard_in_a_real_browser(e2e: E2E) -> None:
             page.click("li[data-appeal='1'] a")
             page.wait_for_selector("ol.events li[data-event='reassigned']")
             page.screenshot(path=str(IMAGES / "dashboard-timeline-dark.png"), full_page=True)
+            # pass it up from the page: asked first (the browser's own dialog without Telegram's)
+            since = len(e2e.server.calls)
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.click("form[data-action=escalate] button")
+            page.wait_for_selector("ol.events li[data-event='escalated']")
+            chat.wait_text(p.staff_chat, "Appeal #1 was passed to you", since)
+            page.close()
+
+            # a building head whose Telegram speaks Chinese: their building only, in Chinese
+            page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+            page.route("https://telegram.org/**", lambda route: route.abort())
+            head_init = signed_for(p.bhead, language="zh")
+            page.goto(f"{base}/app/#tgWebAppData={quote(head_init, safe='')}")
+            page.wait_for_selector(".cards .rate")
+            shown = page.inner_text("#app")
+            assert "响应率" in shown and "办结率" in shown and "满意率" in shown and "Building 7" in shown
+            page.screenshot(path=str(IMAGES / "dashboard-overview-zh.png"), full_page=True)
             page.close()
 
             # a forged signature: the page shows no data at all

@@ -370,7 +370,8 @@ def actions(t: Translator, view: Timeline) -> str:
         )
     if view.may_escalate:
         out.append(
-            f'<form class="act" data-action="escalate" data-id="{a.id}">'
+            f'<form class="act" data-action="escalate" data-id="{a.id}" '
+            f'data-confirm="{e(t("dash.act.escalate_confirm", id=a.id))}">'
             f'<button type="submit">{e(t("dash.act.escalate"))}</button></form>'
         )
     if view.holders:

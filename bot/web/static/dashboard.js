@@ -97,7 +97,14 @@
       new FormData(form).forEach(function (value, key) { if (value) query.set(key, value); });
       load("appeals", query.toString());
     } else if (form.classList.contains("act")) {
-      act(form);
+      var question = form.dataset.confirm;
+      if (!question) { act(form); return; }
+      // Telegram's own dialog when the client has it (Bot API 6.2+), else the browser's
+      if (tg && tg.showConfirm && tg.isVersionAtLeast && tg.isVersionAtLeast("6.2")) {
+        tg.showConfirm(question, function (ok) { if (ok) act(form); });
+      } else if (window.confirm(question)) {
+        act(form);
+      }
     }
   });
 
