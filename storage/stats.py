@@ -330,9 +330,10 @@ class ReportScheduleRepo:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def active_community_ids(self) -> list[int]:
-        rows = await self.tx.fetchall("SELECT id FROM communities WHERE active = 1 ORDER BY id")
-        return [int(r[0]) for r in rows]
+    async def active_communities(self) -> list[tuple[int, int]]:
+        """(id, created_at) of every active community."""
+        rows = await self.tx.fetchall("SELECT id, created_at FROM communities WHERE active = 1 ORDER BY id")
+        return [(int(r[0]), int(r[1])) for r in rows]
 
     async def scheduled(self, months: Sequence[str]) -> set[tuple[int, str]]:
         """(community, month) pairs that have their row already, for the few months asked."""
