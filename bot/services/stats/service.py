@@ -174,13 +174,13 @@ class StatsService(ServiceBase):
     async def by_building(self, scope: Scope, period: Period) -> list[BuildingRow]:
         """One row per building of the scope (active ones, and any other with appeals in the period),
         in name order."""
-        loaded = await self._load(scope, period)
+        loaded = await self._load(scope, period, with_units=False)
         return self._buildings(loaded, to_ts(loaded.now))
 
     async def overview(self, scope: Scope, period: Period, *, heads: bool = False) -> tuple[Figures, list[BuildingRow]]:
         """Figures and a row per building at once (one read): what /stats and the dashboard's overview
         show; the per-head rows (thousands in a district) only when asked for (the report)."""
-        loaded = await self._load(scope, period)
+        loaded = await self._load(scope, period, with_units=heads)
         now_ts = to_ts(loaded.now)
         total = Tally(loaded.cohort, loaded.open_rows).figures(now_ts)
         rows = await self._heads(loaded, period, now_ts) if heads else []
@@ -214,7 +214,7 @@ class StatsService(ServiceBase):
     async def _filters(self, tx: Tx, scope: Scope) -> list[ScopeFilter]:
         return [ScopeFilter(cid, scope.building_ids, scope.unit_ids) for cid in scope.community_ids]
 
-    async def _load(self, scope: Scope, period: Period) -> _Loaded:
+    async def _load(self, scope: Scope, period: Period, *, with_units: bool = True) -> _Loaded:
         await self.refresh()
         now = self.clock.now()
         places: list[_Place] = []
@@ -235,12 +235,14 @@ class StatsService(ServiceBase):
                     for b in await registry.buildings_of(community.id)
                     if not scope.building_ids or b.id in scope.building_ids
                 ]
-                units = [
-                    u
-                    for b in buildings
-                    for u in await registry.units_of(b.id)
-                    if not scope.unit_ids or u.id in scope.unit_ids
-                ]
+                units = []
+                if with_units or scope.unit_ids:  # the heads' rows need them (10,000 in a district)
+                    units = [
+                        u
+                        for b in buildings
+                        for u in await registry.units_of(b.id)
+                        if not scope.unit_ids or u.id in scope.unit_ids
+                    ]
                 if scope.unit_ids:
                     kept = {u.building_id for u in units}
                     buildings = [b for b in buildings if b.id in kept]
