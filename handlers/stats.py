@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Bot, InputFile, InputMediaPhoto, Update
 
 from bot.app import AppContext
-from bot.errors import InvalidInput
+from bot.errors import DomainError, InvalidInput
 from bot.i18n import Translator
 from bot.services.stats import Period
 from bot.services.stats.access import Audience, Viewer
@@ -144,7 +144,11 @@ async def send_report_item(
         return  # the community is gone: nothing to report
     period = Period.parse_month(str(spec["month"]))
     month = month_label(period.month or "", t.lang)
-    data = await services.stats.report(viewer, period)
+    try:
+        data = await services.stats.report(viewer, period)
+    except DomainError as refusal:  # e.g. the community has no buildings (any more): said plainly, once
+        await app.bot.send_message(item.chat_id, t(refusal.key, **refusal.params), **paced)
+        return
     parts: list[Callable[[], Awaitable[object]]] = []
     if data.appeals:
         view = await services.stats.view(viewer, period)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_ts, to_ts
-from bot.models import OPEN_STATUSES
+from bot.models import OPEN_STATUSES, UserInfo
 from storage.db import Row, Tx
 
 WATERMARK = "appeal_stats"
@@ -203,18 +203,33 @@ class StatsRepo:
         )
         return [MonthRow(r[0], *(int(v or 0) for v in tuple(r)[1:])) for r in rows]
 
+    async def people(self, user_ids: Sequence[int]) -> dict[int, UserInfo]:
+        """Many people at once (the heads of a report), in chunks the database accepts."""
+        out: dict[int, UserInfo] = {}
+        ids = list(user_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self.tx.fetchall(
+                f"SELECT id, first_name, last_name, username FROM users WHERE id IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            )
+            for r in rows:
+                out[int(r[0])] = UserInfo(int(r[0]), r[1] or "", r[2], r[3])
+        return out
+
     async def points(self, community_id: int, months: Sequence[str], user_ids: Sequence[int]) -> dict[int, int]:
         """Points earned (ranked ledger entries) in those months, per person."""
         if not months or not user_ids:
             return {}
         m_marks = ", ".join("?" for _ in months)
-        u_marks = ", ".join("?" for _ in user_ids)
         rows = await self.tx.fetchall(
             f"SELECT user_id, SUM(points) FROM monthly_points WHERE community_id = ? AND month IN ({m_marks})"  # noqa: S608
-            f" AND user_id IN ({u_marks}) GROUP BY user_id",
-            (community_id, *months, *user_ids),
-        )
-        return {int(r[0]): int(r[1] or 0) for r in rows}
+            " GROUP BY user_id",
+            (community_id, *months),
+        )  # one index range of the community's months (a row per person with points), filtered here
+        wanted = set(user_ids)
+        return {int(r[0]): int(r[1] or 0) for r in rows if int(r[0]) in wanted}
 
 
 def _facts_row(f: AppealFacts, now: datetime) -> tuple[object, ...]:
@@ -315,9 +330,10 @@ class ReportScheduleRepo:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
-    async def active_community_ids(self) -> list[int]:
-        rows = await self.tx.fetchall("SELECT id FROM communities WHERE active = 1 ORDER BY id")
-        return [int(r[0]) for r in rows]
+    async def active_communities(self) -> list[tuple[int, int]]:
+        """(id, created_at) of every active community."""
+        rows = await self.tx.fetchall("SELECT id, created_at FROM communities WHERE active = 1 ORDER BY id")
+        return [(int(r[0]), int(r[1])) for r in rows]
 
     async def scheduled(self, months: Sequence[str]) -> set[tuple[int, str]]:
         """(community, month) pairs that have their row already, for the few months asked."""

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.clock import Clock
+from bot.clock import Clock, to_ts
 from bot.errors import InvalidInput
 from bot.models import Community, Notice, Priority, UserInfo
 from bot.services.base import Calendars, ServiceBase
@@ -69,17 +69,19 @@ class MonthlyReports(ServiceBase):
         async with self.db.write() as tx:
             repo = ReportScheduleRepo(tx)
             registry = RegistryRepo(tx)
-            ids = await repo.active_community_ids()
+            communities = await repo.active_communities()
             # around a month's end the communities' time zones disagree on which month ended: ask for both
             candidates = sorted({previous_month(now, tz).month or "" for tz in ("Pacific/Kiritimati", "Etc/GMT+12")})
             have = await repo.scheduled(candidates)
-            for community_id in ids:
+            for community_id, created in communities:
                 community = await registry.get_community(community_id)
                 if community is None:
                     continue
                 month = previous_month(now, community.timezone)
                 if (community_id, month.month or "") in have:
                     continue
+                if created >= to_ts(month.bounds(community.timezone)[1]):
+                    continue  # set up after that month: no report of it (checked again next month)
                 day = self.day_of(community)
                 if day == 0:
                     await repo.schedule(community_id, month.month or "", now, done=now)

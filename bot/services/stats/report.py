@@ -279,9 +279,9 @@ def xlsx_bytes(data: ReportData, t: Translator) -> bytes:
         [t("stats.col.head"), t("stats.col.role"), t("stats.col.places"), t("stats.col.points"), *_figure_headings(t)]
     )
     for h in figures.heads:
-        heads.ws.append(
-            [h.name, t(f"level.{h.role.value}"), ", ".join(h.places), h.points, *_figure_cells(heads, h.figures)]
-        )
+        if h.figures.filed.total or h.figures.open_now.total or h.points:  # a quiet head is no row
+            cells = _figure_cells(heads, h.figures)
+            heads.ws.append([h.name, t(f"level.{h.role.value}"), ", ".join(h.places), h.points, *cells])
 
     appeals = _Sheet(book, t("stats.sheet.appeals"), t.lang)
     appeals.heading(appeal_columns(t))

@@ -19,6 +19,7 @@ from bot.services.stats.access import Viewer, month_of, viewer_of
 from bot.services.stats.figures import (
     BuildingRow,
     Figures,
+    GroupFigures,
     HeadRole,
     HeadRow,
     Period,
@@ -77,8 +78,8 @@ class StatsService(ServiceBase):
     def month(self, viewer: Viewer, text: str | None) -> Period:
         return month_of(text, viewer.community, self.clock.now())
 
-    async def view(self, viewer: Viewer, period: Period) -> StatsView:
-        figures, buildings = await self.overview(viewer.scope, period)
+    async def view(self, viewer: Viewer, period: Period, *, heads: bool = False) -> StatsView:
+        figures, buildings = await self.overview(viewer.scope, period, heads=heads)
         if not buildings:
             raise NotConfigured("stats.error_no_buildings")
         trend = await self.trend(viewer.scope, TREND_MONTHS, period)
@@ -86,7 +87,7 @@ class StatsService(ServiceBase):
 
     async def report(self, viewer: Viewer, period: Period) -> ReportData:
         """Everything the monthly report's files hold."""
-        view = await self.view(viewer, period)
+        view = await self.view(viewer, period, heads=True)
         rows = []
         timelines: dict[int, list[tuple[int, str]]] = {}
         building_names: dict[int, str] = {}
@@ -173,16 +174,17 @@ class StatsService(ServiceBase):
     async def by_building(self, scope: Scope, period: Period) -> list[BuildingRow]:
         """One row per building of the scope (active ones, and any other with appeals in the period),
         in name order."""
-        loaded = await self._load(scope, period)
+        loaded = await self._load(scope, period, with_units=False)
         return self._buildings(loaded, to_ts(loaded.now))
 
-    async def overview(self, scope: Scope, period: Period) -> tuple[Figures, list[BuildingRow]]:
-        """Both at once (one read): what /stats, the report and the dashboard's overview show."""
-        loaded = await self._load(scope, period)
+    async def overview(self, scope: Scope, period: Period, *, heads: bool = False) -> tuple[Figures, list[BuildingRow]]:
+        """Figures and a row per building at once (one read): what /stats and the dashboard's overview
+        show; the per-head rows (thousands in a district) only when asked for (the report)."""
+        loaded = await self._load(scope, period, with_units=heads)
         now_ts = to_ts(loaded.now)
         total = Tally(loaded.cohort, loaded.open_rows).figures(now_ts)
-        heads = await self._heads(loaded, period, now_ts)
-        return Figures(scope, period, loaded.now, total, tuple(heads)), self._buildings(loaded, now_ts)
+        rows = await self._heads(loaded, period, now_ts) if heads else []
+        return Figures(scope, period, loaded.now, total, tuple(rows)), self._buildings(loaded, now_ts)
 
     async def trend(self, scope: Scope, months: int, until: Period) -> list[TrendPoint]:
         """The three rates for each of the ``months`` calendar months ending with ``until``'s month,
@@ -212,7 +214,7 @@ class StatsService(ServiceBase):
     async def _filters(self, tx: Tx, scope: Scope) -> list[ScopeFilter]:
         return [ScopeFilter(cid, scope.building_ids, scope.unit_ids) for cid in scope.community_ids]
 
-    async def _load(self, scope: Scope, period: Period) -> _Loaded:
+    async def _load(self, scope: Scope, period: Period, *, with_units: bool = True) -> _Loaded:
         await self.refresh()
         now = self.clock.now()
         places: list[_Place] = []
@@ -233,12 +235,14 @@ class StatsService(ServiceBase):
                     for b in await registry.buildings_of(community.id)
                     if not scope.building_ids or b.id in scope.building_ids
                 ]
-                units = [
-                    u
-                    for b in buildings
-                    for u in await registry.units_of(b.id)
-                    if not scope.unit_ids or u.id in scope.unit_ids
-                ]
+                units = []
+                if with_units or scope.unit_ids:  # the heads' rows need them (10,000 in a district)
+                    units = [
+                        u
+                        for b in buildings
+                        for u in await registry.units_of(b.id)
+                        if not scope.unit_ids or u.id in scope.unit_ids
+                    ]
                 if scope.unit_ids:
                     kept = {u.building_id for u in units}
                     buildings = [b for b in buildings if b.id in kept]
@@ -264,7 +268,6 @@ class StatsService(ServiceBase):
         """Unit and building heads of the scope, by the units (buildings) they head now."""
         rows: list[HeadRow] = []
         async with self.db.read() as tx:
-            registry = RegistryRepo(tx)
             repo = StatsRepo(tx)
             for place in loaded.places:
                 by_unit: dict[int | None, Tally] = defaultdict(Tally)
@@ -280,28 +283,35 @@ class StatsService(ServiceBase):
                 groups: dict[tuple[HeadRole, int], tuple[list[str], Tally]] = {}
                 for unit in place.units:
                     if unit.head_user_id is not None:
-                        names, tally = groups.setdefault((HeadRole.UNIT, unit.head_user_id), ([], Tally()))
-                        names.append(unit.name)
+                        labels, tally = groups.setdefault((HeadRole.UNIT, unit.head_user_id), ([], Tally()))
+                        labels.append(unit.name)
                         tally.cohort.extend(by_unit[unit.id].cohort)
                         tally.open_rows.extend(by_unit[unit.id].open_rows)
                 for building in place.buildings:
                     if building.head_user_id is not None:
                         key = (HeadRole.BUILDING, building.head_user_id)
-                        names, tally = groups.setdefault(key, ([], Tally()))
-                        names.append(building.title)
+                        labels, tally = groups.setdefault(key, ([], Tally()))
+                        labels.append(building.title)
                         tally.cohort.extend(by_building[building.id].cohort)
                         tally.open_rows.extend(by_building[building.id].open_rows)
                 people = sorted({uid for _, uid in groups})
                 points = await repo.points(place.community.id, period.months(), people)
-                for (role, user_id), (names, tally) in groups.items():
-                    person = await registry.get_user(user_id)
+                names = await repo.people(people)
+                empty: GroupFigures | None = None
+                for (role, user_id), (places, tally) in groups.items():
+                    if tally.cohort or tally.open_rows:
+                        figures = tally.figures(now_ts)
+                    else:  # most heads of a big district in a quiet month: computed once
+                        empty = empty or Tally().figures(now_ts)
+                        figures = empty
+                    person = names.get(user_id)
                     rows.append(
                         HeadRow(
                             user_id=user_id,
                             name=person.display if person else str(user_id),
                             role=role,
-                            places=tuple(names),
-                            figures=tally.figures(now_ts),
+                            places=tuple(places),
+                            figures=figures,
                             points=points.get(user_id, 0),
                         )
                     )

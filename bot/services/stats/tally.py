@@ -1,4 +1,6 @@
-"""Adding up summary rows into figures (pure: the same code for a scope, a building and a head)."""
+"""Adding up summary rows into figures (pure: the same code for a scope, a building and a head).
+
+One pass over the rows (a report adds them up once per head: thousands of small groups)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,13 @@ from storage.stats import CohortRow, OpenRow
 
 
 def _breakdown(pairs: Iterable[tuple[str, int]]) -> Breakdown:
+    counts = Counter(pairs)
     by_category: Counter[Category] = Counter()
     by_level: Counter[Level] = Counter()
-    total = 0
-    for category, level in pairs:
-        by_category[Category(category)] += 1
-        by_level[Level(level)] += 1
-        total += 1
-    return Breakdown(total, dict(by_category), dict(by_level))
+    for (category, level), n in counts.items():
+        by_category[Category(category)] += n
+        by_level[Level(level)] += n
+    return Breakdown(sum(counts.values()), dict(by_category), dict(by_level))
 
 
 @dataclass
@@ -30,35 +31,50 @@ class Tally:
     open_rows: list[OpenRow] = field(default_factory=list)
 
     def figures(self, now_ts: int) -> GroupFigures:
-        rows = self.cohort
-        response = Rate(
-            sum(1 for r in rows if r.first_reply_at is not None and r.first_reply_at <= r.first_reply_due_at),
-            sum(1 for r in rows if r.first_reply_at is not None or r.first_reply_due_at <= now_ts),
-        )
-        resolution = Rate(
-            sum(1 for r in rows if r.resolved_on_time == 1),
-            sum(
-                1
-                for r in rows
-                if r.resolved_at is not None or (r.resolve_due_at is not None and r.resolve_due_at <= now_ts)
-            ),
-        )
-        rated = [r for r in rows if r.closed and r.rating is not None]
-        satisfaction = Rate(sum(1 for r in rated if (r.rating or 0) >= 4), len(rated))
+        response_hits = response_base = resolution_hits = resolution_base = 0
+        satisfied = rated = unrated = auto_closed = reopened = reopen_events = escalated = escalations = 0
+        first_reply: list[int] = []
+        resolution_time: list[int] = []
+        for r in self.cohort:
+            if r.first_reply_at is not None:
+                response_base += 1
+                response_hits += r.first_reply_at <= r.first_reply_due_at
+                if r.first_reply_s is not None:
+                    first_reply.append(r.first_reply_s)
+            elif r.first_reply_due_at <= now_ts:
+                response_base += 1
+            if r.resolved_at is not None:
+                resolution_base += 1
+                resolution_hits += r.resolved_on_time == 1
+                if r.resolve_s is not None:
+                    resolution_time.append(r.resolve_s)
+            elif r.resolve_due_at is not None and r.resolve_due_at <= now_ts:
+                resolution_base += 1
+            if r.closed:
+                if r.rating is None:
+                    unrated += 1
+                else:
+                    rated += 1
+                    satisfied += r.rating >= 4
+            auto_closed += bool(r.auto_closed)
+            reopened += r.reopens > 0
+            reopen_events += r.reopens
+            escalated += r.escalations > 0
+            escalations += r.escalations
         return GroupFigures(
-            filed=_breakdown((r.category, r.level) for r in rows),
+            filed=_breakdown((r.category, r.level) for r in self.cohort),
             open_now=_breakdown((r.category, r.level) for r in self.open_rows),
             overdue_now=_breakdown((r.category, r.level) for r in self.open_rows if r.overdue),
-            response=response,
-            resolution=resolution,
-            satisfaction=satisfaction,
-            rated=len(rated),
-            unrated=sum(1 for r in rows if r.closed and r.rating is None),
-            auto_closed=sum(1 for r in rows if r.auto_closed),
-            reopened=sum(1 for r in rows if r.reopens > 0),
-            reopen_events=sum(r.reopens for r in rows),
-            escalated=sum(1 for r in rows if r.escalations > 0),
-            escalations=sum(r.escalations for r in rows),
-            first_reply=Durations.of_seconds([r.first_reply_s for r in rows if r.first_reply_s is not None]),
-            resolution_time=Durations.of_seconds([r.resolve_s for r in rows if r.resolve_s is not None]),
+            response=Rate(response_hits, response_base),
+            resolution=Rate(resolution_hits, resolution_base),
+            satisfaction=Rate(satisfied, rated),
+            rated=rated,
+            unrated=unrated,
+            auto_closed=auto_closed,
+            reopened=reopened,
+            reopen_events=reopen_events,
+            escalated=escalated,
+            escalations=escalations,
+            first_reply=Durations.of_seconds(first_reply),
+            resolution_time=Durations.of_seconds(resolution_time),
         )
