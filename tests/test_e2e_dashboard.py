@@ -87,8 +87,7 @@ def api_status(base: str, path: str, init_data: str) -> tuple[int, str]:
 def test_staff_dashboard_in_a_real_browser(e2e: E2E) -> None:
     chat = e2e.chat
     p = chat.p
-    # no monthly report job here: this test is about the dashboard (the report has its own tests)
-    bot = e2e.spawn("dash", UNITBOT_PUBLIC_URL="https://dash.example.org", UNITBOT_REPORT_DAY="0").start()
+    bot = e2e.spawn("dash", UNITBOT_PUBLIC_URL="https://dash.example.org").start()
     chat.setup_community()
     chat.file_appeal("The lift is broken")
     # /dashboard in private: the web_app button and the chat's menu button
