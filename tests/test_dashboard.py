@@ -396,3 +396,68 @@ async def test_the_timeline_shows_a_paused_clock_and_the_words_of_each_step(h: H
         assert "dash.deadline" not in body and "{" not in body.replace("{}", "")  # every text rendered
     finally:
         await server.stop()
+
+
+async def test_turnout_empty_months_and_an_empty_community(h: Harness) -> None:
+    from storage.elections import ElectionsRepo
+
+    await h.setup_community()
+    ctx = await h.services.registry.chat_context(h.p.building_chat["id"])
+    now = h.clock.now()
+    async with h.services.db.write() as tx:  # a closed election of October with its stored turnout
+        repo = ElectionsRepo(tx)
+        await repo.create(
+            community_id=ctx.community.id,
+            period="2026-10",
+            opens_at=now - timedelta(days=20),
+            closes_at=now - timedelta(days=13),
+            top_n=3,
+            scope="own_building",
+            now=now - timedelta(days=30),
+        )
+        election = await repo.by_period(ctx.community.id, "2026-10")
+        assert election is not None
+        await repo.mark_open(election.id, now - timedelta(days=20))
+        await repo.mark_closed(election.id, now - timedelta(days=13))
+        await repo.add_turnout(election.id, [(ctx.building.id, 3, 12), (0, 3, 12)])
+    # an empty community of another staff chat: its staff get a clear page, not an error
+    other_staff = updates.user(1101, "Ivan", "ivan_s")
+    other_chat = updates.group_chat(-1001000000042, "Other staff")
+    h.rt.telegram.admins[other_chat["id"]] = [other_staff]
+    await h.cmd(other_staff, other_chat, "newcommunity", "Empty Side")
+    server, client = await serve_dashboard(h)
+    try:
+        status, body = await client.get("/app/api/elections", signed(h, h.p.staff))
+        assert status == 200 and "Building 7" in body and "3 / 12" in body and "25%" in body
+        status, body = await client.get("/app/api/elections", signed(h, h.p.bhead))  # their building's
+        assert status == 200 and "3 / 12" in body
+        status, body = await client.get("/app/api/overview?month=2026-10", signed(h, h.p.staff))
+        assert status == 200 and "No appeals were filed this month yet" in body and "October 2026" in body
+        status, body = await client.get("/app/api/overview", signed(h, other_staff))
+        assert status == 200 and "No buildings yet" in body
+        status, body = await client.get("/app/api/appeals", signed(h, other_staff))
+        assert status == 200 and "No appeals match" in body
+        assert (await client.get("/app/api/elections", signed(h, other_staff)))[0] == 200
+        status, body = await client.get("/app/api/overview?month=2026-13", signed(h, h.p.staff))
+        assert status == 400 and "YYYY-MM" in body
+    finally:
+        await server.stop()
+
+
+def test_the_web_layer_never_imports_the_telegram_wiring() -> None:
+    """bot/web reaches the services through what it is given, never through handlers/ (PTB)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "bot" / "web"
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not [n for n in names if n.startswith(("handlers", "telegram", "bot.app"))], (path, names)
