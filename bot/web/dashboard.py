@@ -27,10 +27,11 @@ from bot.i18n import Catalogs, Translator, normalize
 from bot.models import UserInfo
 from bot.services.dashboard import DashboardService, InitDataRejected, Viewer, parse_filter, verify_init_data
 from bot.services.dashboard.scope import Reach
-from bot.services.dashboard.service import bounded_id
+from bot.services.dashboard.views import bounded_id
 from bot.services.stats.report import csv_bytes, xlsx_bytes
 from bot.services.workflow import Outcome
 from bot.web import dashboard_pages as pages
+from bot.web.dashboard_timeline import timeline
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ class DashboardRoutes:
         if wanted is None:
             raise InvalidInput("dash.error.bad_request")
         view = await self.service.timeline(viewer, wanted)
-        return pages.timeline(t, viewer, view, flash)
+        return timeline(t, viewer, view, flash)
 
     async def _heads(self, viewer: Viewer, t: Translator, month: str | None) -> str:
         period = self.service.month(viewer, month)

@@ -3,7 +3,8 @@
 
 from bot.services.dashboard.auth import InitDataRejected, WebAppUser, sign_init_data, verify_init_data
 from bot.services.dashboard.scope import Reach, Scope
-from bot.services.dashboard.service import DashboardService, Viewer, parse_filter
+from bot.services.dashboard.service import DashboardService
+from bot.services.dashboard.views import Viewer, parse_filter
 
 __all__ = [
     "DashboardService",
