@@ -438,6 +438,22 @@ async def test_turnout_empty_months_and_an_empty_community(h: Harness) -> None:
         status, body = await client.get("/app/api/appeals", signed(h, other_staff))
         assert status == 200 and "No appeals match" in body
         assert (await client.get("/app/api/elections", signed(h, other_staff)))[0] == 200
+        # another community's staff: nothing of this one, whatever id they send
+        appeal_id = await h.file_appeal()
+        status, body = await client.get(f"/app/api/appeal?id={appeal_id}", signed(h, other_staff))
+        assert status == 403 and "lift" not in body
+        building = ctx.building.id
+        assert (await client.get(f"/app/api/appeals?building={building}", signed(h, other_staff)))[0] == 403
+        for action, form in (
+            ("reassign", {"target": "staff"}),
+            ("escalate", {}),
+            ("reply", {"text": "hi", "key": "k" * 12}),
+        ):
+            status, _ = await client.post(f"/app/api/appeal/{appeal_id}/{action}", signed(h, other_staff), form)
+            assert status == 403, action
+        assert (await client.get("/app/api/appeal?id=999999", signed(h, h.p.staff)))[0] == 404
+        assert (await client.get("/app/api/appeal?id=abc", signed(h, h.p.staff)))[0] == 400
+        assert (await client.get("/app/api/appeal?id=99999999999999999999", signed(h, h.p.staff)))[0] == 400
         status, body = await client.get("/app/api/overview?month=2026-13", signed(h, h.p.staff))
         assert status == 400 and "YYYY-MM" in body
     finally:
