@@ -145,6 +145,7 @@ def render_poster(face: PosterFace, font_path: str | None = None) -> tuple[bytes
 
 
 CELLS_X, CELLS_Y = 2, 4  # invites per page: 2 across, 4 down
+CUT_LINE = (120, 120, 120)  # the cells' borders, where to cut (dark enough to stay in black and white)
 
 
 def render_invite_sheet(cells: list[InviteCell], title: str, font_path: str | None = None) -> tuple[bytes, bytes]:
@@ -165,7 +166,7 @@ def render_invite_sheet(cells: list[InviteCell], title: str, font_path: str | No
         for index, cell in enumerate(cells[start : start + per_page]):
             row, column = divmod(index, CELLS_X)
             x0, y0 = MARGIN + column * cell_w, top + row * cell_h
-            draw.rectangle((x0 + 6, y0 + 6, x0 + cell_w - 6, y0 + cell_h - 6), outline=RULE, width=2)
+            draw.rectangle((x0 + 6, y0 + 6, x0 + cell_w - 6, y0 + cell_h - 6), outline=CUT_LINE, width=2)
             qr = int(min(cell_h - 150, cell_w - 40, 250))
             page.paste(_qr_image(cell.link, qr), (int(x0 + (cell_w - qr) / 2), int(y0 + 16)))
             y = y0 + 20 + qr
@@ -175,4 +176,9 @@ def render_invite_sheet(cells: list[InviteCell], title: str, font_path: str | No
             text.draw(draw, (x0 + 20, y + 70), text.fit(draw, cell.caption, inner), MUTED)
             tiny.draw(draw, (x0 + 20, y + 100), tiny.fit(draw, cell.link, inner), MUTED)
         pages.append(page)
-    return _png(pages[0]), _pdf(pages)
+    # black and white in the PDF: crisp QR codes (no JPEG), about 40 KB a page instead of 300
+    return _png(pages[0]), _pdf([_monochrome(p) for p in pages])
+
+
+def _monochrome(page: Image.Image) -> Image.Image:
+    return page.convert("L").point(lambda v: 0 if v < 170 else 255, mode="1")

@@ -18,13 +18,14 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.app import UnitApp, build_application
+from bot.app import build_application
 from bot.config import Settings
 from bot.logging import instance_label
 from bot.metrics import CONTENT_TYPE
 from bot.services.operations import webhook_fingerprint
 from bot.web import HealthRoutes, WebhookRoute, WebPart, WebServer
 from bot.web.dashboard import DashboardRoutes
+from handlers.context import UnitApp
 
 log = logging.getLogger("unitbot")
 

@@ -14,7 +14,6 @@ import asyncio
 
 from telegram import InputFile, Update
 
-from bot.app import AppContext
 from bot.errors import InvalidInput, WrongChat
 from bot.fonts import draws_chinese, find_font
 from bot.i18n import Translator
@@ -23,6 +22,7 @@ from bot.services.building_codes import shown
 from bot.services.buildings import PosterData
 from bot.services.registry import LANGUAGES
 from handlers.common import actor, deep_link, is_group, say
+from handlers.context import AppContext
 
 
 async def building_name(update: Update, context: AppContext) -> None:

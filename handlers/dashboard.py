@@ -10,10 +10,10 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import TelegramError
 
-from bot.app import AppContext
 from bot.errors import NotConfigured, WrongChat
 from bot.i18n import Translator
 from handlers.common import actor, is_private, send_text, translator
+from handlers.context import AppContext
 
 log = logging.getLogger(__name__)
 

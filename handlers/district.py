@@ -12,13 +12,13 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
-from typing import TYPE_CHECKING
 
 from telegram import InputFile, Update
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop
 
-from bot.app import AppContext
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.fonts import find_font
 from bot.i18n import Translator, plural
@@ -26,38 +26,21 @@ from bot.models import Button, Reply
 from bot.posters import InviteCell, render_invite_sheet
 from bot.services.district.privacy import render
 from bot.services.district.registry import HeadLink, ImportReport
-from bot.services.district.sheet import PROBLEMS, RegistryRejected, parse_registry, read_file
+from bot.services.district.sheet import MAX_BYTES, PROBLEMS, RegistryRejected, parse_registry, read_file
 from handlers.callback_data import parse_id
 from handlers.common import actor, deep_link, is_group, is_private, say, send_reply, send_text, translator
+from handlers.context import AppContext
 from handlers.errors import on_error
+from handlers.filing import show_step
 from handlers.setup import _sync_if_staff_chat
-
-if TYPE_CHECKING:
-    from bot.app import UnitApp
 
 INVITE_PAYLOAD = re.compile(r"hi_([A-Za-z0-9_-]{16,40})")
 POSTER_PAYLOAD = re.compile(r"pc_([A-Za-z0-9]{6})")
 FORGET_DATA = re.compile(r"fg:y:([0-9]{1,12}):([0-9a-f]{20})")
 PROBLEMS_SHOWN = 60
-LINKS_SHOWN = 200
-
-
-def register(app: UnitApp) -> None:
-    """Added by handlers.register in one block: the deep links in group -1 (as handlers.points'),
-    the commands, the document with an /import caption, the fg: buttons."""
-    deep_links = filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)?\s+(hi|pc)_")
-    app.add_handler(CommandHandler("start", start_link, filters=deep_links), group=-1)
-    for name, callback in {
-        "import": import_command,
-        "headlinks": head_links_command,
-        "reassign": reassign_command,
-        "mydata": my_data_command,
-        "forgetme": forget_me_command,
-    }.items():
-        app.add_handler(CommandHandler(name, callback), group=0)
-    captioned = filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
-    app.add_handler(MessageHandler(captioned, import_command), group=0)
-    app.add_handler(CallbackQueryHandler(forget_button, pattern=r"^fg:"), group=0)
+LINKS_SHOWN = 30  # links written out in the answer; all of them are in the CSV file
+SHEET_CELLS = 80  # heads per QR-sheet PDF (10 pages, about 4 s to draw)
+SHEETS_MAX = 4  # QR-sheet PDFs per answer; the rest by building (/headlinks BUILDING)
 
 
 # --- deep links -------------------------------------------------------------------------------------
@@ -88,8 +71,6 @@ async def _head_invite(update: Update, context: AppContext, payload: str) -> Non
 
 
 async def _poster_link(update: Update, context: AppContext, payload: str) -> None:
-    from handlers.filing import show_step
-
     match = POSTER_PAYLOAD.fullmatch(payload)
     if match is None:
         raise NotFound("error.building_unknown")
@@ -110,13 +91,14 @@ async def import_command(update: Update, context: AppContext) -> None:
     document = message.document or (message.reply_to_message.document if message.reply_to_message else None)
     if document is None:
         raise InvalidInput("district.import_usage")
-    if document.file_size is not None and document.file_size > 2_000_000:
-        raise InvalidInput("district.too_big", max=2)
+    if document.file_size is not None and document.file_size > MAX_BYTES:
+        raise InvalidInput("district.too_big", max=MAX_BYTES // 1_000_000)
     file = await context.bot.get_file(document.file_id)
     raw = bytes(await file.download_as_bytearray())
     t = await translator(update, context)
     try:
-        sheet = read_file(raw, document.file_name or "")
+        # reading a workbook and checking 20,000 rows take a while: not on the loop other chats wait on
+        sheet = await asyncio.to_thread(read_file, raw, document.file_name or "")
         buildings = await asyncio.to_thread(parse_registry, sheet)
         report = await context.services.district.import_registry(me, chat.id, buildings)
     except RegistryRejected as exc:
@@ -132,7 +114,8 @@ async def head_links_command(update: Update, context: AppContext) -> None:
     if not is_group(update):
         raise WrongChat("error.staff_chat_only")
     await _sync_if_staff_chat(update, context)
-    links = await context.services.district.reissue_links(actor(update), chat.id)
+    building = " ".join(context.args or [])  # a building's name: only its heads
+    links = await context.services.district.reissue_links(actor(update), chat.id, building or None)
     t = await translator(update, context)
     if not links:
         await send_text(update, context, t("district.links_none"))
@@ -178,26 +161,44 @@ def _place(t: Translator, link: HeadLink) -> str:
 
 
 async def _send_links(update: Update, context: AppContext, t: Translator, links: list[HeadLink]) -> None:
-    """Each head's link as text (to forward), and the QR sheet to print (PDF)."""
+    """The links as text (the first ones, to forward), a CSV of them all (for a mail merge), and QR
+    sheets to print (PDF, ``SHEET_CELLS`` heads a document, at most ``SHEETS_MAX`` documents; the
+    rest building by building with ``/headlinks BUILDING``)."""
     if not links:
         return
+    urls = [deep_link(context, link.payload) for link in links]
     rows = [
-        t("district.link_line", person=link.person, place=_place(t, link), link=deep_link(context, link.payload))
-        for link in links[:LINKS_SHOWN]
+        t("district.link_line", person=link.person, place=_place(t, link), link=url)
+        for link, url in zip(links[:LINKS_SHOWN], urls, strict=False)
     ]
-    await send_text(update, context, t("district.links_heading", n=len(links)) + "\n\n" + "\n\n".join(rows))
+    more = [t("district.links_more", n=len(links) - LINKS_SHOWN)] if len(links) > LINKS_SHOWN else []
+    await send_text(update, context, "\n\n".join([t("district.links_heading", n=len(links)), *rows, *more]))
+    chat = update.effective_chat
+    assert chat is not None
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(
+        [t("district.csv_person"), t("district.csv_building"), t("district.csv_unit"), t("district.csv_link")]
+    )
+    for link, url in zip(links, urls, strict=True):
+        writer.writerow([link.person, link.building, link.unit, url])
+    await context.bot.send_document(
+        chat.id,
+        InputFile(("\ufeff" + table.getvalue()).encode("utf-8"), filename="head-invites.csv"),  # BOM: Excel reads UTF-8
+    )
     cells = [
-        InviteCell(link.person, _place(t, link), t("district.sheet_caption"), deep_link(context, link.payload))
-        for link in links
+        InviteCell(link.person, _place(t, link), t("district.sheet_caption"), url)
+        for link, url in zip(links, urls, strict=True)
     ]
     font = find_font(context.services.settings.card_font)
-    _, pdf = await asyncio.to_thread(render_invite_sheet, cells, t("district.sheet_title"), font)
-    assert update.effective_chat is not None
-    await context.bot.send_document(
-        update.effective_chat.id,
-        InputFile(pdf, filename="head-invites.pdf"),
-        caption=t("district.sheet_document")[:1024],
-    )
+    for number, start in enumerate(range(0, min(len(cells), SHEET_CELLS * SHEETS_MAX), SHEET_CELLS), start=1):
+        part = cells[start : start + SHEET_CELLS]
+        _, pdf = await asyncio.to_thread(render_invite_sheet, part, t("district.sheet_title"), font)
+        await context.bot.send_document(
+            chat.id, InputFile(pdf, filename=f"head-invites-{number}.pdf"), caption=t("district.sheet_document")[:1024]
+        )
+    if len(cells) > SHEET_CELLS * SHEETS_MAX:
+        await send_text(update, context, t("district.sheets_more", n=len(cells) - SHEET_CELLS * SHEETS_MAX))
 
 
 # --- /reassign --------------------------------------------------------------------------------------
@@ -231,11 +232,8 @@ async def my_data_command(update: Update, context: AppContext) -> None:
     t = await translator(update, context)
     text = render(t, data, timezone)
     assert update.effective_chat is not None
-    await context.bot.send_document(
-        update.effective_chat.id,
-        InputFile(text.encode("utf-8"), filename="my-data.txt"),
-        caption=t("district.mydata_caption")[:1024],
-    )
+    await send_text(update, context, t("district.mydata_caption"))  # what the file is, then the file
+    await context.bot.send_document(update.effective_chat.id, InputFile(text.encode("utf-8"), filename="my-data.txt"))
 
 
 async def forget_me_command(update: Update, context: AppContext) -> None:

@@ -101,6 +101,21 @@ class PrivacyRepo:
             (user_id,),
         )
 
+    async def wishes(self, user_id: int) -> list[Row]:
+        """The person's micro-wishes (issue 12), drafts left out."""
+        return await self.tx.fetchall(
+            "SELECT id, state, body, created_at FROM wishes WHERE resident_id = ? AND state <> 'draft' ORDER BY id",
+            (user_id,),
+        )
+
+    async def live_wishes(self, user_id: int) -> list[Row]:
+        """Their wishes still on the board (open, or claimed by a volunteer)."""
+        return await self.tx.fetchall(
+            "SELECT id, state, volunteer_id FROM wishes WHERE resident_id = ? AND state IN ('open', 'claimed')"
+            " ORDER BY id",
+            (user_id,),
+        )
+
     async def holds_a_post(self, user_id: int) -> bool:
         """A head, staff member, street officer or merchant: their name is part of a post."""
         for sql in (
@@ -138,9 +153,19 @@ class PrivacyRepo:
                 if detail is not None:
                     await self.tx.execute("UPDATE appeal_events SET detail = ? WHERE id = ?", (detail, event["id"]))
             await self._scrub_outbox("appeal_id = ?", (appeal_id,), ts)
-        await self.tx.execute("UPDATE appeal_media SET file_id = '', caption = NULL WHERE from_user = ?", (user_id,))
         await self.tx.execute("UPDATE inbox SET text = NULL, file_id = NULL WHERE user_id = ?", (user_id,))
-        await self._scrub_outbox("chat_id = ? OR user_id = ? OR copy_from_chat = ?", (user_id, user_id, user_id), ts)
+        for row in await self.tx.fetchall("SELECT id FROM wishes WHERE resident_id = ?", (user_id,)):
+            # the wish's posts and relays: their dedupe keys begin "wish:<id>:" (a range on the unique index)
+            prefix = f"wish:{int(row['id'])}:"
+            await self._scrub_outbox("dedupe_key >= ? AND dedupe_key < ?", (prefix, prefix[:-1] + ";"), ts)
+        await self.tx.execute(
+            "UPDATE wishes SET body = '', media_chat = NULL, media_message = NULL, show_name = 0 WHERE resident_id = ?",
+            (user_id,),
+        )
+        await self.tx.execute("DELETE FROM wish_writers WHERE user_id = ?", (user_id,))
+        # messages to their private chat; copies of their messages went to their appeals' handlers
+        # (appeal_id, above)
+        await self._scrub_outbox("chat_id = ?", (user_id,), ts)
         await self.tx.execute("UPDATE election_candidates SET display = '' WHERE user_id = ?", (user_id,))
         for table in ("drafts", "building_lookups", "pending_actions"):
             await self.tx.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608
@@ -164,20 +189,21 @@ class PrivacyRepo:
         )
 
     async def _scrub_updates(self, user_id: int) -> None:
-        """Updates already handled that came from the person (the guard against redelivery keeps
-        their ids only)."""
+        """Updates kept for redelivery (up to 48 hours) that name the person: their name and
+        username are blanked in every one (the update being handled now too: replayed after a crash
+        it still works, ids are kept); their words too in those already handled."""
         rows = await self.tx.fetchall(
-            "SELECT update_id, payload FROM received_updates WHERE state <> 'new' AND payload LIKE ?",
-            (f"%{user_id}%",),
+            "SELECT update_id, payload, state FROM received_updates WHERE payload LIKE ?", (f"%{user_id}%",)
         )
         for row in rows:
             try:
                 payload = json.loads(row["payload"])
             except ValueError:
                 continue
-            if _mentions(payload, user_id):
+            if _scrub_payload(payload, user_id, words=row["state"] != "new"):
                 await self.tx.execute(
-                    "UPDATE received_updates SET payload = '{}' WHERE update_id = ?", (row["update_id"],)
+                    "UPDATE received_updates SET payload = ? WHERE update_id = ?",
+                    (json.dumps(payload, ensure_ascii=False), row["update_id"]),
                 )
 
 
@@ -192,11 +218,28 @@ def _scrubbed(detail: str) -> str | None:
     return json.dumps({k: v for k, v in value.items() if k not in TEXT_KEYS}, ensure_ascii=False)
 
 
-def _mentions(value: object, user_id: int) -> bool:
+def _scrub_payload(value: object, user_id: int, *, words: bool) -> bool:
+    """Blank the person (a User object with their id) and, with ``words``, the text of their
+    messages, in place; True when anything changed."""
+    changed = False
     if isinstance(value, dict):
         if value.get("id") == user_id and ("first_name" in value or "username" in value):
-            return True
-        return any(_mentions(v, user_id) for v in value.values())
-    if isinstance(value, list):
-        return any(_mentions(v, user_id) for v in value)
-    return False
+            for key in ("last_name", "username"):
+                changed |= value.pop(key, None) is not None
+            if value.get("first_name"):
+                value["first_name"] = ""
+                changed = True
+        sender = value.get("from")
+        if words and isinstance(sender, dict) and sender.get("id") == user_id:
+            for key in ("text", "caption"):
+                if value.get(key):
+                    value[key] = ""
+                    changed = True
+            for key in ("photo", "voice", "video", "video_note", "document", "location"):
+                changed |= value.pop(key, None) is not None
+        for item in list(value.values()):
+            changed |= _scrub_payload(item, user_id, words=words)
+    elif isinstance(value, list):
+        for item in value:
+            changed |= _scrub_payload(item, user_id, words=words)
+    return changed

@@ -118,6 +118,13 @@ def test_every_problem_is_listed_by_its_line() -> None:
     }
 
 
+def test_a_building_past_60_units_is_said_once_on_the_61st() -> None:
+    text = "building,unit\nB1,1-60\nB1,61\nB1,62\n"
+    with pytest.raises(RegistryRejected) as caught:
+        parse_registry(read_csv(text.encode()))
+    assert [(p.line, p.problem) for p in caught.value.problems] == [(3, "too_many_units")]
+
+
 def test_a_file_without_the_columns_is_refused_at_its_header() -> None:
     with pytest.raises(RegistryRejected) as caught:
         parse_registry(read_csv(b"name,phone\nAnn,123\n"))
@@ -142,7 +149,7 @@ def test_an_xlsx_workbook_is_read_like_a_csv() -> None:
     assert building.unit_heads["6"].username == "li_lei_6"
 
 
-cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+cells = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30)
 
 
 @settings(max_examples=200, deadline=None)
@@ -171,12 +178,18 @@ async def test_import_links_heads_and_reimport_changes_nothing(h: Harness) -> No
     await h.setup_community()
     calls = await send_registry(h, REGISTRY.encode())
     staff = texts(calls, h.p.staff_chat)
-    assert any("Registry imported: 2 new buildings" in t and "2 units added" in t for t in staff), staff
+    assert any("Buildings: 2 new, 0 updated" in t and "registered buildings: 2" in t for t in staff), staff
     links = links_in(calls)
     assert set(links) == {"Wang Fang", "Li Lei", "Zhao Min", "Chen Jie"}  # nobody is known yet
     assert all(len("/start " + p) <= 64 + 7 and len(p) <= 64 for p in links.values())
-    sheet = [c for c in calls if c.method == "sendDocument" and c.chat_id == h.p.staff_chat["id"]]
-    assert sheet and sheet[-1].files["document"].data.startswith(b"%PDF")
+    documents = {
+        c.files["document"].filename: c.files["document"].data
+        for c in calls
+        if c.method == "sendDocument" and c.chat_id == h.p.staff_chat["id"]
+    }
+    assert documents["head-invites-1.pdf"].startswith(b"%PDF")
+    table = documents["head-invites.csv"].decode("utf-8-sig").splitlines()
+    assert len(table) == 5 and all(LINK.search(line) for line in table[1:])
     # Building 7 exists: its new units are there at once, without heads yet
     assert {"5": None, "6": None}.items() <= (await units_of_chat(h, h.p.building_chat)).items()
 
@@ -199,7 +212,9 @@ async def test_import_links_heads_and_reimport_changes_nothing(h: Harness) -> No
     before = [await scalar(h, f"SELECT COUNT(*) FROM {t}") for t in ("district_buildings", "district_posts", "units")]
     calls = await send_registry(h, REGISTRY.encode(), caption=False)
     staff = texts(calls, h.p.staff_chat)
-    assert any("0 new buildings, 2 updated" in t and "0 new, 3 heads still have their earlier link" in t for t in staff)
+    assert any(
+        "Buildings: 0 new, 2 updated" in t and "0 new; heads whose earlier link still works: 3" in t for t in staff
+    )
     assert not links_in(calls)
     after = [await scalar(h, f"SELECT COUNT(*) FROM {t}") for t in ("district_buildings", "district_posts", "units")]
     assert after == before
@@ -226,7 +241,7 @@ async def test_a_known_username_is_linked_without_a_link(h: Harness) -> None:
     await h.cmd(LI, updates.private_chat(LI), "start")  # the bot has seen @li_lei_6
     calls = await send_registry(h, REGISTRY.encode())
     assert "Li Lei" not in links_in(calls)
-    assert any("1 linked by their username" in t for t in texts(calls, h.p.staff_chat))
+    assert any("linked by their username: 1" in t for t in texts(calls, h.p.staff_chat))
     assert (await units_of_chat(h, h.p.building_chat))["6"] == LI["id"]
 
 
@@ -276,9 +291,14 @@ async def test_an_invite_link_expires_and_headlinks_replaces_it(h: Harness) -> N
 async def test_staff_reassign_an_appeal_and_everyone_is_told(h: Harness) -> None:
     await h.setup_community()
     appeal_id = await h.file_appeal()  # unit 1: Uma
+    card = [c for c in h.rt.telegram.calls if c.chat_id == h.p.uhead["id"] and c.buttons][-1]
+    await h.press(h.p.uhead, card, f"a:reply:{appeal_id}")  # Uma was about to answer
+    assert await h.services.workflow.pending_action(h.p.uhead["id"]) is not None
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "reassign", f"{appeal_id} building")
+    assert await h.services.workflow.pending_action(h.p.uhead["id"]) is None  # not hers any more
     assert any(f"Appeal #{appeal_id} now goes to Boris" in t for t in texts(calls, h.p.staff_chat))
-    assert any(f"#{appeal_id}" in t and "reassigned by the community staff" in t for t in texts(calls, h.p.bhead))
+    cards = [t for t in texts(calls, h.p.bhead) if f"#{appeal_id}" in t and "reassigned by the community staff" in t]
+    assert cards and not re.search(r"\d{4}-\d{2}-\d{2}", cards[0])
     assert any(f"#{appeal_id}" in t and "no longer need" in t for t in texts(calls, h.p.uhead))
     told = texts(calls, h.p.resident)
     assert any(f"#{appeal_id} was passed to the building head" in t for t in told), told
@@ -318,3 +338,38 @@ def test_files_come_from_the_bot_api_servers_file_route() -> None:
     assert file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
     assert file_url("http://127.0.0.1:8081/bot/") == "http://127.0.0.1:8081/file/bot"
     assert file_url("http://127.0.0.1:8081/custom") == "http://127.0.0.1:8081/custom/file/bot"
+
+
+@given(st.text(max_size=40))
+def test_a_reassign_target_is_a_level_a_username_or_refused(text: str) -> None:
+    from bot.errors import InvalidInput
+    from bot.models import Level
+    from bot.services.district.reassign import parse_target
+
+    try:
+        target = parse_target(text)
+    except InvalidInput:
+        return
+    assert isinstance(target, Level) or (target.isascii() and 1 <= len(target) <= 32 and "@" not in target)
+
+
+async def test_many_heads_get_a_csv_and_sheets_in_parts(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import handlers.district as district
+
+    monkeypatch.setattr(district, "LINKS_SHOWN", 3)
+    monkeypatch.setattr(district, "SHEET_CELLS", 2)
+    monkeypatch.setattr(district, "SHEETS_MAX", 2)
+    await h.setup_community()
+    rows = "building,unit,unit head\n" + "".join(f"Tower {b},{u},Head {b}-{u}\n" for b in (1, 2) for u in (1, 2, 3))
+    calls = await send_registry(h, rows.encode())
+    staff = texts(calls, h.p.staff_chat)
+    assert any("Personal invite links (6)" in t and "… and 3 more: every link is in the CSV file." in t for t in staff)
+    names = [c.files["document"].filename for c in calls if c.method == "sendDocument"]
+    assert names == ["head-invites.csv", "head-invites-1.pdf", "head-invites-2.pdf"]
+    assert any("2 more: send /headlinks BUILDING" in t for t in staff)
+    # one building's sheet: new links for its heads only
+    calls = await h.cmd(h.p.staff, h.p.staff_chat, "headlinks", "tower 2")
+    assert set(links_in(calls)) <= {"Head 2-1", "Head 2-2", "Head 2-3"}
+    assert any("Personal invite links (3)" in t for t in texts(calls, h.p.staff_chat))
+    calls = await h.cmd(h.p.staff, h.p.staff_chat, "headlinks", "Tower 9")
+    assert any("no building «Tower 9»" in t for t in texts(calls, h.p.staff_chat))

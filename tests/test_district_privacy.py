@@ -3,8 +3,10 @@ table finds nothing personal of the resident, and the anonymous counts are uncha
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from storage.intake import IntakeRepo
 from tests.harness import Harness, appeal_of, events_of
 from tests.security_world import RESIDENT_TAG, SECRET, World, build_world
 from tests.support import updates
@@ -101,6 +103,14 @@ async def test_forgetme_erases_everything_personal_and_keeps_the_counts(h: Harne
     prompt = calls[-1]
     assert f"#{w.appeal}" in (prompt.text or "") and "withdrawn first" in (prompt.text or "")
     confirm = next(d for _, d in prompt.buttons if d.startswith("fg:y:"))
+    # the updates kept for redelivery (webhook/polling intake): one handled, and the press itself
+    press = updates.callback_query(rita, updates.message_dict(updates.bot_user(), updates.private_chat(rita)), confirm)
+    said = updates.message(rita, updates.private_chat(rita), SECRET)
+    async with h.services.db.write() as tx:
+        await IntakeRepo(tx).store(
+            [(said["update_id"], json.dumps(said)), (press["update_id"], json.dumps(press))], h.clock.now()
+        )
+        await IntakeRepo(tx).finish([said["update_id"]], h.clock.now())
     # pressed by someone else (her button forwarded): refused, nothing erased
     await h.press(h.p.uhead, prompt, confirm)
     assert await scalar(h, "SELECT first_name FROM users WHERE id = 1004") == "Rita"
@@ -115,6 +125,13 @@ async def test_forgetme_erases_everything_personal_and_keeps_the_counts(h: Harne
     # every table, every row, every column: nothing that says who she is or what she wrote
     found = await scan(h, marks)
     assert not found, found
+    async with h.services.db.read() as tx:
+        kept = json.loads(
+            await tx.fetchval("SELECT payload FROM received_updates WHERE update_id = ?", (press["update_id"],))
+        )
+    assert (
+        kept["callback_query"]["from"]["id"] == rita["id"] and kept["callback_query"]["data"] == confirm
+    )  # replayable
     after = await counts(h)
     assert after == before, (before, after)
     # the figures a head sees stay right: the building still counts its appeal
@@ -141,3 +158,28 @@ async def test_forgetme_is_refused_for_a_post_holder_and_a_forged_button(h: Harn
     late = await h.press(rita, prompt, confirm)
     assert any("expired" in (c.text or "") for c in late)
     assert await scalar(h, "SELECT first_name FROM users WHERE id = 1004") == "Rita"
+
+
+async def test_forgetme_takes_the_wishes_off_the_board_and_their_words_out(h: Harness) -> None:
+    from tests.test_wishes import VERA, join, post_wish, with_data
+
+    await h.setup_community()
+    rita = h.p.resident
+    for person in (rita, VERA):
+        await h.cmd(person, updates.private_chat(person), "start")
+    await join(h, rita, "1")
+    await join(h, VERA, "2")
+    wish = await post_wish(h, "Please help me carry a bag of rice upstairs", name=True)
+    post = with_data(h.rt.sent_to(h.p.building_chat["id"]), "wi:h:")
+    await h.press(VERA, post, f"wi:h:{wish}")  # Vera takes it on
+    calls = await h.cmd(rita, updates.private_chat(rita), "mydata")
+    [doc] = [c for c in calls if c.method == "sendDocument"]
+    assert f"#{wish}" in doc.files["document"].data.decode() and "bag of rice" in doc.files["document"].data.decode()
+
+    marks = ["Rita", RESIDENT_TAG, "bag of rice"]
+    assert {m for m in marks if any(repr(m) in f for f in await scan(h, marks))} == set(marks)
+    prompt = (await h.cmd(rita, updates.private_chat(rita), "forgetme"))[-1]
+    calls = await h.press(rita, prompt, next(d for _, d in prompt.buttons if d.startswith("fg:y:")))
+    assert any(f"cancelled wish #{wish}" in (c.text or "") for c in calls if c.chat_id == VERA["id"])
+    assert await scalar(h, f"SELECT state FROM wishes WHERE id = {wish}") == "cancelled"
+    assert not await scan(h, marks)

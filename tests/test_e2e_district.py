@@ -30,19 +30,32 @@ def test_import_and_invite_link_through_the_real_process(e2e: E2E) -> None:
     chat.setup_community()
 
     e2e.server.telegram.files["registry-e2e"] = REGISTRY.encode()
-    document = {"file_id": "registry-e2e", "file_unique_id": "u-reg", "file_name": "registry.csv", "file_size": 80}
+    sent = {"file_id": "registry-e2e", "file_unique_id": "u-reg", "file_name": "registry.csv", "file_size": 80}
     message = updates.message_dict(
         p.staff,
         p.staff_chat,
-        document=document,
+        document=sent,
         caption="/import",
         caption_entities=[{"type": "bot_command", "offset": 0, "length": 7}],
     )
     since = chat.push(updates.wrap("message", message))
     chat.wait_text(p.staff_chat, "Registry imported", since)
     links = chat.wait_text(p.staff_chat, "Personal invite links (2)", since)
-    sheet = chat.wait(lambda c: c.method == "sendDocument" and c.chat_id == p.staff_chat["id"], since)
-    assert chat.upload_of(sheet).startswith(b"%PDF")
+
+    def uploaded(name: str) -> bytes:
+        found = chat.wait(
+            lambda c: (
+                c.method == "sendDocument"
+                and c.chat_id == p.staff_chat["id"]
+                and any((u.filename or "").endswith(name) for u in c.files.values())
+            ),
+            since,
+        )
+        return chat.upload_of(found)
+
+    assert uploaded(".pdf").startswith(b"%PDF")  # the QR sheet to print
+    table = uploaded(".csv").decode("utf-8-sig").splitlines()  # every link, for a mail merge
+    assert table[0].startswith("Name,Building,Unit") and len(table) == 3
     block = next(b for b in (links.text or "").split("\n\n") if b.startswith("Wang Fang"))
     payload = re.search(r"start=(hi_[A-Za-z0-9_-]+)", block)
     assert payload is not None

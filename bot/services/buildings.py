@@ -113,13 +113,6 @@ class BuildingService(ServiceBase):
         assert fresh is not None
         return fresh
 
-    async def poster(self, actor: UserInfo, chat_id: int) -> tuple[Building, str]:
-        """The building's name and code for its poster (staff and the building head)."""
-        async with self.db.write() as tx:
-            _, building = await self._manageable(tx, chat_id, actor.id)
-            code = await ensure_code(tx, building)
-        return building, code
-
     async def poster_data(self, actor: UserInfo, chat_id: int) -> PosterData:
         """``/poster``: the building, its code and its heads (staff and the building head)."""
         async with self.db.write() as tx:

@@ -49,3 +49,12 @@ CREATE TABLE forgotten_people (
     user_id BIGINT PRIMARY KEY,
     forgotten_at BIGINT NOT NULL
 );
+
+-- What /mydata reads and /forgetme blanks, found by index (their cost follows the person's own rows,
+-- not the history of everyone): the outbox by chat (a person's private chat) and by appeal, votes by
+-- voter, the registry's unlinked heads by community.
+CREATE INDEX outbox_chat ON outbox (chat_id);
+CREATE INDEX outbox_appeal ON outbox (appeal_id) WHERE appeal_id IS NOT NULL;
+CREATE INDEX election_votes_voter ON election_votes (voter_id);
+CREATE INDEX proposal_votes_by_voter ON proposal_votes (voter_id);
+CREATE INDEX district_posts_community ON district_posts (community_id, user_id);

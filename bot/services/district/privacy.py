@@ -32,6 +32,7 @@ from storage.db import Tx
 from storage.ledger import SecretsRepo
 from storage.privacy import PrivacyRepo
 from storage.registry import RegistryRepo
+from storage.wishes import WishesRepo
 
 CONFIRM_TTL = timedelta(minutes=30)
 SECRET_NAME = "forget_confirm_key"
@@ -175,6 +176,13 @@ class PrivacyService(ServiceBase):
                     messages.append(
                         Line("district.mydata_kept", {"when": {"ts": kept["created_at"]}, "text": kept["text"]})
                     )
+            wishes = [
+                Line(
+                    "district.mydata_wish",
+                    {"id": r["id"], "when": {"ts": r["created_at"]}, "state": r["state"], "body": r["body"] or "-"},
+                )
+                for r in await repo.wishes(actor.id)
+            ]
             votes = [
                 Line("district.mydata_election", {"period": {"month": r["period"]}, "when": {"ts": r["cast_at"]}})
                 for r in await repo.elections_voted(actor.id)
@@ -201,6 +209,7 @@ class PrivacyService(ServiceBase):
                 ("district.mydata_homes", tuple(homes)),
                 ("district.mydata_appeals", tuple(appeals)),
                 ("district.mydata_messages", tuple(messages)),
+                ("district.mydata_wishes", tuple(wishes)),
                 ("district.mydata_votes", tuple(votes)),
                 ("district.mydata_points_heading", tuple(points)),
             )
@@ -233,10 +242,35 @@ class PrivacyService(ServiceBase):
             if await repo.holds_a_post(actor.id):
                 raise PermissionDenied("district.forget_post_holder")
             open_ids = await repo.open_appeal_ids(actor.id)
+            live_wishes = await repo.live_wishes(actor.id)
+            await WishesRepo(tx).drop_draft(actor.id)  # a wish being written
             await repo.erase(actor.id, now)
             for appeal_id in open_ids:  # after erasing: these notices say only the appeal's number
                 await self._withdraw(tx, appeal_id, actor.id, now)
+            for wish in live_wishes:  # off the board; a volunteer who took it is told
+                await self._withdraw_wish(tx, int(wish["id"]), wish["volunteer_id"], now)
         return tuple(open_ids)
+
+    async def _withdraw_wish(self, tx: Tx, wish_id: int, volunteer_id: int | None, now: datetime) -> None:
+        repo = WishesRepo(tx)
+        wish = await repo.get(wish_id)
+        if wish is None or not await repo.close(wish_id, "cancelled", now, from_states=("open", "claimed")):
+            return
+        await repo.finish_deadlines_of(wish_id, now, "cancelled")
+        community = await RegistryRepo(tx).get_community(wish.community_id)
+        if volunteer_id is not None and community is not None:
+            await self.queue(
+                tx,
+                Notice(
+                    int(volunteer_id),
+                    "wish.cancelled_volunteer",
+                    {"id": wish_id},
+                    user_id=int(volunteer_id),
+                    dedupe_key=f"forgotten-wish:{wish_id}",
+                ),
+                community,
+                now,
+            )
 
     async def _withdraw(self, tx: Tx, appeal_id: int, user_id: int, now: datetime) -> None:
         repo = AppealsRepo(tx)

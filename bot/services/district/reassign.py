@@ -20,6 +20,7 @@ from bot.services.routing import Target, action_buttons, card_params
 from bot.services.workflow import WorkflowService
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
+from storage.conversations import ConversationsRepo
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
@@ -132,6 +133,7 @@ class ReassignService:
         await apply_appeal_rules(tx, moved.id, now)
         card = await card_params(tx, moved, community)
         card.update(reason_key="district.reason_reassigned", from_key=f"level.{appeal.level.name.lower()}")
+        card["due"] = moment(moved.due_at, community.timezone)  # as people say it, in the reader's language
         stage = moved.stage
         to_chat = target.level >= Level.COMMUNITY
         await wf.queue(
@@ -151,6 +153,10 @@ class ReassignService:
         before = appeal.assignee_user_id
         away = {"id": moved.id, "level_key": card["level_key"]}
         if before is not None and before != target.user_id:
+            conversations = ConversationsRepo(tx)
+            pending = await conversations.get_action(before)
+            if pending is not None and pending.appeal_id == moved.id:  # their reply / question / note
+                await conversations.drop_action(before)  # would now be refused: not theirs any more
             await wf.queue(
                 tx,
                 Notice(

@@ -143,14 +143,23 @@ class DistrictService(ServiceBase):
             still_pending=pending,
         )
 
-    async def reissue_links(self, actor: UserInfo, chat_id: int) -> list[HeadLink]:
-        """``/headlinks``: a new link for every head of the community not linked yet (earlier ones stop working)."""
+    async def reissue_links(self, actor: UserInfo, chat_id: int, building: str | None = None) -> list[HeadLink]:
+        """``/headlinks [BUILDING]``: a new link for every head of the community (of that building) not
+        linked yet; their earlier links stop working."""
         now = self.clock.now()
         async with self.db.write() as tx:
             community = await self._staff_community(tx, chat_id, actor.id)
             repo = DistrictRepo(tx)
             links = []
+            only = None
+            if building is not None:
+                found = await repo.building_by_key(community.id, name_key(building))
+                if found is None:
+                    raise NotFound("district.building_unknown", name=building[:60])
+                only = found.id
             for post in await repo.unlinked_posts(community.id):
+                if only is not None and post.registry_building_id != only:
+                    continue
                 rb = await repo.get_building(post.registry_building_id)
                 assert rb is not None
                 links.append(await self._new_link(tx, post, rb, now))

@@ -268,6 +268,7 @@ def parse_registry(sheet: SheetRows) -> list[SheetBuilding]:
 
     buildings: dict[str, SheetBuilding] = {}
     unit_lines: dict[tuple[str, str], int] = {}
+    crowded: set[str] = set()
     for line, values in rows[1:]:
         name = _clean(cell(values, "building"))
         if not name:
@@ -303,7 +304,8 @@ def parse_registry(sheet: SheetRows) -> list[SheetBuilding]:
             building.units.append(unit)
             if unit_head is not None:
                 building.unit_heads[unit] = unit_head
-        if len(building.units) > MAX_UNITS:
+        if len(building.units) > MAX_UNITS and name_key(name) not in crowded:
+            crowded.add(name_key(name))  # said once, on the line of the 61st unit
             problems.append(Problem(line, "unit", "too_many_units"))
     if problems:
         raise RegistryRejected(sorted(set(problems), key=lambda p: (p.line, p.column, p.problem)))
