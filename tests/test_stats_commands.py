@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
@@ -194,3 +195,15 @@ async def test_a_building_head_sees_only_their_buildings(h: Harness) -> None:
     assert "no report to send" in said(await h.cmd(BELLA, updates.private_chat(BELLA), "report", month))[-1]
     building8 = await h.services.stats.viewer(BELLA["id"], BELLA["id"], private=True)
     assert building8.scope.building_ids == (w.b8,)
+
+
+async def test_a_report_over_telegrams_file_limit_gets_a_clear_answer(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.stats
+
+    await _month_with_appeals(h)
+    monkeypatch.setattr(handlers.stats, "TELEGRAM_FILE_LIMIT", 1000)  # the workbook is ~7 KB: "too large"
+    calls = await h.cmd(h.p.staff, h.p.staff_chat, "report", "2026-11")
+    assert not [c for c in calls if c.method == "sendDocument"]
+    assert "larger than Telegram's 50 MB limit" in said(calls)[-1]
