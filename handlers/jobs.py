@@ -45,6 +45,7 @@ async def run_sweep(services: Services) -> None:
     refunded = await services.perks.refund_expired()
     if refunded:
         log.info("expired perk codes refunded: %s", refunded)
+    await services.stats.refresh()  # the statistics' summary follows the history (reads stay quick)
     reports = await services.stats_reports.tick()  # the monthly statistics report (issue 11)
     if reports:
         log.info("monthly reports queued: %s", reports)
