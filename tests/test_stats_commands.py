@@ -207,3 +207,21 @@ async def test_a_report_over_telegrams_file_limit_gets_a_clear_answer(
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "report", "2026-11")
     assert not [c for c in calls if c.method == "sendDocument"]
     assert "larger than Telegram's 50 MB limit" in said(calls)[-1]
+
+
+async def test_a_monthly_report_cut_by_flood_control_goes_on_where_it_stopped(h: Harness) -> None:
+    """Telegram takes the chart, then refuses the workbook (429): the retry sends the workbook and
+    the closing line, not the chart again (the parts taken are recorded with the outbox row)."""
+    await _month_with_appeals(h)
+    staff = h.p.staff_chat["id"]
+    h.rt.telegram.fail_next("sendDocument", staff, status=429, retry_after=30)
+    h.clock.set(local(2026, 12, 1, 10, 0))
+    first = [c for c in await h.sweep() if c.chat_id == staff]
+    assert [c.method for c in first] == ["sendPhoto"]  # then the document was refused
+    assert h.rt.telegram.rejected and h.rt.telegram.rejected[-1].method == "sendDocument"
+    h.clock.advance(timedelta(seconds=31))
+    again = [c for c in await h.sweep() if c.chat_id == staff]
+    assert [c.method for c in again] == ["sendDocument", "sendMessage"]
+    assert "monthly report for November 2026" in (again[-1].text or "")
+    h.clock.advance(timedelta(hours=1))
+    assert not [c for c in await h.sweep() if c.chat_id == staff]
