@@ -225,3 +225,12 @@ async def test_a_monthly_report_cut_by_flood_control_goes_on_where_it_stopped(h:
     assert "monthly report for November 2026" in (again[-1].text or "")
     h.clock.advance(timedelta(hours=1))
     assert not [c for c in await h.sweep() if c.chat_id == staff]
+
+
+async def test_a_community_without_buildings_is_told_so(h: Harness) -> None:
+    h.rt.telegram.admins[h.p.staff_chat["id"]] = [h.p.staff]
+    await h.cmd(h.p.staff, h.p.staff_chat, "newcommunity", "Empty Yard")
+    for name, args in (("stats", ""), ("report", "2026-11")):
+        calls = await h.cmd(h.p.staff, h.p.staff_chat, name, args)
+        assert "no buildings yet" in said(calls)[-1]
+        assert not [c for c in calls if c.method in ("sendDocument", "sendPhoto", "sendMediaGroup")]
