@@ -211,9 +211,8 @@ async def main() -> None:
         big = await world(size, Path(b))
     print(f"load average after: {load()}")
     print(f"{'':34}{'baseline':>14}{'measured':>14}{'ratio':>9}")
-    print(
-        f"{'appeals (history rows)':34}{base['appeals']:>8.0f} ({base['events']:.0f}){big['appeals']:>8.0f} ({big['events']:.0f})"
-    )
+    sizes = f"{base['appeals']:>8.0f} ({base['events']:.0f}){big['appeals']:>8.0f} ({big['events']:.0f})"
+    print(f"{'appeals (history rows)':34}{sizes}")
     print(f"{'appeals in November 2026':34}{base['month_appeals']:>14.0f}{big['month_appeals']:>14.0f}")
     print(f"{'summary built once (s)':34}{base['backfill_s']:>14.2f}{big['backfill_s']:>14.2f}")
     for key, label, target in (

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InputFile, InputMediaPhoto, Update
+from telegram.constants import ChatAction
 
 from bot.errors import DomainError, InvalidInput
 from bot.i18n import Translator
@@ -97,6 +98,10 @@ async def report_command(update: Update, context: AppContext) -> None:
     stats = context.services.stats
     viewer = await _viewer(update, context)
     period = stats.month(viewer, args[0])
+    chat = update.effective_chat
+    assert chat is not None
+    # a district's month takes seconds to write: the chat shows "sending a file…" meanwhile
+    await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
     data = await stats.report(viewer, period)
     t = await chat_translator(update, context, viewer)
     if not data.appeals:  # nothing to put in a file: said plainly
@@ -109,8 +114,6 @@ async def report_command(update: Update, context: AppContext) -> None:
     if len(content) > TELEGRAM_FILE_LIMIT:
         await send_text(update, context, t("stats.error_too_large", month=month, size=f"{len(content) / 2**20:.0f}"))
         return
-    chat = update.effective_chat
-    assert chat is not None
     caption = t("stats.report_caption", title=viewer.title, month=month, count=len(data.appeals))
     await context.bot.send_document(chat.id, InputFile(content, filename=name), caption=caption)
 

@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
@@ -194,3 +195,42 @@ async def test_a_building_head_sees_only_their_buildings(h: Harness) -> None:
     assert "no report to send" in said(await h.cmd(BELLA, updates.private_chat(BELLA), "report", month))[-1]
     building8 = await h.services.stats.viewer(BELLA["id"], BELLA["id"], private=True)
     assert building8.scope.building_ids == (w.b8,)
+
+
+async def test_a_report_over_telegrams_file_limit_gets_a_clear_answer(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.stats
+
+    await _month_with_appeals(h)
+    monkeypatch.setattr(handlers.stats, "TELEGRAM_FILE_LIMIT", 1000)  # the workbook is ~7 KB: "too large"
+    calls = await h.cmd(h.p.staff, h.p.staff_chat, "report", "2026-11")
+    assert not [c for c in calls if c.method == "sendDocument"]
+    assert "larger than Telegram's 50 MB limit" in said(calls)[-1]
+
+
+async def test_a_monthly_report_cut_by_flood_control_goes_on_where_it_stopped(h: Harness) -> None:
+    """Telegram takes the chart, then refuses the workbook (429): the retry sends the workbook and
+    the closing line, not the chart again (the parts taken are recorded with the outbox row)."""
+    await _month_with_appeals(h)
+    staff = h.p.staff_chat["id"]
+    h.rt.telegram.fail_next("sendDocument", staff, status=429, retry_after=30)
+    h.clock.set(local(2026, 12, 1, 10, 0))
+    first = [c for c in await h.sweep() if c.chat_id == staff]
+    assert [c.method for c in first] == ["sendPhoto"]  # then the document was refused
+    assert h.rt.telegram.rejected and h.rt.telegram.rejected[-1].method == "sendDocument"
+    h.clock.advance(timedelta(seconds=31))
+    again = [c for c in await h.sweep() if c.chat_id == staff]
+    assert [c.method for c in again] == ["sendDocument", "sendMessage"]
+    assert "monthly report for November 2026" in (again[-1].text or "")
+    h.clock.advance(timedelta(hours=1))
+    assert not [c for c in await h.sweep() if c.chat_id == staff]
+
+
+async def test_a_community_without_buildings_is_told_so(h: Harness) -> None:
+    h.rt.telegram.admins[h.p.staff_chat["id"]] = [h.p.staff]
+    await h.cmd(h.p.staff, h.p.staff_chat, "newcommunity", "Empty Yard")
+    for name, args in (("stats", ""), ("report", "2026-11")):
+        calls = await h.cmd(h.p.staff, h.p.staff_chat, name, args)
+        assert "no buildings yet" in said(calls)[-1]
+        assert not [c for c in calls if c.method in ("sendDocument", "sendPhoto", "sendMediaGroup")]

@@ -229,3 +229,16 @@ def test_pauses_only_take_clock_time_away(hours: int, pauses: list[tuple[int, in
     paused = clock_seconds(_CAL, _START, until, merged)
     assert 0 <= paused <= full
     assert clock_seconds(_CAL, _START, until, []) == full
+
+
+async def test_a_bounded_refresh_leaves_the_rest_for_later(db: Database) -> None:
+    zone = ZoneInfo("Asia/Shanghai")
+    world = await StatsWorld.create(db, now=datetime(2026, 11, 2, 8, tzinfo=zone))
+    for hour in (10, 11, 12):
+        await world.file(datetime(2026, 11, 2, hour, tzinfo=zone))
+    stats, _ = service(db, datetime(2026, 11, 2, 13, tzinfo=zone))
+    assert await stats.refresh(batch=1, max_batches=2) == 2  # one history row (one filing) per batch
+    assert await stats.refresh(batch=1, max_batches=2) == 1
+    assert await stats.refresh() == 0
+    figures = await stats.figures(Scope.community(world.community_id), Period.of_month(2026, 11))
+    assert figures.total.filed.total == 3
