@@ -304,6 +304,7 @@ async def test_heads_elections_and_reports_pages(h: Harness) -> None:
         ):
             assert "只能在 Telegram 中使用" in await r.text()
             assert r.headers["Cache-Control"] == "no-store"
+            assert "script-src 'self' https://telegram.org;" in r.headers["Content-Security-Policy"]
     finally:
         await server.stop()
 

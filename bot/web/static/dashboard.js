@@ -8,7 +8,7 @@
   var launch = new URLSearchParams(location.hash.replace(/^#/, ""));
   var initData = (tg && tg.initData) || launch.get("tgWebAppData") || "";
   var app = document.getElementById("app");
-  var history = [];
+  var visited = [];  // the pages opened before this one (the back button)
   var current = null;
 
   var THEME = {
@@ -39,7 +39,7 @@
   function headers() { return { "Authorization": "tma " + initData }; }
 
   function load(page, query, remember) {
-    if (remember !== false && current) history.push(current);
+    if (remember !== false && current) visited.push(current);
     current = { page: page, query: query || "" };
     updateBack();
     return fetch("api/" + page + (query ? "?" + query : ""), { headers: headers(), cache: "no-store" })
@@ -48,12 +48,12 @@
       .catch(function () { show('<div class="msg error">⚠</div>'); });
   }
   function back() {
-    var previous = history.pop();
+    var previous = visited.pop();
     if (previous) load(previous.page, previous.query, false);
   }
   function updateBack() {
     if (!tg || !tg.BackButton) return;
-    if (history.length) tg.BackButton.show(); else tg.BackButton.hide();
+    if (visited.length) tg.BackButton.show(); else tg.BackButton.hide();
   }
 
   function randomKey() {
