@@ -262,7 +262,7 @@ async def test_heads_elections_and_reports_pages(h: Harness) -> None:
     try:
         status, body = await client.get("/app/api/heads", signed(h, h.p.staff))
         assert status == 200 and 'data-head="1002"' in body and 'data-head="1003"' in body  # Boris, Uma
-        assert "Uma" in body and "Points" in body
+        assert "Uma" in body and "Holds now: 1 open, 0 overdue" in body and "Building 7, unit 1" in body
         status, body = await client.get("/app/api/elections", signed(h, h.p.staff))
         assert status == 200 and "No elections" in body
         status, body = await client.get("/app/api/reports", signed(h, h.p.staff))

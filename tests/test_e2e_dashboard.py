@@ -120,6 +120,10 @@ def test_staff_dashboard_in_a_real_browser(e2e: E2E) -> None:
             assert page.evaluate("window.__tgReady") is True
             assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
             page.screenshot(path=str(IMAGES / "dashboard-overview-light.png"), full_page=True)
+            page.click("nav a[data-page=heads]")
+            page.wait_for_selector("li[data-head='1003']")  # Uma, the unit head, with her open appeal
+            assert "Boris" in page.inner_text("#app")
+            page.screenshot(path=str(IMAGES / "dashboard-heads-light.png"), full_page=True)
             page.click("nav a[data-page=appeals]")
             page.wait_for_selector("li[data-appeal='1']")
             page.screenshot(path=str(IMAGES / "dashboard-appeals-light.png"), full_page=True)

@@ -257,38 +257,36 @@ def appeal_item(t: Translator, row: AppealRow) -> str:
 
 # --- heads, elections, reports ----------------------------------------------------------------------
 def heads(t: Translator, viewer: Viewer, lines: Sequence[HeadLine], figures: Figures) -> str:
+    """One card per head (readable on a phone): their post, what they hold now, their month."""
     by_head: dict[tuple[str, int], HeadRow] = {(h.role.value, h.user_id): h for h in figures.heads}
-    keys = (
-        "dash.col.head",
-        "dash.col.post",
-        "dash.col.open",
-        "dash.col.overdue",
-        "dash.rate.response",
-        "dash.rate.resolution",
-        "dash.rate.satisfaction",
-        "dash.col.points",
-    )
-    head = "".join(f"<th>{e(t(k))}</th>" for k in keys)
-    rows = []
+    cards = []
     for line in lines:
         stats = by_head.get((line.level.name.lower(), line.user_id))
-        rates = (
-            f"<td>{percent(stats.figures.response)}</td><td>{percent(stats.figures.resolution)}</td>"
-            f"<td>{percent(stats.figures.satisfaction)}</td><td>{stats.points}</td>"
+        post = t("filing.place_unit", building=line.building, unit=line.unit) if line.unit else line.building
+        role = t(f"level.{line.level.name.lower()}")
+        load = t("dash.heads.load", open=line.open, overdue=line.overdue)
+        month = (
+            t(
+                "dash.heads.month",
+                response=percent(stats.figures.response),
+                resolution=percent(stats.figures.resolution),
+                satisfaction=percent(stats.figures.satisfaction),
+                points=stats.points,
+            )
             if stats
-            else "<td>–</td>" * 4
+            else t("dash.heads.no_figures")
         )
-        rows.append(
-            f'<tr data-head="{line.user_id}"><td>{e(line.name)}</td><td>{e(line.post)}</td><td>{line.open}</td>'
-            f"<td>{line.overdue}</td>{rates}</tr>"
+        flag = " ⚠" if line.overdue else ""
+        cards.append(
+            f'<li class="head" data-head="{line.user_id}"><b>{e(line.name)}</b> · {e(role)}<br>'
+            f'<span class="small">{e(post)}</span><br>{e(load)}{flag}<br><span class="small">{e(month)}</span></li>'
         )
-    parts = [nav(t, viewer, "heads"), f"<h1>{e(t('dash.heads.title', month=month_name(figures.period, t.lang)))}</h1>"]
-    if not rows:
+    title = t("dash.heads.title", month=month_name(figures.period, t.lang))
+    parts = [nav(t, viewer, "heads"), f"<h1>{e(title)}</h1>"]
+    if not cards:
         parts.append(message(t, "dash.heads.none", 200))
     else:
-        parts.append(
-            f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-        )
+        parts.append(f'<ul class="appeals heads">{"".join(cards)}</ul>')
     return "".join(parts)
 
 

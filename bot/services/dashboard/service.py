@@ -251,22 +251,21 @@ class DashboardService(ServiceBase):
             reg = RegistryRepo(tx)
             units = await repo.units_of_buildings([b.id for b in whole])
             titles = {b.id: b.title for b in whole}
-            posts: list[tuple[int, str, Level]] = [
-                (b.head_user_id, b.title, Level.BUILDING) for b in whole if b.head_user_id
+            posts: list[tuple[int, str, str, Level]] = [
+                (b.head_user_id, b.title, "", Level.BUILDING) for b in whole if b.head_user_id
             ]
-            posts += [
-                (u.head_user_id, f"{u.name} · {titles[u.building_id]}", Level.UNIT) for u in units if u.head_user_id
-            ]
+            posts += [(u.head_user_id, titles[u.building_id], u.name, Level.UNIT) for u in units if u.head_user_id]
             loads = {h.user_id: h for h in await repo.load_of_heads(sorted({p[0] for p in posts}), now)}
             lines = []
-            for user_id, post, level in posts:
+            for user_id, building, unit, level in posts:
                 person = await reg.get_user(user_id)
                 load = loads.get(user_id)
                 lines.append(
                     HeadLine(
                         user_id,
                         person.display if person else str(user_id),
-                        post,
+                        building,
+                        unit,
                         level,
                         load.open if load else 0,
                         load.overdue if load else 0,

@@ -82,7 +82,8 @@ class BuildingLine:
 class HeadLine:
     user_id: int
     name: str
-    post: str  # "Building 7" or "unit 1 · Building 7"
+    building: str  # the building they head, or of the unit they head
+    unit: str  # the unit they head ("" for a building head)
     level: Level
     open: int
     overdue: int
