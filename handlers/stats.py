@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any
 from telegram import Bot, InputFile, InputMediaPhoto, Update
 from telegram.constants import ChatAction
 
-from bot.app import AppContext
 from bot.errors import DomainError, InvalidInput
 from bot.i18n import Translator
 from bot.services.stats import Period
 from bot.services.stats.access import Audience, Viewer
 from bot.services.stats.report import TELEGRAM_FILE_LIMIT
 from handlers.common import actor, is_group, is_private, send_text, translator
+from handlers.context import AppContext
 from handlers.stats_render import chart_images, month_label, report_file, stats_text
 from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
 
 ALBUM_MAX = 10  # photos in one album (sendMediaGroup)
 
@@ -133,7 +133,7 @@ async def _report_day(update: Update, context: AppContext, args: list[str]) -> N
     await send_text(update, context, t("stats.report_day_off") if day == 0 else t("stats.report_day_set", day=day))
 
 
-# --- the monthly report, sent by the outbox (handlers.delivery) ----------------------------------------
+# --- the monthly report, sent by the outbox (handlers.outbox_sender) ----------------------------------------
 async def send_report_item(
     app: UnitApp, item: OutboxItem, t: Translator, paced: dict[str, Any], acquire: Callable[[int], Awaitable[float]]
 ) -> None:
@@ -181,4 +181,4 @@ async def send_report_item(
             await acquire(item.chat_id)
         await part()
         if index < len(parts) - 1:
-            await services.delivery.part_sent(item, index + 1)
+            await services.outbox.part_sent(item, index + 1)
