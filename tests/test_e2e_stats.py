@@ -46,8 +46,8 @@ def test_figures_and_the_monthly_report_through_the_real_process(e2e: E2E) -> No
     clock.set(local(2026, 12, 1, 11, 0))  # many more sweeps: nothing again
 
     def once() -> bool:
-        docs = [c.chat_id for c in chat.server.calls[since:] if c.method == "sendDocument"]
-        return sorted(docs) == sorted((p.staff_chat["id"], p.street_chat["id"]))
+        docs = [int(c.chat_id or 0) for c in chat.server.calls[since:] if c.method == "sendDocument"]
+        return sorted(docs) == sorted((int(p.staff_chat["id"]), int(p.street_chat["id"])))
 
     holds(once, 10 * SWEEP_INTERVAL, "the monthly report went to each chat once")
     e2e.finish()

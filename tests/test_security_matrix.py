@@ -231,10 +231,10 @@ READ_ONLY = {
     "cancel",
     "sla",
     "points",
+    "wishes",
     "stats",
     "report",
 }
-READ_ONLY = {"help", "lang", "myunit", "appeal", "myappeals", "open", "status", "cancel", "sla", "points", "wishes"}
 
 
 async def test_the_matrix_covers_every_handler(h: Harness) -> None:

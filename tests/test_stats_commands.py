@@ -19,7 +19,7 @@ from tests.support.botapi import Call
 
 def _photos(calls: list[Call]) -> list[Image.Image]:
     """Every image sent (sendPhoto or an album), decoded."""
-    images = []
+    images: list[Image.Image] = []
     for call in calls:
         for upload in call.files.values():
             if call.method in ("sendPhoto", "sendMediaGroup"):
