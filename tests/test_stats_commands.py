@@ -38,7 +38,7 @@ def _document(calls: list[Call]) -> tuple[str, bytes]:
 
 async def _month_with_appeals(h: Harness) -> tuple[int, int]:
     """Two appeals in November: one answered at once and resolved, one never answered."""
-    await h.setup_community()
+    await h.setup_community(reports=True)
     first = await h.file_appeal(text="The lift is broken")
     second = await h.file_appeal(text="The lamp on floor 3 is out", category="consultation")
     calls = await h.press(h.p.uhead, h.last_to(h.p.uhead), f"a:take:{first}")
