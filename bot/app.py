@@ -32,6 +32,7 @@ from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
+from bot.services.notices import NoticeService, NoticeSweep
 from bot.services.operations import MonitoringService, OperatorReports, WebhookState
 from bot.services.perk_admin import PerkAdminService
 from bot.services.perks import PerksService
@@ -83,6 +84,9 @@ class Services:
     webhook_state: WebhookState
     intake: IntakeService
     buildings: BuildingService
+    # notices and tasks with read receipts (issue 12): sending and answers; their due moments
+    notices: NoticeService
+    notice_sweep: NoticeSweep
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -100,6 +104,7 @@ class Services:
         workflow = WorkflowService(db, clock, calendars)
         perks = PerksService(db, clock, calendars)
         elections = ElectionService(db, clock, calendars)
+        notices = NoticeService(db, clock, calendars)
         return cls(
             settings=settings,
             clock=clock,
@@ -127,6 +132,8 @@ class Services:
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
+            notices=notices,
+            notice_sweep=NoticeSweep(notices),
         )
 
 

@@ -31,7 +31,8 @@ async def sweep_job(context: AppContext) -> None:
 
 async def run_sweep(services: Services) -> None:
     """Everything time-driven, each part idempotent and safe with several processes: appeal
-    deadlines, elections opening/closing (with catch-up), proposals closing, expired perk codes."""
+    deadlines, elections opening/closing (with catch-up), proposals closing, notices' reminders,
+    due dates and urgent re-pings, expired perk codes."""
     report = await services.sweeper.sweep()
     if report.total:
         log.info("sweep: %s", report.fired)
@@ -41,6 +42,9 @@ async def run_sweep(services: Services) -> None:
     closed = await services.proposals.tick()
     if closed:
         log.info("proposals closed: %s", closed)
+    notices = await services.notice_sweep.tick()
+    if notices:
+        log.info("notices: %s", notices)
     refunded = await services.perks.refund_expired()
     if refunded:
         log.info("expired perk codes refunded: %s", refunded)
