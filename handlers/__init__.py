@@ -8,7 +8,8 @@ Group 0 (first match wins inside a group):
   2. commands (private and group; each checks chat type and role through the services)
   3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:;
      then handlers.points (commands and pt:/pk: buttons of points and handlers.perks) and
-     handlers.votes (commands and ev:/ep:/pv: buttons of the election and handlers.proposals)
+     handlers.votes (commands and ev:/ep:/pv: buttons of the election and handlers.proposals);
+     handlers.notices (/notice /task /urgent and nt: buttons)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
 Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
 Group -100 and a second error handler (handlers.observability): updates counted by kind, bugs counted
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeal_actions, appeals, buildings, general, observability, points, setup, votes
+from handlers import appeal_actions, appeals, buildings, general, notices, observability, points, setup, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -84,6 +85,10 @@ def register(app: UnitApp) -> None:
     # the election and residents' proposals: their commands and ev:/ep:/pv: buttons (handlers.votes
     # adds those of handlers.proposals too, in one explicit order)
     votes.register(app)
+    # notices and tasks with read receipts (issue 12): /notice /task /urgent (also as the caption of a
+    # photo or document: before the staff-chat replies below, which take photos replying to a card)
+    # and their nt: buttons
+    notices.register(app)
 
     # staff answer an appeal in the staff (street) chat by replying to its card (privacy mode lets
     # replies to the bot's own messages through); other group messages are left alone

@@ -59,6 +59,8 @@ async def outbox_job(context: AppContext) -> None:
 
 
 def schedule_jobs(app: UnitApp) -> None:
+    from handlers.notices import STATUS_INTERVAL, status_job
+
     queue = app.job_queue
     if queue is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("python-telegram-bot[job-queue] is required")
@@ -75,5 +77,13 @@ def schedule_jobs(app: UnitApp) -> None:
         interval=min(OUTBOX_INTERVAL, interval),
         first=1.0,
         name="outbox",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    # the notices' status messages: live counts, each edited at most every ten seconds
+    queue.run_repeating(
+        status_job,
+        interval=STATUS_INTERVAL,
+        first=2.0,
+        name="notice-status",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )

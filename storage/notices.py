@@ -132,10 +132,13 @@ class NoticesRepo:
 
     async def counts_changed(self, notice_id: int, now: datetime) -> None:
         await self.tx.execute(
-            "UPDATE notices SET counts_changed_at = ? WHERE id = ? AND counts_changed_at IS NULL", (to_ts(now), notice_id)
+            "UPDATE notices SET counts_changed_at = ? WHERE id = ? AND counts_changed_at IS NULL",
+            (to_ts(now), notice_id),
         )
 
-    async def status_edits_due(self, changed_before: datetime, shown_before: datetime, limit: int) -> list[NoticeRecord]:
+    async def status_edits_due(
+        self, changed_before: datetime, shown_before: datetime, limit: int
+    ) -> list[NoticeRecord]:
         """Notices whose counts changed at least a moment ago and whose status message was not
         edited within the debounce interval (partial index: only changed notices are read)."""
         rows = await self.tx.fetchall(
@@ -210,7 +213,8 @@ class NoticesRepo:
             where = " AND b.id IN (" + ", ".join("?" for _ in building_ids) + ")"
             params.extend(building_ids)
         rows = await self.tx.fetchall(
-            "SELECT u.head_user_id AS chat_id, MIN(b.id) AS building_id FROM units u JOIN buildings b ON b.id = u.building_id"  # noqa: S608
+            "SELECT u.head_user_id AS chat_id, MIN(b.id) AS building_id"  # noqa: S608
+            " FROM units u JOIN buildings b ON b.id = u.building_id"
             f" WHERE b.community_id = ? AND b.active = 1 AND u.head_user_id IS NOT NULL{where}"
             " GROUP BY u.head_user_id ORDER BY MIN(b.id), u.head_user_id",
             tuple(params),
@@ -219,8 +223,8 @@ class NoticesRepo:
 
     async def building_heads(self, community_id: int) -> list[Recipient]:
         rows = await self.tx.fetchall(
-            "SELECT head_user_id AS chat_id, MIN(id) AS building_id FROM buildings WHERE community_id = ? AND active = 1"
-            " AND head_user_id IS NOT NULL GROUP BY head_user_id ORDER BY MIN(id)",
+            "SELECT head_user_id AS chat_id, MIN(id) AS building_id FROM buildings"
+            " WHERE community_id = ? AND active = 1 AND head_user_id IS NOT NULL GROUP BY head_user_id ORDER BY MIN(id)",
             (community_id,),
         )
         return [Recipient(r["chat_id"], r["building_id"]) for r in rows]
@@ -247,7 +251,7 @@ class NoticesRepo:
 
     async def claim_due(self, now: datetime, limit: int) -> list[Row]:
         return await self.tx.fetchall(
-            "SELECT id, notice_id, kind, seq FROM notice_deadlines WHERE done_at IS NULL AND due_at <= ?"
+            "SELECT id, notice_id, kind, seq FROM notice_deadlines WHERE done_at IS NULL AND due_at <= ?"  # noqa: S608
             " ORDER BY due_at, id LIMIT ?" + self.tx.lock_clause(),
             (to_ts(now), limit),
         )

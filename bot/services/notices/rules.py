@@ -97,7 +97,12 @@ def remind_at(cal: WorkCalendar, kind: str, now: datetime, due_at: datetime | No
 
 def answer_buttons(notice_id: int, kind: str) -> tuple[tuple[Button, ...], ...]:
     if kind == "task":
-        return ((Button("notices.btn_done", data=f"nt:r:{notice_id}"), Button("notices.btn_cannot", data=f"nt:n:{notice_id}")),)
+        return (
+            (
+                Button("notices.btn_done", data=f"nt:r:{notice_id}"),
+                Button("notices.btn_cannot", data=f"nt:n:{notice_id}"),
+            ),
+        )
     if kind == "urgent":
         return ((Button("notices.btn_confirm", data=f"nt:r:{notice_id}"),),)
     return ((Button("notices.btn_read", data=f"nt:r:{notice_id}"),),)

@@ -242,7 +242,9 @@ class NoticeService(ServiceBase):
         key = message_key(notice, to_chats)
         buttons = () if to_chats else answer_buttons(notice.id, notice.kind)
         for r in recipients:
-            await self.deliver(tx, notice, community, r.chat_id, key, params, buttons, f"nt:{notice.id}:{r.chat_id}", now)
+            await self.deliver(
+                tx, notice, community, r.chat_id, key, params, buttons, f"nt:{notice.id}:{r.chat_id}", now
+            )
         if not to_chats:
             await self._schedule(tx, notice, community, now)
         sent = await repo.get(notice.id)
@@ -378,4 +380,3 @@ class NoticeService(ServiceBase):
     async def status_shown(self, edit: StatusEdit) -> None:
         async with self.db.write() as tx:
             await NoticesRepo(tx).counts_shown(edit.notice_id, edit.changed_at, self.clock.now())
-
