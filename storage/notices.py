@@ -224,7 +224,8 @@ class NoticesRepo:
     async def building_heads(self, community_id: int) -> list[Recipient]:
         rows = await self.tx.fetchall(
             "SELECT head_user_id AS chat_id, MIN(id) AS building_id FROM buildings"
-            " WHERE community_id = ? AND active = 1 AND head_user_id IS NOT NULL GROUP BY head_user_id ORDER BY MIN(id)",
+            " WHERE community_id = ? AND active = 1 AND head_user_id IS NOT NULL"
+            " GROUP BY head_user_id ORDER BY MIN(id)",
             (community_id,),
         )
         return [Recipient(r["chat_id"], r["building_id"]) for r in rows]
