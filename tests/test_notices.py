@@ -94,6 +94,9 @@ async def test_a_notice_to_every_unit_head_counts_each_read_once(h: Harness) -> 
     # a resident pressing the same button (forged, in her own chat) is refused, nothing counted
     forged = await h.press(p.resident, await anchor(h, p.resident), f"nt:r:{nid}")
     assert "sent to someone else" in alerts(forged)[0]
+    # another head pressing under Uma's message (a forged update), or a head the notice did not go to
+    assert "sent to someone else" in alerts(await h.press(KAI, uma[0], f"nt:r:{nid}"))[0]
+    assert "sent to someone else" in alerts(await h.press(p.bhead, await anchor(h, p.bhead), f"nt:r:{nid}"))[0]
     # "Can't do" does not exist for a plain notice
     wrong = await h.press(KAI, kai[0], f"nt:n:{nid}")
     assert "does not fit" in alerts(wrong)[0]
