@@ -202,6 +202,15 @@ class NoticesRepo:
             out.append(PendingRecipient(r["chat_id"], r["building_id"], name or str(r["chat_id"])))
         return out
 
+    async def still_queued(self, notice_id: int) -> set[int]:
+        """The chats that still have a message of this notice waiting in the outbox (reads only what
+        is unsent: the partial index of due messages, whatever the history)."""
+        rows = await self.tx.fetchall(
+            "SELECT DISTINCT chat_id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND dedupe_key LIKE ?",
+            (f"nt:{notice_id}:%",),
+        )
+        return {int(r["chat_id"]) for r in rows}
+
     # --- who the scopes reach -------------------------------------------------------------------
     async def unit_heads(self, community_id: int, building_ids: Sequence[int] | None) -> list[Recipient]:
         """The unit heads of the community's active buildings (or of ``building_ids``), one row per person."""

@@ -405,3 +405,23 @@ async def test_appeal_pings_go_before_an_urgent_fan_out(h: Harness) -> None:
         )
     assert heads == 42
     assert pending <= 9  # the claimed batches above hold their leases; everything else went out
+
+
+async def test_no_re_ping_while_the_first_message_is_still_queued(h: Harness) -> None:
+    """A fan-out longer than the re-ping interval: a head whose urgent message has not gone out yet
+    gets no re-ping on top of it (the queued message has the buttons too)."""
+    await town(h)
+    p = h.p
+    _, nid = await compose(h, "urgent", "Storm warning: bring in the balcony pots")
+    staff = UserInfo(p.staff["id"], p.staff["first_name"])
+    from bot.services.access import Place
+
+    await h.services.notices.choose(staff, Place(p.staff_chat["id"], "group"), nid, "h", 1)  # queued, not sent
+    h.clock.advance(timedelta(minutes=16))
+    calls = await h.sweep()  # the re-ping is due; the first messages go out after it
+    for head in (p.uhead, KAI):
+        texts = [c.text or "" for c in to_person(calls, head)]
+        assert len(texts) == 1 and "Still waiting" not in texts[0], texts
+    h.clock.advance(timedelta(minutes=15))  # delivered and still unconfirmed: now re-pinged
+    calls = await h.sweep()
+    assert all("Still waiting" in (to_person(calls, head)[0].text or "") for head in (p.uhead, KAI))

@@ -89,7 +89,12 @@ class NoticeSweep:
     ) -> None:
         params = message_params(notice, community, await self.notices.sender_name(tx, notice, community))
         buttons = answer_buttons(notice.id, notice.kind)
+        # a person whose earlier message of this notice is still queued (a fan-out longer than the
+        # re-ping interval) gets nothing more now: that message has the buttons too
+        queued = await NoticesRepo(tx).still_queued(notice.id)
         for person in pending:
+            if person.chat_id in queued:
+                continue
             dedupe = f"nt:{notice.id}:{moment_name}:{person.chat_id}"
             await self.notices.deliver(
                 tx, notice, community, person.chat_id, key, params, buttons, dedupe, now, attach=False
