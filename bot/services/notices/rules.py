@@ -81,7 +81,7 @@ def task_due_at(cal: WorkCalendar, day: date, now: datetime) -> datetime:
     if due <= now:
         raise InvalidInput("notices.due_past")
     if due - now > timedelta(days=MAX_DAYS_AHEAD):
-        raise InvalidInput("notices.due_far", days=MAX_DAYS_AHEAD)
+        raise InvalidInput("notices.due_far")
     return due
 
 
