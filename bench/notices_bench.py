@@ -144,7 +144,7 @@ def bench(run: Run, heads: int, appeals: int) -> None:
 
 
 def main() -> None:
-    socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign]
+    socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign,assignment]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heads", type=int, default=10_000, help="unit heads (buildings of 100 units)")
     parser.add_argument("--appeals", type=int, default=6, help="appeals filed during the fan-out")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.app import AppContext, Services
+from bot.services.container import Services
+from handlers.context import AppContext
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL = 5.0

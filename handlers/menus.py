@@ -27,7 +27,7 @@ from bot.i18n import LANGUAGES, Translator
 from bot.services.queries import Roles
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
 
 log = logging.getLogger(__name__)
 

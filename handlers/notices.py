@@ -13,6 +13,7 @@ Buttons
     ``nt:r:<notice>``  Read ✓ / Done ✓ / Confirm ✓       ``nt:n:<notice>``  Can't do (a task)
     ``nt:w:<notice>``  who has not answered yet (the sender, or staff)
 
+Registered in :func:`handlers.register` (the caption command before the staff chat's replies).
 The sender's status message shows live counts: :func:`edit_statuses` (a periodic job) edits it at
 most every ten seconds while answers come in.
 """
@@ -25,38 +26,21 @@ from typing import TYPE_CHECKING
 
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.app import AppContext
 from bot.errors import Conflict
 from bot.models import Reply
 from bot.services.notices import ScopeStep, parse_command
 from handlers.callback_data import button_id, place_of
 from handlers.common import actor, keyboard, send_reply, translator
+from handlers.context import AppContext
 from handlers.setup import _sync_if_staff_chat
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
 
 log = logging.getLogger(__name__)
-KINDS = ("notice", "task", "urgent")
 CAPTION_COMMAND = re.compile(r"^/(notice|task|urgent)(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 STATUS_INTERVAL = 5.0  # seconds between looks for status messages to edit (each edited <= every 10 s)
-
-
-def register(app: UnitApp) -> None:
-    """The commands (also as a photo's or document's caption) and the nt: buttons."""
-    app.add_handler(CommandHandler("notice", notice_command), group=0)
-    app.add_handler(CommandHandler("task", task_command), group=0)
-    app.add_handler(CommandHandler("urgent", urgent_command), group=0)
-    with_file = filters.ChatType.GROUPS & (filters.PHOTO | filters.Document.ALL)
-    app.add_handler(MessageHandler(with_file & filters.CaptionRegex(CAPTION_COMMAND), caption_command), group=0)
-    app.add_handler(CallbackQueryHandler(scope_button, pattern=r"^nt:s:\d{1,18}:(h|bh|b|c)$"), group=0)
-    app.add_handler(CallbackQueryHandler(building_button, pattern=r"^nt:b:\d{1,18}:\d{1,18}$"), group=0)
-    app.add_handler(CallbackQueryHandler(send_chosen_button, pattern=r"^nt:go:\d{1,18}$"), group=0)
-    app.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^nt:x:\d{1,18}$"), group=0)
-    app.add_handler(CallbackQueryHandler(answer_button, pattern=r"^nt:[rn]:\d{1,18}$"), group=0)
-    app.add_handler(CallbackQueryHandler(who_button, pattern=r"^nt:w:\d{1,18}$"), group=0)
 
 
 # --- composing ------------------------------------------------------------------------------------

@@ -203,7 +203,8 @@ class Fuzzer:
             "location": {"latitude": 31.2, "longitude": 121.5},
             "contact": {"phone_number": "+8613800000000", "first_name": "X"},
         }[kind]
-        return updates.wrap("message", updates.message_dict(who, chat, **{kind: body}))
+        content: dict[str, Any] = {kind: body}
+        return updates.wrap("message", updates.message_dict(who, chat, **content))
 
     def membership(self) -> dict[str, Any]:
         """The bot or a person added to or removed from a group (the bot's own chats included)."""

@@ -379,6 +379,7 @@ async def test_appeal_pings_go_before_an_urgent_fan_out(h: Harness) -> None:
         for i in range(40):
             await reg.add_unit(ctx.building.id, f"x{i}", 10 + i)
             unit = await reg.unit_by_name(ctx.building.id, f"x{i}")
+            assert unit is not None
             head = UserInfo(7_000_000 + i, f"Head {i}")
             await reg.upsert_user(head, now, started=True)
             await reg.set_unit_head(unit.id, head.id)
@@ -392,9 +393,9 @@ async def test_appeal_pings_go_before_an_urgent_fan_out(h: Harness) -> None:
         community = await RegistryRepo(tx).get_community(ctx.community.id)
         ping = Notice(p.bhead["id"], "notices.sending", user_id=p.bhead["id"], dedupe_key="appeal-ping-test")
         await h.services.notices.queue(tx, ping, community, now, not_before=now)
-    [first] = await h.services.delivery.claim(1)
+    [first] = await h.services.outbox.claim(1)
     assert first.chat_id == p.bhead["id"] and first.priority == Priority.PERSONAL  # the ping first
-    following = await h.services.delivery.claim(8)
+    following = await h.services.outbox.claim(8)
     assert {i.priority for i in following} == {Priority.BULK}  # the urgent fan-out, behind the ping
     # the whole fan-out then goes out, each head once
     await h.app.bot_data.outbox().drain()

@@ -130,7 +130,7 @@ async def test_the_receipt_is_queued_in_the_filing_transaction_and_survives_a_cr
         await harness.press(me, harness.last_to(me), "f:c:problem")
         # the description arrives; the handler commits the appeal, then the process is killed before
         # anything is sent: no outbox drain at all
-        app.bot_data.dispatcher.kick = lambda: None  # type: ignore[method-assign]
+        app.bot_data.outbox().kick = lambda: None  # type: ignore[method-assign]
         before = len(harness.rt.calls)
         await harness.send(updates.message(me, updates.private_chat(me), "Water on the stairs"), drain=False)
         assert sends(harness.rt.calls[before:]) == []
@@ -196,7 +196,7 @@ async def test_buildings_known_from_the_group_are_offered_and_another_can_be_cho
     second = updates.group_chat(-1001000000009, "Building 9 业主群")
     tg.admins[second["id"]] = [h.p.staff]
     invite = await h.cmd(h.p.staff, h.p.staff_chat, "invite")
-    code = invite[-1].text.split(":", 1)[1].split()[0]
+    code = (invite[-1].text or "").split(":", 1)[1].split()[0]
     await h.cmd(h.p.staff, second, "register", code)
     assert h.texts(second)[-1].startswith("🏠 Building 9 is now part of Sunny Side.")  # the group's tail left out
     await h.send(updates.message(me, second, "hello"))
@@ -223,7 +223,7 @@ async def test_start_gives_each_role_its_screen_and_a_persistent_keyboard(h: Har
         ["📝 Report a problem", "📋 My appeals"],
         ["🗳 Vote", "🌐 Language", "❓ Help"],
     ]
-    assert calls[-1].text.startswith("Hello, Rita! 👋\nI pass your problems")
+    assert (calls[-1].text or "").startswith("Hello, Rita! 👋\nI pass your problems")
     head = h.p.uhead
     calls = await h.cmd(head, updates.private_chat(head), "help")
     rows = [
@@ -416,7 +416,7 @@ async def test_a_building_has_a_name_of_its_own(h: Harness) -> None:
     tg.admins[chat["id"]] = [p.staff]
     await h.cmd(p.staff, p.staff_chat, "newcommunity", "Sunny Side")
     invite = await h.cmd(p.staff, p.staff_chat, "invite")
-    code = invite[-1].text.split(":", 1)[1].split()[0]
+    code = (invite[-1].text or "").split(":", 1)[1].split()[0]
     await h.cmd(p.staff, chat, "register", f"{code} 3号楼")
     answer = h.texts(chat)[-1]
     assert answer.startswith("🏠 3号楼 is now part of Sunny Side.\nBuilding code for the poster: ")
@@ -469,7 +469,7 @@ async def test_words_added_to_an_appeal_and_their_acknowledgement_are_queued_tog
     receipt = [
         m for (cid, _), m in h.rt.telegram.messages.items() if cid == me["id"] and "received" in m.get("text", "")
     ]
-    h.app.bot_data.dispatcher.kick = lambda: None  # type: ignore[method-assign]
+    h.app.bot_data.outbox().kick = lambda: None  # type: ignore[method-assign]
     await h.send(
         updates.message(me, updates.private_chat(me), "It is the 3rd floor", reply_to=receipt[-1]), drain=False
     )
