@@ -45,6 +45,7 @@ class PendingRecipient:
     chat_id: int
     building_id: int | None
     name: str
+    unreachable: bool = False  # Telegram refused to deliver to them (blocked the bot, never started it)
 
 
 def _notice(r: Row) -> NoticeRecord:
@@ -191,7 +192,8 @@ class NoticesRepo:
         where = " AND r.building_id = ?" if building_id is not None else ""
         params: tuple[int, ...] = (notice_id,) + ((building_id,) if building_id is not None else ())
         rows = await self.tx.fetchall(
-            "SELECT r.chat_id, r.building_id, COALESCE(u.first_name, '') AS first_name, u.last_name, u.username"  # noqa: S608
+            "SELECT r.chat_id, r.building_id, COALESCE(u.first_name, '') AS first_name, u.last_name,"  # noqa: S608
+            " u.username, u.unreachable_since"
             " FROM notice_recipients r LEFT JOIN users u ON u.id = r.chat_id"
             f" WHERE r.notice_id = ? AND r.state = 'pending'{where} ORDER BY r.building_id, r.chat_id LIMIT ?",
             (*params, limit),
@@ -199,7 +201,8 @@ class NoticesRepo:
         out = []
         for r in rows:
             name = " ".join(p for p in (r["first_name"], r["last_name"]) if p).strip()
-            out.append(PendingRecipient(r["chat_id"], r["building_id"], name or str(r["chat_id"])))
+            unreachable = r["unreachable_since"] is not None
+            out.append(PendingRecipient(r["chat_id"], r["building_id"], name or str(r["chat_id"]), unreachable))
         return out
 
     async def still_queued(self, notice_id: int) -> set[int]:

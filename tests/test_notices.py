@@ -426,3 +426,19 @@ async def test_no_re_ping_while_the_first_message_is_still_queued(h: Harness) ->
     h.clock.advance(timedelta(minutes=15))  # delivered and still unconfirmed: now re-pinged
     calls = await h.sweep()
     assert all("Still waiting" in (to_person(calls, head)[0].text or "") for head in (p.uhead, KAI))
+
+
+async def test_an_unreachable_head_is_not_re_pinged_but_is_escalated(h: Harness) -> None:
+    await town(h)
+    p = h.p
+    h.rt.telegram.fail_next("sendMessage", KAI["id"], status=403)  # Kai blocked the bot
+    picker, nid = await compose(h, "urgent", "Gas main repair: do not use the stoves")
+    await h.press(p.staff, picker, f"nt:s:{nid}:h")
+    calls: list[Call] = []
+    for _ in range(4):  # 15, 30, 45 and 60 minutes
+        h.clock.advance(timedelta(minutes=15))
+        calls += await h.sweep()
+    assert not to_person(calls, KAI)  # never tried again (Telegram refused)
+    assert len([c for c in to_person(calls, p.uhead) if "Still waiting" in (c.text or "")]) == 4
+    escalated = to_person(calls, p.bhead)
+    assert len(escalated) == 1 and "Kai" in (escalated[0].text or "") and "Uma" in (escalated[0].text or "")

@@ -90,10 +90,11 @@ class NoticeSweep:
         params = message_params(notice, community, await self.notices.sender_name(tx, notice, community))
         buttons = answer_buttons(notice.id, notice.kind)
         # a person whose earlier message of this notice is still queued (a fan-out longer than the
-        # re-ping interval) gets nothing more now: that message has the buttons too
+        # re-ping interval) gets nothing more now: that message has the buttons too; nor does one
+        # Telegram cannot reach (they stay in the lists, and the building head is told)
         queued = await NoticesRepo(tx).still_queued(notice.id)
         for person in pending:
-            if person.chat_id in queued:
+            if person.chat_id in queued or person.unreachable:
                 continue
             dedupe = f"nt:{notice.id}:{moment_name}:{person.chat_id}"
             await self.notices.deliver(
