@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 PRIVATE = ("appeal", "myappeals", "lang", "cancel", "help")
 GROUP = ("appeal", "status", "myunit", "vote", "results", "decisions", "help")
-GROUP_ADMINS = (*GROUP, "units", "buildinghead", "unithead", "buildingname", "poster", "propose")
+GROUP_ADMINS = (*GROUP, "units", "buildinghead", "unithead", "buildingname", "poster", "propose", "notice", "task")
 STAFF = (
     "open",
     "invite",
@@ -44,6 +44,9 @@ STAFF = (
     "election",
     "results",
     "propose",
+    "notice",
+    "task",
+    "urgent",
     "award",
     "merchant",
     "perk",
