@@ -8,7 +8,8 @@ Group 0 (first match wins inside a group):
   1. chat lifecycle: the bot added/removed (my_chat_member), group -> supergroup migration
   2. commands (private and group; each checks chat type and role through the services)
   3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:;
-     then pt:/pk: (points, perks), ev:/ep:/pv: (election, proposals) and nt: (notices and tasks)
+     then pt:/pk: (points, perks), ev:/ep:/pv: (election, proposals), wi: (micro-wishes), cr:
+     (the care list) and nt: (notices and tasks)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
 Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
 Group -100 and a second error handler (handlers.observability): updates counted by kind, bugs counted
@@ -33,6 +34,7 @@ from handlers import (
     appeal_actions,
     appeals,
     buildings,
+    care,
     community_choice,
     deep_links,
     general,
@@ -43,6 +45,7 @@ from handlers import (
     proposals,
     setup,
     votes,
+    wishes,
 )
 from handlers.errors import on_error
 
@@ -121,6 +124,11 @@ def register(app: UnitApp) -> None:
         "notice": notices.notice_command,
         "task": notices.task_command,
         "urgent": notices.urgent_command,
+        # community life (issue 12): micro-wishes, the care list, door-knocking rounds
+        "wish": wishes.wish_command,
+        "wishes": wishes.wishes_command,
+        "care": care.care_command,
+        "knock": care.knock_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback), group=0)
@@ -156,6 +164,10 @@ def register(app: UnitApp) -> None:
     app.add_handler(CallbackQueryHandler(notices.cancel_button, pattern=rf"^nt:x:{ID}$"), group=0)
     app.add_handler(CallbackQueryHandler(notices.answer_button, pattern=rf"^nt:[rn]:{ID}$"), group=0)
     app.add_handler(CallbackQueryHandler(notices.who_button, pattern=rf"^nt:w:{ID}$"), group=0)
+    # micro-wishes and the care list (issue 12); their private texts are asked first by
+    # handlers.appeals.private_message
+    app.add_handler(CallbackQueryHandler(wishes.wish_button, pattern=wishes.WISH_BUTTON), group=0)
+    app.add_handler(CallbackQueryHandler(care.care_button, pattern=care.CARE_BUTTON), group=0)
 
     # staff answer an appeal in the staff (street) chat by replying to its card (privacy mode lets
     # replies to the bot's own messages through); other group messages are left alone

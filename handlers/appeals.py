@@ -10,6 +10,7 @@ from bot.i18n import plural
 from bot.models import ActionKind, Button, Reply
 from bot.services.perk_catalog import looks_like_code
 from bot.services.routing import action_buttons
+from handlers import care, wishes
 from handlers.appeal_actions import refresh_card
 from handlers.callback_data import button_id, parse_id, place_of
 from handlers.common import (
@@ -234,6 +235,13 @@ async def private_message(update: Update, context: AppContext) -> None:
         if outcome is not None:
             await tell_outcome(update, context, outcome)
             raise ApplicationHandlerStop
+    # a wish being written or a message about one; a care-list entry's label or note (handlers.wishes,
+    # handlers.care; one primary-key read each), unless the appeal being filed was touched since
+    filing_since = state.draft.created_at if state.draft is not None else None
+    if await wishes.private_message(update, context, content, filing_since):
+        return
+    if await care.private_message(update, context, content, filing_since):
+        return
     if message.reply_to_message is not None:
         linked = await services.resident.appeal_of_reply(message.chat_id, message.reply_to_message.message_id)
         if linked is not None:
@@ -286,5 +294,9 @@ async def keyboard_pressed(update: Update, context: AppContext, action: str) -> 
         await say(update, context, "resident.vote_where")
     elif action == "check":
         await say(update, context, "resident.check_how")
+    elif action == "wish":
+        await wishes.start_wish(update, context)
+    elif action == "care":
+        await care.start_care(update, context)
     else:
         await general.help_command(update, context)

@@ -1,6 +1,7 @@
 """``/start <payload>`` deep links: ``ap_<building>`` (file an appeal for that building),
 ``act_<kind>_<appeal>`` (a head's reply / ask / resolve from a card), ``card_<token>`` (a scanned
-ID card) and ``rc_<code>`` (a scanned perk code)."""
+ID card), ``rc_<code>`` (a scanned perk code), ``wish`` and ``care`` (issue 12: the buttons /wish
+and /care answer with in a group)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.errors import NotFound
 from bot.models import ActionKind
+from handlers import care, wishes
 from handlers.callback_data import parse_id
 from handlers.common import actor
 from handlers.context import AppContext
@@ -21,7 +23,14 @@ from handlers.setup import is_chat_member
 
 
 async def start_payload(update: Update, context: AppContext, payload: str) -> bool:
-    """Deep links: ap_<building> (file an appeal), act_<kind>_<appeal> (reply/ask/resolve)."""
+    """Deep links: ap_<building> (file an appeal), act_<kind>_<appeal> (reply/ask/resolve), wish
+    and care (the buttons of /wish and /care sent in a group)."""
+    if payload == "wish":
+        await wishes.start_wish(update, context)
+        return True
+    if payload == "care":
+        await care.start_care(update, context)
+        return True
     if payload.startswith("ap_") and payload[3:].isdigit():
         building_id = parse_id(payload[3:])
         if building_id is None:

@@ -46,6 +46,13 @@ async def run_sweep(services: Services) -> None:
     notices = await services.notice_sweep.tick()
     if notices:
         log.info("notices: %s", notices)
+    # community life (issue 12): wishes re-shown / to the unit head / expired; care visits due or missed
+    wishes = await services.wish_sweep.tick()
+    if wishes:
+        log.info("wishes: %s", wishes)
+    care = await services.visits.tick()
+    if care:
+        log.info("care visits: %s", care)
     refunded = await services.perks.refund_expired()
     if refunded:
         log.info("expired perk codes refunded: %s", refunded)

@@ -31,9 +31,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PRIVATE = ("appeal", "myappeals", "lang", "cancel", "help")
-GROUP = ("appeal", "status", "myunit", "vote", "results", "decisions", "help")
-GROUP_ADMINS = (*GROUP, "units", "buildinghead", "unithead", "buildingname", "poster", "propose", "notice", "task")
+PRIVATE = ("appeal", "myappeals", "wish", "lang", "cancel", "help")
+GROUP = ("appeal", "status", "myunit", "vote", "results", "decisions", "wishes", "help")
+GROUP_ADMINS = (
+    *GROUP,
+    "units",
+    "buildinghead",
+    "unithead",
+    "buildingname",
+    "poster",
+    "propose",
+    "knock",
+    "notice",
+    "task",
+)
 STAFF = (
     "open",
     "invite",
@@ -50,6 +61,7 @@ STAFF = (
     "award",
     "merchant",
     "perk",
+    "wishes",
     "help",
 )
 MAX_STAFF_CHATS = 50  # staff menus published at start-up (each costs 4 calls); later ones when used

@@ -87,6 +87,8 @@ class World:
     category: int
     notice: int = 0  # Sunny Side's notice to its unit heads (Uma and Ulla), sent
     draft: int = 0  # a task the staff wrote but has not sent (its scope buttons are Olga's)
+    wish: int = 0  # Rita's micro-wish, open in Building 7's chat (issue 12)
+    household: int = 0  # a household of unit 1 on Uma's care list (issue 12)
     chats: set[int] = field(default_factory=set)  # Sunny Side's chats
     people: set[int] = field(default_factory=set)  # Sunny Side's heads, staff and residents
 
@@ -107,6 +109,8 @@ class World:
             "nina": NINA["id"],
             "n": self.notice,
             "nd": self.draft,
+            "w": self.wish,
+            "hh": self.household,
         }
 
 
@@ -241,7 +245,29 @@ async def build_world(h: Harness) -> World:
     await h.press(p.staff, calls[-1], f"nt:s:{world.notice}:h")
     calls = await h.cmd(p.staff, p.staff_chat, "task", "2026-12-18 Check the fire doors")
     world.draft = int(calls[-1].buttons[0][1].split(":")[2])
+    world.wish, world.household = await _wish_and_household(h)
     world.chats = {p.staff_chat["id"], chat7["id"], CHAT8["id"], p.street_chat["id"]}
     world.people = {u["id"] for u in (p.staff, p.bhead, p.uhead, p.resident, p.street, ULLA, BELLA, RIA, MAX)}
     assert all(world.ids().values()), world.ids()
     return world
+
+
+async def _wish_and_household(h: Harness) -> tuple[int, int]:
+    """Issue 12: Rita posts a micro-wish (without her name); Uma puts a household of unit 1 on the care
+    list (its label and note are private)."""
+    p = h.p
+    rita, uma = updates.private_chat(p.resident), updates.private_chat(p.uhead)
+    await h.cmd(p.resident, rita, "wish")
+    await h.text(p.resident, "Please help me change a light bulb")
+    await h.press(p.resident, h.last_to(rita), "wi:t:7")
+    await h.press(p.resident, h.last_to(rita), "wi:n:0")
+    wish = await _scalar(h, "SELECT id FROM wishes WHERE resident_id = ? AND state = 'open'", (p.resident["id"],))
+    await h.cmd(p.uhead, uma, "care")
+    await h.press(p.uhead, h.last_to(uma), "cr:new:0")
+    unit = next(d for _, d in h.last_to(uma).buttons if d.startswith("cr:u:"))
+    await h.press(p.uhead, h.last_to(uma), unit)
+    await h.text(p.uhead, "Flat 101")
+    for data in ("cr:n:1", "cr:f:7", "cr:k:0"):
+        await h.press(p.uhead, h.last_to(uma), data)
+    household = await _scalar(h, "SELECT id FROM care_households WHERE state = 'active'")
+    return int(wish), int(household)

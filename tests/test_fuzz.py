@@ -241,6 +241,8 @@ async def test_fuzz_every_command_and_button(h: Harness, caplog: pytest.LogCaptu
         "ep:",
         "pv:",
         "nt:",
+        "wi:",
+        "cr:",
     } <= set(prefixes)
     words, links = button_words(h), deep_link_prefixes(h)
     assert len(words) > 20 and {"ap_", "card_", "rc_"} <= set(links)

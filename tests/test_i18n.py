@@ -321,9 +321,12 @@ def _families() -> dict[str, set[str]]:
 
     The values come from the code's own enums and tables, so a new member without a translation fails.
     """
+    from bot.services.care.households import EVERY_DAYS, NEEDS
+    from bot.services.care.visits import OUTCOMES
     from bot.services.elections import ElectionSettings
     from bot.services.point_rules import EDITABLE_RULES
     from bot.services.proposal_rules import DEFAULT_OPTIONS, MODES
+    from bot.services.wishes.rules import WHEN_DAYS
 
     return {
         "category.": {c.value for c in Category},
@@ -338,6 +341,11 @@ def _families() -> dict[str, set[str]]:
         "proposal.verdict.": _returned_strings("bot.services.proposal_rules", "verdict"),
         "title.rule.": set(typing.get_args(ElectionSettings.model_fields["yearly_rule"].annotation)),
         "points.rule.": set(EDITABLE_RULES),
+        # issue 12: micro-wishes and the care list
+        "wish.when.": {str(d) for d in WHEN_DAYS},
+        "care.need.": set(NEEDS),
+        "care.every.": {str(d) for d in EVERY_DAYS},
+        "care.outcome.": set(OUTCOMES.values()),
     }
 
 

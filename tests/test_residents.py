@@ -221,6 +221,7 @@ async def test_start_gives_each_role_its_screen_and_a_persistent_keyboard(h: Har
     assert markup["is_persistent"] is True and markup["resize_keyboard"] is True
     assert [[b["text"] for b in row] for row in markup["keyboard"]] == [
         ["📝 Report a problem", "📋 My appeals"],
+        ["🎁 A wish"],
         ["🗳 Vote", "🌐 Language", "❓ Help"],
     ]
     assert (calls[-1].text or "").startswith("Hello, Rita! 👋\nI pass your problems")
@@ -230,6 +231,7 @@ async def test_start_gives_each_role_its_screen_and_a_persistent_keyboard(h: Har
         [b["text"] for b in row] for row in keyboard_of([c for c in calls if c.method == "sendMessage"][-1])["keyboard"]
     ]
     assert rows[0] == ["📂 Open appeals", "⭐ My points"]
+    assert rows[1] == ["🏠 Care list"]
     assert "You are the unit head of: 1 · Building 7." in (calls[0].text or "")
     menus = [c for c in calls if c.method == "setMyCommands"]
     assert menus and menus[-1].params["scope"] == {"type": "chat", "chat_id": head["id"]}
@@ -282,7 +284,7 @@ async def test_command_menus_fit_each_scope(h: Harness) -> None:
         scope = call.params["scope"]
         key = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
         by_scope.setdefault(key, set()).update(c["command"] for c in call.params["commands"])
-    assert by_scope["all_private_chats"] == {"appeal", "myappeals", "lang", "cancel", "help"}
+    assert by_scope["all_private_chats"] == {"appeal", "myappeals", "wish", "lang", "cancel", "help"}
     assert "units" in by_scope["all_chat_administrators"] and "units" not in by_scope["all_group_chats"]
     staff = by_scope[f"chat:{h.p.staff_chat['id']}"]
     assert {"invite", "open", "sla", "award"} <= staff

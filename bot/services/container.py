@@ -18,6 +18,7 @@ from bot.metrics import Metrics
 from bot.services.base import Calendars, Defaults
 from bot.services.buildings import BuildingService
 from bot.services.cards import CardService
+from bot.services.care import CareListService, VisitService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
@@ -34,6 +35,7 @@ from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
 from bot.services.sweeper import Sweeper
+from bot.services.wishes import WishService, WishSweep
 from bot.services.workflow import WorkflowService
 from storage.db import Database
 from storage.migrate import migrate
@@ -73,6 +75,11 @@ class Services:
     # notices and tasks with read receipts (issue 12): sending and answers; their due moments
     notices: NoticeService
     notice_sweep: NoticeSweep
+    # community life (issue 12): micro-wishes, the care list and visits
+    wishes: WishService
+    wish_sweep: WishSweep
+    care: CareListService
+    visits: VisitService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -91,6 +98,7 @@ class Services:
         perks = PerksService(db, clock, calendars)
         elections = ElectionService(db, clock, calendars)
         notices = NoticeService(db, clock, calendars)
+        wishes = WishService(db, clock, calendars)
         return cls(
             settings=settings,
             clock=clock,
@@ -120,6 +128,10 @@ class Services:
             buildings=BuildingService(db, clock, calendars),
             notices=notices,
             notice_sweep=NoticeSweep(notices),
+            wishes=wishes,
+            wish_sweep=WishSweep(wishes),
+            care=CareListService(db, clock, calendars),
+            visits=VisitService(db, clock, calendars),
         )
 
     async def open_storage(self) -> None:
