@@ -10,7 +10,7 @@ Group 0 (first match wins inside a group):
   2. commands (private and group; each checks chat type and role through the services)
   3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:;
      then pt:/pk: (points, perks), ev:/ep:/pv: (election, proposals), wi: (micro-wishes), cr:
-     (the care list) and fg: (/forgetme's confirmation)
+     (the care list), fg: (/forgetme's confirmation) and nt: (notices and tasks)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
 Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
 Group -100 and a second error handler (handlers.observability): updates counted by kind, bugs counted
@@ -41,6 +41,7 @@ from handlers import (
     deep_links,
     district,
     general,
+    notices,
     observability,
     perks,
     points,
@@ -127,6 +128,10 @@ def register(app: UnitApp) -> None:
         "election": votes.election_command,
         "propose": proposals.propose_command,
         "decisions": proposals.decisions_command,
+        # notices and tasks with read receipts (a photo's or document's caption: below, with the buttons)
+        "notice": notices.notice_command,
+        "task": notices.task_command,
+        "urgent": notices.urgent_command,
         # community life (issue 12): micro-wishes, the care list, door-knocking rounds
         "wish": wishes.wish_command,
         "wishes": wishes.wishes_command,
@@ -165,6 +170,19 @@ def register(app: UnitApp) -> None:
     app.add_handler(CallbackQueryHandler(votes.vote_button, pattern=rf"^ev:{ID}:{ID}$"), group=0)
     app.add_handler(CallbackQueryHandler(votes.page_button, pattern=rf"^ep:{ID}:{ID}:\d{{1,6}}$"), group=0)
     app.add_handler(CallbackQueryHandler(proposals.proposal_button, pattern=rf"^pv:{ID}:\d{{1,3}}$"), group=0)
+    # notices and tasks: /notice /task /urgent as the caption of a photo or document (before the
+    # staff-chat replies below, which take photos replying to a card); the sender's scope buttons
+    # (nt:s, nt:b, nt:go, nt:x), the recipients' answers (nt:r, nt:n), who has not answered (nt:w)
+    with_file = filters.ChatType.GROUPS & (filters.PHOTO | filters.Document.ALL)
+    app.add_handler(
+        MessageHandler(with_file & filters.CaptionRegex(notices.CAPTION_COMMAND), notices.caption_command), group=0
+    )
+    app.add_handler(CallbackQueryHandler(notices.scope_button, pattern=rf"^nt:s:{ID}:(h|bh|b|c)$"), group=0)
+    app.add_handler(CallbackQueryHandler(notices.building_button, pattern=rf"^nt:b:{ID}:{ID}$"), group=0)
+    app.add_handler(CallbackQueryHandler(notices.send_chosen_button, pattern=rf"^nt:go:{ID}$"), group=0)
+    app.add_handler(CallbackQueryHandler(notices.cancel_button, pattern=rf"^nt:x:{ID}$"), group=0)
+    app.add_handler(CallbackQueryHandler(notices.answer_button, pattern=rf"^nt:[rn]:{ID}$"), group=0)
+    app.add_handler(CallbackQueryHandler(notices.who_button, pattern=rf"^nt:w:{ID}$"), group=0)
     # micro-wishes and the care list (issue 12); their private texts are asked first by
     # handlers.appeals.private_message
     app.add_handler(CallbackQueryHandler(wishes.wish_button, pattern=wishes.WISH_BUTTON), group=0)

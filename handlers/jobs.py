@@ -33,8 +33,8 @@ async def sweep_job(context: AppContext) -> None:
 
 async def run_sweep(services: Services) -> None:
     """Everything time-driven, each part idempotent and safe with several processes: appeal
-    deadlines, elections opening/closing (with catch-up), proposals closing, expired perk codes, the
-    monthly statistics report."""
+    deadlines, elections opening/closing (with catch-up), proposals closing, notices' reminders,
+    due dates and urgent re-pings, expired perk codes, the monthly statistics report."""
     report = await services.sweeper.sweep()
     if report.total:
         log.info("sweep: %s", report.fired)
@@ -44,6 +44,9 @@ async def run_sweep(services: Services) -> None:
     closed = await services.proposals.tick()
     if closed:
         log.info("proposals closed: %s", closed)
+    notices = await services.notice_sweep.tick()
+    if notices:
+        log.info("notices: %s", notices)
     # community life (issue 12): wishes re-shown / to the unit head / expired; care visits due or missed
     wishes = await services.wish_sweep.tick()
     if wishes:
@@ -71,6 +74,8 @@ async def outbox_job(context: AppContext) -> None:
 
 
 def schedule_jobs(app: UnitApp) -> None:
+    from handlers.notices import STATUS_INTERVAL, status_job
+
     queue = app.job_queue
     if queue is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("python-telegram-bot[job-queue] is required")
@@ -87,5 +92,13 @@ def schedule_jobs(app: UnitApp) -> None:
         interval=min(OUTBOX_INTERVAL, interval),
         first=1.0,
         name="outbox",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    # the notices' status messages: live counts, each edited at most every ten seconds
+    queue.run_repeating(
+        status_job,
+        interval=STATUS_INTERVAL,
+        first=2.0,
+        name="notice-status",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )

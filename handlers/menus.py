@@ -33,7 +33,18 @@ log = logging.getLogger(__name__)
 
 PRIVATE = ("appeal", "myappeals", "wish", "lang", "cancel", "help")
 GROUP = ("appeal", "status", "myunit", "vote", "results", "decisions", "wishes", "help")
-GROUP_ADMINS = (*GROUP, "units", "buildinghead", "unithead", "buildingname", "poster", "propose", "knock")
+GROUP_ADMINS = (
+    *GROUP,
+    "units",
+    "buildinghead",
+    "unithead",
+    "buildingname",
+    "poster",
+    "propose",
+    "knock",
+    "notice",
+    "task",
+)
 STAFF = (
     "open",
     "invite",
@@ -44,6 +55,9 @@ STAFF = (
     "election",
     "results",
     "propose",
+    "notice",
+    "task",
+    "urgent",
     "award",
     "merchant",
     "perk",

@@ -16,6 +16,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.i18n import normalize
@@ -123,10 +124,6 @@ class OutboxSender:
         # the budget of the first part was taken by the claim; each further part takes its own
         paced: dict[str, Any] = {"rate_limit_args": OUTBOX} if bot.rate_limiter is not None else {}
         try:
-            if item.copy_from_chat is not None and item.copy_message_id is not None:
-                copied = await bot.copy_message(item.chat_id, item.copy_from_chat, item.copy_message_id, **paced)
-                await delivery.sent(item, copied.message_id)
-                return 1
             # as for answers (handlers.common.translator): the person's language if the bot speaks it,
             # else the community's, else the installation's
             lang = normalize(item.lang) or normalize(item.community_lang) or services.settings.language
@@ -134,6 +131,15 @@ class OutboxSender:
             if is_report(item.params):  # the monthly statistics report: its files are built now (handlers.stats)
                 await send_report_item(self.app, item, t, paced, self.pacer.acquire)
                 await delivery.sent(item, None)
+                return 1
+            if item.copy_from_chat is not None and item.copy_message_id is not None:
+                # a copy keeps its caption, unless the row names the caption to put instead (a notice's
+                # photo sent with "/notice TEXT" as its caption: the command is not shown to recipients)
+                caption_key = item.params.get("copy_caption")
+                if isinstance(caption_key, str):
+                    paced = {**paced, "caption": t(caption_key, **item.params)[: MessageLimit.CAPTION_LENGTH]}
+                copied = await bot.copy_message(item.chat_id, item.copy_from_chat, item.copy_message_id, **paced)
+                await delivery.sent(item, copied.message_id)
                 return 1
             parts = self._parts(item, t)
             message_id = None

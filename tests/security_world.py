@@ -95,6 +95,8 @@ class World:
     proposal: int  # Building 7's
     perk: int
     category: int
+    notice: int = 0  # Sunny Side's notice to its unit heads (Uma and Ulla), sent
+    draft: int = 0  # a task the staff wrote but has not sent (its scope buttons are Olga's)
     wish: int = 0  # Rita's micro-wish, open in Building 7's chat (issue 12)
     household: int = 0  # a household of unit 1 on Uma's care list (issue 12)
     chats: set[int] = field(default_factory=set)  # Sunny Side's chats
@@ -115,6 +117,8 @@ class World:
             "perk": self.perk,
             "cat": self.category,
             "nina": NINA["id"],
+            "n": self.notice,
+            "nd": self.draft,
             "w": self.wish,
             "hh": self.household,
         }
@@ -245,6 +249,12 @@ async def build_world(h: Harness) -> World:
         perk=await _scalar(h, "SELECT id FROM perks WHERE community_id = ?", (ctx7.community.id,)),
         category=await _scalar(h, "SELECT id FROM perk_categories WHERE community_id = ?", (ctx7.community.id,)),
     )
+    # a notice sent to every unit head (read receipts), and a task still waiting for its scope
+    calls = await h.cmd(p.staff, p.staff_chat, "notice", "Water is off on Thursday")
+    world.notice = int(calls[-1].buttons[0][1].split(":")[2])
+    await h.press(p.staff, calls[-1], f"nt:s:{world.notice}:h")
+    calls = await h.cmd(p.staff, p.staff_chat, "task", "2026-12-18 Check the fire doors")
+    world.draft = int(calls[-1].buttons[0][1].split(":")[2])
     world.wish, world.household = await _wish_and_household(h)
     world.chats = {p.staff_chat["id"], chat7["id"], CHAT8["id"], p.street_chat["id"]}
     world.people = {u["id"] for u in (p.staff, p.bhead, p.uhead, p.resident, p.street, ULLA, BELLA, RIA, MAX)}

@@ -241,6 +241,7 @@ async def test_fuzz_every_command_and_button(h: Harness, caplog: pytest.LogCaptu
         "ev:",
         "ep:",
         "pv:",
+        "nt:",
         "wi:",
         "cr:",
     } <= set(prefixes)

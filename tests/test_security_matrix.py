@@ -77,6 +77,17 @@ BUTTONS = [
         "ep:{e}:{b7}:0",
         "pv:{p}:0",
         "fg:y:9999999999:0123456789abcdef0123",  # /forgetme's confirmation, forged (issue 11)
+        "nt:s:{nd}:h",
+        "nt:s:{nd}:bh",
+        "nt:s:{nd}:b",
+        "nt:s:{nd}:c",
+        "nt:b:{nd}:{b7}",
+        "nt:go:{nd}",
+        "nt:x:{nd}",
+        "nt:r:{n}",
+        "nt:n:{n}",
+        "nt:w:{n}",
+        "nt:w:{nd}",
         # issue 12: micro-wishes and the care list
         "wi:b:{b7}",
         "wi:t:7",
@@ -146,6 +157,9 @@ COMMANDS = [
         "mydata",
         "forgetme",
         "report day 1",  # statistics (issue 11): the community's report day, staff chat only
+        "notice Forged notice",
+        "task 2026-12-20 Forged task",
+        "urgent Forged alarm",
         # no ids: they act on the chat they are sent in, or on the sender alone
         "help",
         "lang xx",
@@ -186,6 +200,12 @@ ALLOWED = {
     (BELLA["id"], "group", "unithead 1 @nina_n"),
     (BELLA["id"], "group", "propose Free beer?"),
     (BELLA["id"], "group", "buildingname Forged Name"),  # a building head names their own building
+    # a building head writes notices to their own building (a draft until they choose its scope)
+    (BELLA["id"], "group", "notice Forged notice"),
+    (BELLA["id"], "group", "task 2026-12-20 Forged task"),
+    (BELLA["id"], "group", "urgent Forged alarm"),
+    # Ulla heads a unit of Building 7: the notice to every unit head is hers to mark as read
+    (ULLA["id"], "private", "nt:r:{n}"),
     # Ria lives in Building 8: she may start (and cancel) an appeal about it
     (RIA["id"], "private", "appeal"),
     (RIA["id"], "private", "cancel"),
@@ -239,7 +259,7 @@ READ_ONLY = {
 
 async def test_the_matrix_covers_every_handler(h: Harness) -> None:
     commands, prefixes = registered(h)
-    assert {"f:", "a:", "uh:", "mu:", "lang:", "pt:", "pk:", "ev:", "ep:", "pv:"} <= prefixes
+    assert {"f:", "a:", "uh:", "mu:", "lang:", "pt:", "pk:", "ev:", "ep:", "pv:", "nt:"} <= prefixes
     assert prefixes == {a.handler for a in BUTTONS}, "a callback prefix has no attack (or an attack no handler)"
     attacked = {a.handler for a in COMMANDS}
     assert commands <= attacked, f"commands without an attack: {sorted(commands - attacked)}"

@@ -26,6 +26,7 @@ from bot.services.district.registry import DistrictService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
+from bot.services.notices import NoticeService, NoticeSweep
 from bot.services.operations import MonitoringService, OperatorReports, WebhookState
 from bot.services.outbox import OutboxService
 from bot.services.perk_admin import PerkAdminService
@@ -77,6 +78,9 @@ class Services:
     webhook_state: WebhookState
     intake: IntakeService
     buildings: BuildingService
+    # notices and tasks with read receipts (issue 12): sending and answers; their due moments
+    notices: NoticeService
+    notice_sweep: NoticeSweep
     # community life (issue 12): micro-wishes, the care list and visits
     wishes: WishService
     wish_sweep: WishSweep
@@ -108,6 +112,7 @@ class Services:
         workflow = WorkflowService(db, clock, calendars)
         perks = PerksService(db, clock, calendars)
         elections = ElectionService(db, clock, calendars)
+        notices = NoticeService(db, clock, calendars)
         wishes = WishService(db, clock, calendars)
         stats = StatsService(db, clock, calendars)
         reassign = ReassignService(workflow)
@@ -138,6 +143,8 @@ class Services:
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
+            notices=notices,
+            notice_sweep=NoticeSweep(notices),
             wishes=wishes,
             wish_sweep=WishSweep(wishes),
             care=CareListService(db, clock, calendars),
