@@ -633,9 +633,9 @@ async def test_points_dates_are_in_the_communitys_time_zone(h: Harness) -> None:
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "points")
     message = [c for c in calls if c.method == "sendMessage"][-1]
     assert "This month (2026-11)" in (message.text or "")
-    assert "2026-11-30  +1" in (message.text or "") and "2026-12-01" not in (message.text or "")
+    assert "Mon 30 Nov  +1" in (message.text or "") and "Tue 1 Dec" not in (message.text or "")
     calls = await h.press(h.p.uhead, message, message.buttons[0][1])
-    assert "2026-11-30  +1  Award by staff: late 0" in told(calls)[-1]
+    assert "Mon 30 Nov  +1  Award by staff: late 0" in told(calls)[-1]
 
 
 async def test_odd_numbers_are_refused_politely(h: Harness) -> None:

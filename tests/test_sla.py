@@ -206,7 +206,7 @@ async def test_workday_override_is_used_by_the_sweep_too(h: Harness) -> None:
     h.clock.set(local(2026, 11, 26, 17, 0))
     calls = await h.sweep()
     assert [c.text.split(" is due ")[1].split(".")[0] for c in calls if c.text and "Reminder" in c.text] == [
-        "2026-11-27 10:00"
+        "Fri 27 Nov, 10:00"
     ]
 
 
@@ -256,4 +256,4 @@ async def test_sla_level_days_change_the_escalation_deadline(h: Harness) -> None
     card = [c for c in h.rt.sent_to(h.p.uhead["id"]) if "New appeal" in (c.text or "")][-1]
     calls = await h.press(h.p.uhead, card, f"a:esc:{appeal_id}")
     texts = [c.text or "" for c in calls if c.chat_id == h.p.bhead["id"]]
-    assert texts and texts[0].endswith("New deadline: 2026-11-25 10:00")  # two working days per level
+    assert texts and texts[0].endswith("New deadline: Wed 25 Nov, 10:00")  # two working days per level

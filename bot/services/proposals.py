@@ -124,7 +124,7 @@ class ProposalService(ServiceBase):
                     {
                         "question": question,
                         "buildings": ", ".join(b.title for b in buildings),
-                        "closes": fmt_local(closes_at, community),
+                        "closes": fmt_local(closes_at, community, now),
                         "quorum": quorum_pct,
                         "mode_key": f"proposal.mode.{mode}",
                         "by": actor.display,
@@ -142,7 +142,7 @@ class ProposalService(ServiceBase):
         params: dict[str, object] = {
             "id": proposal.id,
             "question": proposal.question,
-            "closes": fmt_local(proposal.closes_at, community),
+            "closes": fmt_local(proposal.closes_at, community, now),
             "quorum": proposal.quorum_pct,
             "mode_key": f"proposal.mode.{proposal.mode}",
             "building": building.title,

@@ -185,7 +185,7 @@ class ResidentService(ServiceBase):
             f"appeal.resident_{kind}",
             content,
             now,
-            {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community)},
+            {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community, now)},
             buttons=action_buttons(appeal.id, appeal.status),
             user_id=person,
         )

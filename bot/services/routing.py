@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
+from bot.dates import moment
 from bot.models import Appeal, Button, Community, Level, Role, Status
 from storage.db import Tx
 from storage.registry import RegistryRepo
@@ -62,10 +63,11 @@ async def can_act(tx: Tx, appeal: Appeal, community: Community, user_id: int) ->
     return await repo.has_role(community.id, user_id, Role.STREET)
 
 
-def fmt_local(moment: datetime | None, community: Community) -> str:
-    if moment is None:
-        return "-"
-    return moment.astimezone(ZoneInfo(community.timezone)).strftime("%Y-%m-%d %H:%M")
+def fmt_local(value: datetime | None, community: Community, now: datetime | None = None) -> dict[str, Any] | str:
+    """A moment as a message parameter the reader's language says in the community's time zone
+    (``Thu 26 Nov, 10:00`` / ``11月26日（周四）10:00``; see :mod:`bot.dates`), never ISO; ``"-"`` for None.
+    The year is said when it is not the year of ``now``."""
+    return moment(value, community.timezone, now=now)
 
 
 async def card_params(tx: Tx, appeal: Appeal, community: Community) -> dict[str, object]:
@@ -80,7 +82,7 @@ async def card_params(tx: Tx, appeal: Appeal, community: Community) -> dict[str,
         "building": building.title if building else "?",
         "unit": unit.name if unit else "-",
         "body": appeal.body or "-",
-        "due": fmt_local(appeal.due_at, community),
+        "due": fmt_local(appeal.due_at, community, appeal.created_at),  # the year only across New Year
     }
 
 

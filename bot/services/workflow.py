@@ -105,7 +105,7 @@ class WorkflowService(ServiceBase):
             await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
             assert fresh is not None
-            due = fmt_local(fresh.due_at, community)
+            due = fmt_local(fresh.due_at, community, now)
             if in_chat is not None and in_chat == self.chat_of_level(fresh, community):
                 await self.queue(
                     tx,
