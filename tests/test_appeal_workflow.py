@@ -177,7 +177,8 @@ async def test_receipt_has_number_and_deadlines_by_category(
     assert appeal.level == Level.UNIT and appeal.assignee_user_id == h.p.uhead["id"]
     card = card_to(h, h.p.uhead, "New appeal #1")
     assert card.text == (
-        f"📥 New appeal #1 — {label}\nBuilding 7, unit 1\nFrom: Rita\n\nSomething in the building\n\nDeadline: {said_due}"
+        f"📥 New appeal #1 — {label}\nBuilding 7, unit 1\nFrom: Rita\n\n"
+        f"Something in the building\n\nDeadline: {said_due}"
     )
     assert data_of(card) == [d.format(id=1) for d in CARD_BUTTONS_NEW]
 
