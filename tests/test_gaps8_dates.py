@@ -1,4 +1,4 @@
-"""Issue 8, "dates as people say them": every moment a head, the staff chat or the street office
+"""Issue 8, "dates as people say them": every moment (and month) a head, the staff chat or the street office
 reads (cards, confirmations, reminders, escalation notices, re-pings) is said in the reader's
 language (bot/dates.py), never an ISO timestamp. The whole chain is walked with the heads reading
 Chinese and Russian, and every text the bot sent is checked."""
@@ -11,6 +11,8 @@ from tests.harness import Harness, bot_message, local
 from tests.support import updates
 
 ISO = re.compile(r"\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d")
+ISO_MONTH = re.compile(r"\d{4}-\d\d")
+LANGS = ("zh", "ru", "en")
 
 
 def all_texts(h: Harness) -> list[str]:
@@ -48,3 +50,17 @@ async def test_a_due_date_in_the_next_year_says_the_year(h: Harness) -> None:
     await h.file_appeal()
     card = bot_message(h, h.p.uhead["id"], "New appeal #1")
     assert "2027" in card["text"] and not ISO.search(card["text"]), card["text"]
+
+
+def test_a_month_key_is_said_as_the_month_in_each_language(h: Harness) -> None:
+    catalogs = h.services.catalogs
+    said_in = {lang: catalogs.translator(lang)("top.month", month="2026-11", lines="-") for lang in LANGS}
+    assert "2026年11月" in said_in["zh"] and "ноябрь 2026" in said_in["ru"] and "November 2026" in said_in["en"]
+    assert not any(ISO_MONTH.search(text) for text in said_in.values()), said_in
+
+
+async def test_election_and_points_texts_say_the_month(h: Harness) -> None:
+    await h.setup_community()
+    calls = await h.cmd(h.p.uhead, updates.private_chat(h.p.uhead), "points")
+    (answer,) = [c.text or "" for c in calls if c.method == "sendMessage"]
+    assert "(November 2026)" in answer and not ISO_MONTH.search(answer), answer

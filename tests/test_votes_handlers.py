@@ -158,7 +158,7 @@ async def test_monthly_election_across_two_buildings(h: Harness) -> None:
     again_ballot = await h.cmd(PAVEL, p.building_chat, "vote")
     assert vote_data(ballot_of(again_ballot, p.building_chat["id"]), KAI)
     status = (await h.cmd(p.staff, p.staff_chat, "election"))[-1].text or ""
-    assert "2026-11" in status and "3/3" in status and "1/2" in status, status
+    assert "November 2026" in status and "3/3" in status and "1/2" in status, status
 
     # closing: results with a chart and a text version in both buildings and the staff chat
     h.clock.advance(CLOSES - h.clock.now())
