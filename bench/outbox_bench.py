@@ -229,11 +229,14 @@ def cpu(run: Run) -> None:
 def main() -> None:
     socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", default=["fanout", "busy", "cpu"], choices=["fanout", "busy", "cpu"])
+    # no default list here: Python 3.11's argparse checks a nargs="*" default against the choices as a
+    # whole and refuses it, so a run without parts failed; none given means all three
+    parser.add_argument("parts", nargs="*", choices=["fanout", "busy", "cpu"])
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout whose code runs (default: this one)")
     parser.add_argument("--python", default=sys.executable, help="interpreter of the bot processes")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the bot logs")
     args = parser.parse_args()
+    args.parts = args.parts or ["fanout", "busy", "cpu"]
     print(f"outbox bench: tree {args.tree}, python {args.python}; load {load()}")
     with tempfile.TemporaryDirectory(prefix="outbox-bench-") as tmp:
         run = Run(
