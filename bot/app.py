@@ -33,6 +33,8 @@ from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
 from bot.services.operations import MonitoringService, OperatorReports, WebhookState
+from bot.services.metoo.residents import ResidentsVoteService
+from bot.services.metoo.sharing import MeTooService
 from bot.services.perk_admin import PerkAdminService
 from bot.services.perks import PerksService
 from bot.services.points import PointsService
@@ -83,6 +85,9 @@ class Services:
     webhook_state: WebhookState
     intake: IntakeService
     buildings: BuildingService
+    # shared problems (issue 12): "Me too" and "Put to the residents"
+    metoo: MeTooService
+    residents_vote: ResidentsVoteService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -100,6 +105,7 @@ class Services:
         workflow = WorkflowService(db, clock, calendars)
         perks = PerksService(db, clock, calendars)
         elections = ElectionService(db, clock, calendars)
+        proposals = ProposalService(db, clock, calendars)
         return cls(
             settings=settings,
             clock=clock,
@@ -120,13 +126,15 @@ class Services:
             perk_admin=PerkAdminService(perks),
             elections=elections,
             election_staff=ElectionStaffService(elections),
-            proposals=ProposalService(db, clock, calendars),
+            proposals=proposals,
             monitoring=MonitoringService(db, clock),
             metrics=Metrics(instance_label(settings.instance_name)),
             operator_reports=OperatorReports(db, clock, timedelta(minutes=settings.operator_report_minutes)),
             webhook_state=WebhookState(db, clock),
             intake=IntakeService(db, clock),
             buildings=BuildingService(db, clock, calendars),
+            metoo=MeTooService(db, clock, calendars),
+            residents_vote=ResidentsVoteService(proposals),
         )
 
 

@@ -11,7 +11,7 @@ from bot.i18n import plural
 from bot.models import ActionKind, Button, Reply
 from bot.services.perk_catalog import looks_like_code
 from bot.services.resident import QueuedOutcome
-from bot.services.routing import action_buttons
+from bot.services.routing import appeal_buttons
 from bot.services.satisfaction import rating_buttons
 from bot.services.workflow import Outcome
 from handlers.appeal_actions import refresh_card
@@ -44,7 +44,7 @@ async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) ->
         return
     buttons: tuple[tuple[Button, ...], ...] = ()
     if outcome.key == "done.taken":  # the remaining actions come with the confirmation
-        buttons = action_buttons(outcome.appeal.id, outcome.appeal.status)
+        buttons = appeal_buttons(outcome.appeal)
     elif outcome.key == "done.confirmed":  # satisfied / partly / not satisfied (5 / 3 / 1)
         buttons = rating_buttons(outcome.appeal.id)
     params = dict(outcome.params)
@@ -178,7 +178,7 @@ async def show_appeal(update: Update, context: AppContext, appeal_id: int) -> No
     t = await translator(update, context)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if view.may_act:
-        buttons = action_buttons(view.appeal.id, view.appeal.status)
+        buttons = appeal_buttons(view.appeal)
     elif view.is_resident and view.appeal.status.value == "resolved":
         buttons = ((Button("btn.confirm", data=f"a:ok:{appeal_id}"), Button("btn.reopen", data=f"a:re:{appeal_id}")),)
     await send_text(update, context, timeline_text(t, view, me.id), keyboard(t, buttons))

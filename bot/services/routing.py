@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.dates import moment
-from bot.models import Appeal, Button, Community, Level, Role, Status
+from bot.models import Appeal, Button, Category, Community, Level, Role, Status
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
@@ -86,12 +86,19 @@ async def card_params(tx: Tx, appeal: Appeal, community: Community) -> dict[str,
     }
 
 
-def action_buttons(appeal_id: int, status: Status) -> tuple[tuple[Button, ...], ...]:
+def action_buttons(appeal_id: int, status: Status, *, major: bool = False) -> tuple[tuple[Button, ...], ...]:
+    """The handler's buttons; a major issue also offers "Put to the residents" (issue 12)."""
     first: tuple[Button, ...] = ((Button("btn.take", data=f"a:take:{appeal_id}"),) if status == Status.NEW else ()) + (
         Button("btn.reply", data=f"a:reply:{appeal_id}"),
         Button("btn.ask", data=f"a:ask:{appeal_id}"),
     )
-    return (
+    rows = (
         first,
         (Button("btn.resolve", data=f"a:res:{appeal_id}"), Button("btn.escalate", data=f"a:esc:{appeal_id}")),
     )
+    return (*rows, (Button("metoo.btn_put", data=f"mt:put:{appeal_id}"),)) if major else rows
+
+
+def appeal_buttons(appeal: Appeal) -> tuple[tuple[Button, ...], ...]:
+    """:func:`action_buttons` of ``appeal`` (with "Put to the residents" when it is a major issue)."""
+    return action_buttons(appeal.id, appeal.status, major=appeal.category == Category.MAJOR)
