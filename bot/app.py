@@ -32,9 +32,9 @@ from bot.services.delivery import DeliveryService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
-from bot.services.operations import MonitoringService, OperatorReports, WebhookState
 from bot.services.metoo.residents import ResidentsVoteService
 from bot.services.metoo.sharing import MeTooService
+from bot.services.operations import MonitoringService, OperatorReports, WebhookState
 from bot.services.perk_admin import PerkAdminService
 from bot.services.perks import PerksService
 from bot.services.points import PointsService

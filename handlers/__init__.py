@@ -7,6 +7,7 @@ Group 0 (first match wins inside a group):
   1. chat lifecycle: the bot added/removed (my_chat_member), group -> supergroup migration
   2. commands (private and group; each checks chat type and role through the services)
   3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:;
+     mt: Me too and Put to the residents (handlers.metoo, with /putvote);
      then handlers.points (commands and pt:/pk: buttons of points and handlers.perks) and
      handlers.votes (commands and ev:/ep:/pv: buttons of the election and handlers.proposals)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import appeal_actions, appeals, buildings, general, observability, points, setup, votes
+from handlers import appeal_actions, appeals, buildings, general, metoo, observability, points, setup, votes
 from handlers.errors import on_error
 
 if TYPE_CHECKING:
@@ -79,6 +80,10 @@ def register(app: UnitApp) -> None:
     app.add_handler(CallbackQueryHandler(setup.unit_head_button, pattern=r"^uh:\d+:\d+$"), group=0)
     app.add_handler(CallbackQueryHandler(setup.my_unit_button, pattern=r"^mu:\d+:\d+$"), group=0)
     app.add_handler(CallbackQueryHandler(general.lang_button, pattern=r"^lang:"), group=0)
+    # shared problems (issue 12): Me too, posting a shared appeal, supporters' ratings, Put to the
+    # residents (mt: buttons) and /putvote
+    app.add_handler(CallbackQueryHandler(metoo.metoo_button, pattern=r"^mt:"), group=0)
+    app.add_handler(CommandHandler("putvote", metoo.put_vote_command), group=0)
     # points, perks, ID card: their commands, pt:/pk: buttons and the card_/rc_ deep links (handlers.points)
     points.register(app)
     # the election and residents' proposals: their commands and ev:/ep:/pv: buttons (handlers.votes

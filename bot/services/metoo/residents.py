@@ -76,7 +76,11 @@ class ResidentsVoteService(ServiceBase):
         async with self.db.write() as tx:
             appeal, community = await self._checked(tx, actor, appeal_id)
             repo = MeTooRepo(tx)
-            text = question if question and question.strip() else prefilled_question(appeal, await repo.title_of(appeal.id))
+            text = (
+                question
+                if question and question.strip()
+                else prefilled_question(appeal, await repo.title_of(appeal.id))
+            )
             building = await RegistryRepo(tx).get_building(appeal.building_id)
             if building is None or not building.active:
                 raise NotFound("error.building_unknown")

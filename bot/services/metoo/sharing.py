@@ -25,6 +25,7 @@ from bot.services.base import ServiceBase
 from bot.services.escalation import ping_target
 from bot.services.metoo.offer import public_title
 from bot.services.routing import appeal_buttons
+from bot.services.satisfaction import SCORE_WORDS
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.conversations import ConversationsRepo
@@ -33,7 +34,7 @@ from storage.metoo import MeTooRepo, SharedAppeal
 from storage.registry import RegistryRepo
 
 #: the scores a supporter may give (the words' scale of bot.services.satisfaction)
-SCORES = (5, 3, 1)
+SCORES = tuple(SCORE_WORDS)
 
 
 def post_buttons(appeal_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -192,7 +193,7 @@ class MeTooService(ServiceBase):
             if appeal.status not in (Status.RESOLVED, Status.CLOSED):
                 raise Conflict("metoo.error_not_resolved", id=appeal_id)
             await repo.rate(appeal.id, actor.id, score)
-        return MeTooAnswer("metoo.rated", {"id": appeal_id, "answer_key": f"heads.answer_{score}"})
+        return MeTooAnswer("metoo.rated", {"id": appeal_id, "answer_key": SCORE_WORDS[score]})
 
     async def supporters_of(self, appeal_id: int) -> tuple[int, list[int]]:
         """(supporters, their ratings) of an appeal: for its card and the statistics."""

@@ -25,7 +25,7 @@ STEP_KEYS: dict[str, str] = {
 #: the steps after which a supporter may say how satisfied they are
 RATE_STEPS = frozenset({"metoo.step_resolved", "metoo.step_closed"})
 #: params of the resident's message a supporters' version may repeat (no text, no names)
-SHARED_PARAMS = ("level_key", "verdict_key", "question", "due")
+SHARED_PARAMS = ("level_key", "verdict_key", "question", "due", "closes")
 
 
 def supporter_rating_buttons(appeal_id: int) -> tuple[tuple[Button, ...], ...]:
