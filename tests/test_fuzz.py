@@ -228,9 +228,19 @@ async def test_fuzz_every_command_and_button(h: Harness, caplog: pytest.LogCaptu
     await build_world(h)
     await h.cmd(h.p.resident, h.p.building_chat, "appeal")  # the filing link button (ap_)
     commands, prefixes = registered(h)
-    assert len(commands) >= 30 and {"f:", "a:", "uh:", "mu:", "lang:", "pt:h:", "pk:", "ev:", "ep:", "pv:"} <= set(
-        prefixes
-    )
+    assert len(commands) >= 30 and {
+        "f:",
+        "a:",
+        "uh:",
+        "mu:",
+        "lang:",
+        "pt:h:",
+        "pk:",
+        "ev:",
+        "ep:",
+        "pv:",
+        "mt:",
+    } <= set(prefixes)
     words, links = button_words(h), deep_link_prefixes(h)
     assert len(words) > 20 and {"ap_", "card_", "rc_"} <= set(links)
     fuzz = Fuzzer(h, random.Random(SEED), words)
