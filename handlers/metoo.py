@@ -24,6 +24,7 @@ from bot.services.access import require_private
 from bot.services.filing import FilingStep
 from handlers.callback_data import button_id, parse_id, place_of
 from handlers.common import actor, keyboard, send_text, translator
+from storage.metoo import SharedAppeal
 
 OFFER_TITLE_MAX = 40
 
@@ -40,8 +41,9 @@ async def describe_extras(
 ) -> tuple[str, tuple[tuple[Button, ...], ...]]:
     """The "describe it" prompt with what Me too adds: open shared appeals of the same category in
     the building to join instead of filing a duplicate, and "it affects my neighbours too"."""
-    extra_rows = await _describe_rows(context, user_id, step)
     offers = await context.services.metoo.offers(user_id)
+    marked = await context.services.metoo.marked(user_id)
+    extra_rows = _describe_rows(offers, marked, step)
     lines = [text]
     if offers:
         listed = "\n".join(
@@ -49,19 +51,17 @@ async def describe_extras(
             for o in offers
         )
         lines.append(t("metoo.offer_lead", lines=listed))
-    if await context.services.metoo.marked(user_id):
+    if marked:
         lines.append(t("metoo.marked_note"))
     return "\n\n".join(lines), (*rows, *extra_rows)
 
 
-async def _describe_rows(context: AppContext, user_id: int, step: FilingStep) -> tuple[tuple[Button, ...], ...]:
-    offers = await context.services.metoo.offers(user_id)
+def _describe_rows(offers: list[SharedAppeal], marked: bool, step: FilingStep) -> tuple[tuple[Button, ...], ...]:
     rows = [
         (Button("metoo.btn_join_offer", data=f"mt:join:{o.id}", params={"title": o.title[:OFFER_TITLE_MAX]}),)
         for o in offers
     ]
     if step.category in (Category.PROBLEM, Category.MAJOR):  # a question is nobody else's
-        marked = await context.services.metoo.marked(user_id)
         rows.append((Button("metoo.btn_unmark" if marked else "metoo.btn_mark", data="mt:mark"),))
     return tuple(rows)
 
@@ -144,7 +144,8 @@ async def _refresh_describe(update: Update, context: AppContext, user_id: int) -
         return
     t = await translator(update, context)
     step = FilingStep("describe", category=conversation.draft.category)
-    markup = keyboard(t, await _describe_rows(context, user_id, step))
+    offers = await context.services.metoo.offers(user_id)
+    markup = keyboard(t, _describe_rows(offers, await context.services.metoo.marked(user_id), step))
     try:
         await context.bot.edit_message_reply_markup(
             chat_id=query.message.chat.id, message_id=query.message.message_id, reply_markup=markup

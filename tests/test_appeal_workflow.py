@@ -180,7 +180,8 @@ async def test_receipt_has_number_and_deadlines_by_category(
         f"📥 New appeal #1 — {label}\nBuilding 7, unit 1\nFrom: Rita\n\n"
         f"Something in the building\n\nDeadline: {said_due}"
     )
-    assert data_of(card) == [d.format(id=1) for d in CARD_BUTTONS_NEW]
+    put = ["mt:put:1"] if category == "major" else []  # a major issue can be put to the residents
+    assert data_of(card) == [d.format(id=1) for d in CARD_BUTTONS_NEW] + put
 
 
 async def test_voice_appeal_is_accepted_and_copied_to_the_unit_head(h: Harness) -> None:

@@ -103,7 +103,7 @@ async def test_no_at_the_return_visit_reopens_the_appeal(h: Harness) -> None:
     assert card.text is not None and card.text.startswith(
         "🔁 The resident says appeal #1 is broken again, some days after it was closed. New deadline: Thu 3 Dec, 10:00."
     )
-    assert [d for _, d in card.buttons] == ["a:reply:1", "a:ask:1", "a:res:1", "a:esc:1"]
+    assert [d for _, d in card.buttons] == ["a:reply:1", "a:ask:1", "a:res:1", "a:esc:1", "mt:put:1"]
     # someone else cannot answer the visit; the appeal runs its deadlines again
     calls = await h.send(
         updates.callback_query(h.p.uhead, bot_message(h, h.p.resident["id"], "still fixed"), "a:still:1:y")
