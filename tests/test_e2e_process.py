@@ -203,6 +203,9 @@ def _escalated_once_for_a_while(e2e: E2E, procs: list[BotProcess]) -> None:
     """Exactly one escalation, and still exactly one after five more sweep intervals (0.3 s each) of
     every running process."""
     p = e2e.chat.p
+    # the unit head's notice goes out with the others but in its own chat's turn: wait for it too,
+    # or the first look below can come before it was sent (a race, not a second escalation)
+    e2e.chat.wait_text(p.uhead, "Appeal #1 was passed to the building head")
 
     def once() -> bool:
         return (
