@@ -234,3 +234,39 @@ async def test_a_restart_between_filing_and_consent_loses_and_doubles_nothing(h:
             assert alerts(joined)[0].startswith("🙋 Counted")
         finally:
             await app2.bot_data.outbox().drain()
+
+
+async def test_supporters_hear_of_escalation_and_of_the_residents_decision_across_a_restart(
+    h: Harness, tmp_path: Path
+) -> None:
+    await h.setup_community()
+    await file_shared(h, "major")
+    await press_in(h, NADIA, h.p.building_chat["id"], "A neighbour reported", "mt:join:1")
+    # nobody takes it: the sweep passes it up, and Nadia is told where it went, in her words
+    h.clock.advance(timedelta(days=7))
+    swept = await h.sweep()
+    assert [c.text for c in to(swept, NADIA)] == [
+        "⬆️ “The lift in entrance 1 is broken” was passed to the building head. New deadline: Tue 1 Dec, 10:00."
+    ]
+    card = bot_message(h, h.p.bhead["id"], "was passed to you")
+    preview = await h.send(updates.callback_query(h.p.bhead, card, "mt:put:1"))
+    opened = await h.press(h.p.bhead, to(preview, h.p.bhead)[0], "mt:open:1")
+    (put,) = to(opened, NADIA)
+    assert (put.text or "").startswith("🗳 “The lift in entrance 1 is broken” is put to the residents")
+    # the vote closes while a second process runs too: the outcome is written and told once
+    h2, app2 = await make_harness(tmp_path, h.clock.now())
+    async with app2:
+        await open_storage(app2)
+        try:
+            h2.p = h.p
+            for clock in (h.clock, h2.clock):
+                clock.advance(timedelta(days=3, minutes=1))
+            closed = await h2.sweep()
+            again = await h.sweep()
+        finally:
+            await app2.bot_data.outbox().drain()
+    decided = [c.text or "" for c in to(closed, NADIA)] + [c.text or "" for c in to(again, NADIA)]
+    assert len(decided) == 1 and decided[0].startswith(
+        "🗳 The residents decided on “The lift in entrance 1 is broken”: "
+    )
+    assert (await events_of(h, 1)).count("residents_decided") == 1
