@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.errors import Conflict, NotFound, PermissionDenied
+from bot.i18n import plural
 from bot.models import Appeal, Category, Community, Notice, Status, UserInfo
 from bot.services.base import ServiceBase
 from bot.services.metoo.offer import public_title
@@ -68,7 +69,8 @@ class ResidentsVoteService(ServiceBase):
             appeal, community = await self._checked(tx, actor, appeal_id)
             question = prefilled_question(appeal, await MeTooRepo(tx).title_of(appeal.id))
             days = SlaSettings.from_settings(community.settings).residents_vote_days
-        return PutAnswer("metoo.put_preview", {"id": appeal.id, "question": question, "days": days}, appeal.id)
+        params = {"id": appeal.id, "question": question, "days": plural("metoo.days", days)}
+        return PutAnswer("metoo.put_preview", params, appeal.id)
 
     async def put(self, actor: UserInfo, appeal_id: int, question: str | None = None) -> PutAnswer:
         """Open the proposal (``question`` None: the prefilled one) and link it to the appeal."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import Conflict, NotFound, PermissionDenied
+from bot.i18n import plural
 from bot.models import Appeal, Button, Community, Notice, Status, UserInfo
 from bot.services.base import ServiceBase
 from bot.services.escalation import ping_target
@@ -157,7 +158,7 @@ class MeTooService(ServiceBase):
     async def _flag(self, tx: Tx, appeal: Appeal, community: Community, title: str, count: int, now: datetime) -> None:
         """Many neighbours share it: its handler and the staff chat are told, once each."""
         await AppealsRepo(tx).add_event(appeal.id, now, None, "flagged_shared", appeal.level, {"count": count})
-        params = {"id": appeal.id, "title": title, "count": count}
+        params = {"id": appeal.id, "title": title, "count": count, "neighbours": plural("metoo.neighbours", count)}
         chat, person = ping_target(appeal, community)
         await self.queue(
             tx,
