@@ -230,7 +230,7 @@ PARTS = ("fanout", "busy", "cpu")
 
 
 def main() -> None:
-    socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign]
+    socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign,assignment]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     # checked by hand: Python 3.11's argparse checks a nargs="*" default (even an empty one) against
     # the choices as a whole and refuses it, so a run without parts failed; none given means all three

@@ -16,7 +16,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.app import AppContext
 from bot.errors import InvalidInput
 from bot.i18n import Translator, plural
 from bot.models import Button, Category
@@ -24,6 +23,7 @@ from bot.services.access import require_private
 from bot.services.filing import FilingStep
 from handlers.callback_data import button_id, parse_id, place_of
 from handlers.common import actor, keyboard, send_text, translator
+from handlers.context import AppContext
 from storage.metoo import SharedAppeal
 
 OFFER_TITLE_MAX = 40

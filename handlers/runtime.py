@@ -29,7 +29,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
     from handlers.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -161,8 +161,6 @@ class Runtime:
             raise
 
     async def _open_storage(self) -> None:
-        from bot.app import open_storage
-
         services = self.app.bot_data.services
         where = services.settings.database
         path = services.settings.database_path()
@@ -170,7 +168,7 @@ class Runtime:
             raise StartupError(f"UNITBOT_DATABASE: {where} cannot be opened for writing (no such directory)")
         self._storage_open = True
         try:
-            await open_storage(self.app)
+            await services.open_storage()
             await services.intake.check_writable()
         except Exception as exc:
             # aiosqlite finishes a failed connection's thread in the background: let it end while

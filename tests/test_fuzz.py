@@ -78,8 +78,9 @@ def registered(h: Harness) -> tuple[list[str], list[str]]:
 
 def deep_link_prefixes(h: Harness) -> list[str]:
     """The ``/start`` payload kinds of the bot's own link buttons (``ap_``, ``act_reply_`` ...), and the
-    two that come in images (the ID card's ``card_``, the perk code's ``rc_``)."""
-    found = {"card_", "rc_"}
+    four that come in images (the ID card's ``card_``, the perk code's ``rc_``, a head's invite ``hi_`` on
+    the QR sheet, the poster's ``pc_``)."""
+    found = {"card_", "rc_", "hi_", "pc_"}
     for call in h.rt.telegram.calls:
         for _, url in call.buttons:
             payload = re.search(r"[?&]start(?:group)?=([A-Za-z0-9_-]+)", url)
@@ -203,7 +204,8 @@ class Fuzzer:
             "location": {"latitude": 31.2, "longitude": 121.5},
             "contact": {"phone_number": "+8613800000000", "first_name": "X"},
         }[kind]
-        return updates.wrap("message", updates.message_dict(who, chat, **{kind: body}))
+        content: dict[str, Any] = {kind: body}
+        return updates.wrap("message", updates.message_dict(who, chat, **content))
 
     def membership(self) -> dict[str, Any]:
         """The bot or a person added to or removed from a group (the bot's own chats included)."""
@@ -240,6 +242,8 @@ async def test_fuzz_every_command_and_button(h: Harness, caplog: pytest.LogCaptu
         "ep:",
         "pv:",
         "mt:",
+        "wi:",
+        "cr:",
     } <= set(prefixes)
     words, links = button_words(h), deep_link_prefixes(h)
     assert len(words) > 20 and {"ap_", "card_", "rc_"} <= set(links)

@@ -186,7 +186,7 @@ async def test_a_major_issue_put_to_the_residents_meets_its_deadline_and_gets_th
     opened = await h.press(h.p.uhead, shown, "mt:open:1")
     (ballot,) = to(opened, h.p.building_chat)
     assert "#1: Replace the old lift of entrance 1" in (ballot.text or "")
-    assert next(c.text for c in to(opened, h.p.resident)).startswith(
+    assert next(c.text or "" for c in to(opened, h.p.resident)).startswith(
         "🗳 Your appeal #1 is put to the building's residents"
     )
     again = await h.press(h.p.uhead, shown, "mt:open:1")  # a double tap opens nothing more

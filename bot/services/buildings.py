@@ -7,6 +7,8 @@ resident who opens the bot directly find their building (:mod:`bot.services.buil
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.errors import InvalidInput, NotConfigured, PermissionDenied, WrongChat
 from bot.models import Building, Community, Role, UserInfo
 from bot.services.base import ServiceBase
@@ -63,6 +65,18 @@ async def ensure_code(tx: Tx, building: Building) -> str:
     raise RuntimeError("no free building code")  # pragma: no cover - 25^6 codes
 
 
+@dataclass(frozen=True)
+class PosterData:
+    """What the building's poster shows: its name and code, its heads by unit (names as the bot
+    knows them; None: no head yet), the community's language."""
+
+    building: Building
+    code: str
+    building_head: str | None
+    units: tuple[tuple[str, str | None], ...]
+    language: str
+
+
 class BuildingService(ServiceBase):
     async def seen_in_group(self, user: UserInfo, chat_id: int) -> None:
         """Someone wrote in (or joined) a group chat: remember them, and, for a building chat, that
@@ -99,12 +113,20 @@ class BuildingService(ServiceBase):
         assert fresh is not None
         return fresh
 
-    async def poster(self, actor: UserInfo, chat_id: int) -> tuple[Building, str]:
-        """The building's name and code for its poster (staff and the building head)."""
+    async def poster_data(self, actor: UserInfo, chat_id: int) -> PosterData:
+        """``/poster``: the building, its code and its heads (staff and the building head)."""
         async with self.db.write() as tx:
-            _, building = await self._manageable(tx, chat_id, actor.id)
+            community, building = await self._manageable(tx, chat_id, actor.id)
             code = await ensure_code(tx, building)
-        return building, code
+            repo = RegistryRepo(tx)
+
+            async def name_of(user_id: int | None) -> str | None:
+                person = await repo.get_user(user_id) if user_id is not None else None
+                return None if user_id is None else (person.display if person else str(user_id))
+
+            units = tuple([(u.name, await name_of(u.head_user_id)) for u in await repo.units_of(building.id)])
+            head = await name_of(building.head_user_id)
+        return PosterData(building, code, head, units, community.language)
 
     async def code_for_chat(self, chat_id: int) -> str | None:
         """The code of the building whose chat this is (drawn now if needed); None elsewhere."""

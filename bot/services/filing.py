@@ -123,6 +123,24 @@ class FilingService(ServiceBase):
             inbox_id = lookup.inbox_id if lookup else (draft.inbox_id if draft else None)
             return await self._after_building(tx, actor, building, inbox_id, now)
 
+    async def start_with_code(self, actor: UserInfo, typed: str) -> FilingStep:
+        """The QR code on a building's poster (``/start pc_<CODE>``): like the code typed, the
+        person belongs to that building and goes straight to filing for it."""
+        code = normalize(typed)
+        now = self.clock.now()
+        async with self.db.write() as tx:
+            repo = RegistryRepo(tx)
+            building = await repo.building_by_code(code) if code else None
+            if building is None:
+                raise NotFound("error.building_unknown")
+            await repo.upsert_user(actor, now, started=True)
+            await repo.add_building_member(actor.id, building.id, now)
+            conv = ConversationsRepo(tx)
+            lookup = await conv.get_lookup(actor.id)
+            draft = await conv.get_draft(actor.id)
+            inbox_id = lookup.inbox_id if lookup else (draft.inbox_id if draft else None)
+            return await self._after_building(tx, actor, building, inbox_id, now)
+
     async def typed_while_finding(self, actor: UserInfo, content: Content) -> FilingStep:
         """A message while the bot waits for the resident's building: a poster code (any case,
         spaces, full-width punctuation) picks the building; a mistyped code is said so (in words

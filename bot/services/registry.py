@@ -20,6 +20,7 @@ from bot.services.access import Place
 from bot.services.base import Calendars, Defaults, ServiceBase
 from bot.services.building_codes import shown
 from bot.services.buildings import clean_name, ensure_code, name_from_title
+from bot.services.district.registry import attach_registered
 from bot.sla import EDITABLE, SlaSettings
 from storage.db import Database, Tx
 from storage.registry import RegistryRepo
@@ -226,6 +227,7 @@ class RegistryService(ServiceBase):
             assert building is not None
             poster_code = await ensure_code(tx, building)
             building = replace(building, code=poster_code)
+            await attach_registered(tx, building, now)  # an imported registry's units and heads
             await self.queue(
                 tx,
                 Notice(

@@ -116,6 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-request (a kill -9): Telegram never sees it
+            self.close_connection = True
+            return
         url = urlsplit(self.path)
         path = unquote(url.path)
 
