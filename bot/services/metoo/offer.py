@@ -45,7 +45,7 @@ async def offer_after_filing(service: ServiceBase, tx: Tx, appeal: Appeal, commu
                 (Button("metoo.btn_nopost", data=f"mt:nopost:{appeal.id}"),),
             ),
             user_id=appeal.resident_id,
-            dedupe_key=f"mt-offer:{appeal.id}",
+            dedupe_key=f"mt:{appeal.id}:offer",
         ),
         community,
         now,

@@ -101,7 +101,7 @@ class MeTooService(ServiceBase):
                     "metoo.post",
                     {"title": title, "category_key": f"category.{appeal.category.value}", "id": appeal.id},
                     buttons=post_buttons(appeal.id),
-                    dedupe_key=f"mt-post:{appeal.id}",
+                    dedupe_key=f"mt:{appeal.id}:post",
                     urgent=True,  # the resident just agreed; the chat sees it now, not after quiet hours
                 ),
                 community,
@@ -169,7 +169,7 @@ class MeTooService(ServiceBase):
                 buttons=appeal_buttons(appeal),
                 user_id=person,
                 appeal_id=appeal.id,
-                dedupe_key=f"mt-flag:{appeal.id}:handler",
+                dedupe_key=f"mt:{appeal.id}:flag:handler",
             ),
             community,
             now,
@@ -177,7 +177,7 @@ class MeTooService(ServiceBase):
         if chat != community.staff_chat_id:
             await self.queue(
                 tx,
-                Notice(community.staff_chat_id, "metoo.flagged_staff", params, dedupe_key=f"mt-flag:{appeal.id}:staff"),
+                Notice(community.staff_chat_id, "metoo.flagged_staff", params, dedupe_key=f"mt:{appeal.id}:flag:staff"),
                 community,
                 now,
             )

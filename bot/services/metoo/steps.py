@@ -5,6 +5,8 @@ No names, and none of the words meant for the resident alone (the head's reply i
 
 from __future__ import annotations
 
+import secrets
+
 from bot.models import Button, Notice
 from storage.db import Tx
 from storage.metoo import MeTooRepo
@@ -55,7 +57,8 @@ async def supporter_notices(tx: Tx, notice: Notice) -> list[Notice]:
             params,
             buttons=buttons,
             user_id=user,
-            dedupe_key=f"mt:{user}:{notice.dedupe_key}" if notice.dedupe_key else None,
+            # "mt:<appeal>:...": all of an appeal's Me too messages in one key range (/forgetme scrubs it)
+            dedupe_key=f"mt:{notice.appeal_id}:s{user}:{notice.dedupe_key or secrets.token_hex(8)}",
         )
         for user in await repo.supporters(notice.appeal_id)
     ]
