@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     country: str = Field(default="CN", description="Default holiday calendar of new communities")
     language: str = Field(default="zh", description="Default language of new communities: zh, en, ru")
     sweep_interval: float = Field(default=30.0, gt=0, le=3600, description="Seconds between deadline sweeps")
+    report_day: int = Field(
+        default=1, ge=0, le=28, description="Day of the month the monthly statistics report goes out (0: never)"
+    )
     work_start: time = Field(default=time(9, 0), description="Start of working hours (local)")
     work_end: time = Field(default=time(18, 0), description="End of working hours (local)")
     log_level: str = Field(default="INFO")
@@ -79,6 +82,34 @@ class Settings(BaseSettings):
         gt=0,
         description="/readyz fails when a due message has waited longer than this many seconds (outbox stuck)",
     )
+
+    # --- the staff dashboard (a Telegram Mini App served at /app/ by the same HTTP server) --------
+    public_url: str | None = Field(
+        default=None,
+        description="the public https:// address of the bot's HTTP server that Telegram opens the "
+        "dashboard Mini App at (its /app/ page); unset: no dashboard button or menu",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme != "https" or not url.hostname:
+            raise ValueError("must be the https:// address Telegram opens (Mini Apps need HTTPS)")
+        if url.query or url.fragment or any(c.isspace() for c in value.strip()):
+            raise ValueError("must not have a query, a fragment or spaces")
+        try:
+            url.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        return value.strip().rstrip("/")
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The Mini App's page: UNITBOT_PUBLIC_URL + /app/ (None when the address is not set)."""
+        return f"{self.public_url}/app/" if self.public_url else None
 
     @field_validator("http_listen")
     @classmethod

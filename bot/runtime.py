@@ -24,6 +24,7 @@ from bot.logging import instance_label
 from bot.metrics import CONTENT_TYPE
 from bot.services.operations import webhook_fingerprint
 from bot.web import HealthRoutes, WebhookRoute, WebPart, WebServer
+from bot.web.dashboard import DashboardRoutes
 from handlers.context import UnitApp
 
 log = logging.getLogger("unitbot")
@@ -55,6 +56,14 @@ def health_routes(app: UnitApp) -> HealthRoutes:
         return services.metrics.render(), CONTENT_TYPE
 
     return HealthRoutes(not_ready, render_metrics, instance_label(services.settings.instance_name))
+
+
+def dashboard_routes(app: UnitApp) -> DashboardRoutes:
+    """The staff Mini App at /app/ (served in both modes; Telegram opens it at UNITBOT_PUBLIC_URL)."""
+    services = app.bot_data.services
+    return DashboardRoutes(
+        services.dashboard, services.catalogs, services.settings.token.get_secret_value(), services.clock
+    )
 
 
 async def register_webhook(app: UnitApp) -> bool:
@@ -119,7 +128,7 @@ async def run_polling(settings: Settings) -> None:
     async def nothing() -> None:
         log.info("long polling against %s", settings.api_base_url)
 
-    await serve(app, [health_routes(app)], nothing, polling=True)
+    await serve(app, [health_routes(app), dashboard_routes(app)], nothing, polling=True)
 
 
 async def run_webhook(settings: Settings) -> None:
@@ -140,4 +149,4 @@ async def run_webhook(settings: Settings) -> None:
         except TelegramError as exc:  # e.g. "bad webhook: HTTPS url must be provided for webhook"
             raise StartupFailed(f"Telegram refused the webhook registration: {exc.message}") from None
 
-    await serve(app, [health_routes(app), webhook], start_webhook, polling=False)
+    await serve(app, [health_routes(app), webhook, dashboard_routes(app)], start_webhook, polling=False)

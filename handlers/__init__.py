@@ -38,6 +38,7 @@ from handlers import (
     buildings,
     care,
     community_choice,
+    dashboard,
     deep_links,
     district,
     general,
@@ -47,6 +48,7 @@ from handlers import (
     points,
     proposals,
     setup,
+    stats,
     votes,
     wishes,
 )
@@ -132,6 +134,11 @@ def register(app: UnitApp) -> None:
         "wishes": wishes.wishes_command,
         "care": care.care_command,
         "knock": care.knock_command,
+        # statistics and reports (issue 11): staff chat, street chat, building heads in private
+        "stats": stats.stats_command,
+        "report": stats.report_command,
+        # the staff dashboard (issue 11): a Mini App button in private for staff, street office, heads
+        "dashboard": dashboard.dashboard,
         # the district (issue 11): registry import, heads' invite links, reassignment, residents' rights
         "import": district.import_command,
         "headlinks": district.head_links_command,

@@ -10,6 +10,7 @@ from bot.i18n import LANGUAGES
 from bot.models import Button, Reply
 from handlers.common import actor, is_group, is_private, say, send_reply, send_text, translator, user_info
 from handlers.context import AppContext
+from handlers.dashboard import set_menu_button
 from handlers.deep_links import start_payload
 from handlers.keyboards import reply_keyboard
 from handlers.menus import publish_private_menu
@@ -52,6 +53,9 @@ async def start_screen(update: Update, context: AppContext, *, with_help: bool =
             parts.append(t("help.commands_staff_private"))
     await update_reply_keyboard(update, context, "\n\n".join(parts), reply_keyboard(t, roles))
     await publish_private_menu(context.bot, t, me.id, roles)
+    url = context.services.settings.dashboard_url
+    if url is not None and (roles.head or roles.staff):  # the staff dashboard on their menu button
+        await set_menu_button(context.bot, t, me.id, url)
 
 
 async def update_reply_keyboard(update: Update, context: AppContext, text: str, markup: ReplyKeyboardMarkup) -> None:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL = 5.0
+SUMMARY_BATCHES_PER_SWEEP = 10  # statistics' summary: at most 10,000 history rows per sweep
 
 
 async def sweep_job(context: AppContext) -> None:
@@ -32,7 +33,8 @@ async def sweep_job(context: AppContext) -> None:
 
 async def run_sweep(services: Services) -> None:
     """Everything time-driven, each part idempotent and safe with several processes: appeal
-    deadlines, elections opening/closing (with catch-up), proposals closing, expired perk codes."""
+    deadlines, elections opening/closing (with catch-up), proposals closing, expired perk codes, the
+    monthly statistics report."""
     report = await services.sweeper.sweep()
     if report.total:
         log.info("sweep: %s", report.fired)
@@ -52,6 +54,12 @@ async def run_sweep(services: Services) -> None:
     refunded = await services.perks.refund_expired()
     if refunded:
         log.info("expired perk codes refunded: %s", refunded)
+    # the statistics' summary follows the history (reads stay quick), a bounded share per sweep (the
+    # first build over a long history is spread over many sweeps instead of delaying deadlines)
+    await services.stats.refresh(max_batches=SUMMARY_BATCHES_PER_SWEEP)
+    reports = await services.stats_reports.tick()  # the monthly statistics report (issue 11)
+    if reports:
+        log.info("monthly reports queued: %s", reports)
 
 
 async def outbox_job(context: AppContext) -> None:

@@ -47,6 +47,8 @@ STAFF = (
     "award",
     "merchant",
     "perk",
+    "stats",
+    "report",
     "wishes",
     "import",  # the district registry (handlers.district)
     "reassign",
@@ -85,7 +87,7 @@ async def publish_staff_menu(app: UnitApp, chat_id: int) -> None:
         log.warning("could not publish the staff chat's command menu")
 
 
-HEADS = ("open", "points", "perks", "card", "top")
+HEADS = ("open", "dashboard", "points", "perks", "card", "top")
 MERCHANTS = ("check",)
 
 
@@ -93,7 +95,7 @@ def private_names(roles: Roles) -> tuple[str, ...]:
     """A person's own private menu: the residents' commands, plus their role's."""
     names = list(PRIVATE[:-1])
     if roles.head or roles.staff:
-        names[2:2] = [n for n in HEADS if roles.head or n == "open"]
+        names[2:2] = [n for n in HEADS if roles.head or n in ("open", "dashboard")]
     if roles.merchant:
         names.append("check")
     return (*names, "help")

@@ -20,8 +20,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.i18n import normalize
 from bot.pacing import Pacer
+from bot.services.stats.monthly import is_report
 from handlers.common import chart_pages, draw_chart, keyboard_from_json, split_text
 from handlers.pacing import OUTBOX, retry_after_seconds
+from handlers.stats import send_report_item
 from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
@@ -129,6 +131,10 @@ class OutboxSender:
             # else the community's, else the installation's
             lang = normalize(item.lang) or normalize(item.community_lang) or services.settings.language
             t = services.catalogs.translator(lang)
+            if is_report(item.params):  # the monthly statistics report: its files are built now (handlers.stats)
+                await send_report_item(self.app, item, t, paced, self.pacer.acquire)
+                await delivery.sent(item, None)
+                return 1
             parts = self._parts(item, t)
             message_id = None
             budget = True  # the claim took one message of the chat's budget

@@ -99,9 +99,11 @@ class Harness:
         return await self.send(updates.callback_query(who, message, data))
 
     # --- a community with one building, ready for appeals ---------------------------------------
-    async def setup_community(self, *, with_street: bool = True, units: str = "1-4", elections: bool = False) -> None:
-        """Staff chat, one building with units and heads, the street office. Monthly elections are
-        off unless asked for, so appeal tests see only appeal messages."""
+    async def setup_community(
+        self, *, with_street: bool = True, units: str = "1-4", elections: bool = False, reports: bool = False
+    ) -> None:
+        """Staff chat, one building with units and heads, the street office. Monthly elections and
+        the monthly report are off unless asked for, so appeal tests see only appeal messages."""
         p = self.p
         tg = self.rt.telegram
         tg.admins[p.staff_chat["id"]] = [p.staff]
@@ -124,10 +126,12 @@ class Harness:
             calls = await self.cmd(p.staff, p.staff_chat, "streetcode")
             code = (calls[-1].text or "").split(":", 1)[1].split()[0]
             await self.cmd(p.street, p.street_chat, "linkstreet", code)
+        staff = UserInfo(p.staff["id"], p.staff["first_name"])
         if not elections:
             ctx = await self.services.registry.chat_context(p.staff_chat["id"])
-            staff = UserInfo(p.staff["id"], p.staff["first_name"])
             await self.services.election_staff.configure(staff, ctx.community.id, "enabled", "false")
+        if not reports:
+            await self.services.stats_reports.set_day(staff, p.staff_chat["id"], 0)
 
     async def file_appeal(
         self,

@@ -41,7 +41,17 @@ RESIDENT_TAG = "rita_r"  # the appeal's resident
 # tables that say nothing about rights: who was seen last (users) and the ID-card key (secrets)
 # not Sunny Side's state: people, secrets, the person's own private conversation (which building the
 # bot asks them for), and who was seen in which building chat (a fact of Telegram's, not an action)
-NOT_STATE = {"users", "secrets", "schema_migrations", "building_lookups", "building_members"}
+# ... and the statistics' summary of the history (appeal_stats and its watermark: recomputed from the
+# appeal history by any read of the figures, whoever reads; derived, not an action)
+NOT_STATE = {
+    "users",
+    "secrets",
+    "schema_migrations",
+    "building_lookups",
+    "building_members",
+    "appeal_stats",
+    "stats_watermark",
+}
 # outbox columns that change while sending
 SENDING = {"sent_at", "attempts", "claim_token", "claimed_until", "not_before", "last_error", "parts_sent", "failed_at"}
 

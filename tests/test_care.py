@@ -70,7 +70,7 @@ async def test_a_household_is_entered_reminded_missed_up_the_chain_and_visited_w
     assert NOTE in (view[-1].text or "") and "Lives alone" in (view[-1].text or "")
     # the building head sees it too; the head of another unit does not
     anchor = (await h.cmd(p.bhead, updates.private_chat(p.bhead), "care"))[-1]
-    assert "1 households" in (anchor.text or "") or "1" in (anchor.text or "")
+    assert "(households: 1)" in (anchor.text or "")
     seen = await h.press(p.bhead, anchor, f"cr:v:{household}")
     assert NOTE in (seen[-1].text or "")
     other = (await h.cmd(ULLA, updates.private_chat(ULLA), "care"))[-1]
@@ -108,7 +108,7 @@ async def test_a_household_is_entered_reminded_missed_up_the_chain_and_visited_w
     assert "visited, all well (Uma)" in (log[-1].text or "")
     # the staff chat gets counts, never a label or a note; a head there is refused
     figures = await h.cmd(p.staff, p.staff_chat, "care")
-    assert "1 households, 0 visits overdue" in (figures[-1].text or "") and "1 all well" in (figures[-1].text or "")
+    assert "households 1, visits overdue now 0" in (figures[-1].text or "") and "all well 1" in (figures[-1].text or "")
     refused = await h.cmd(p.uhead, p.staff_chat, "care")
     assert "staff" in (refused[-1].text or "").lower()
     no_private_words_in_groups(h)
@@ -178,7 +178,7 @@ async def test_a_door_knocking_round_asks_the_unit_heads_and_shows_progress(h: H
     refused = await h.cmd(p.resident, p.building_chat, "knock")
     assert "building head" in (refused[-1].text or "") or "staff" in (refused[-1].text or "")
     started = await h.cmd(p.bhead, p.building_chat, "knock")
-    assert any("Door-knocking round started" in (c.text or "") and "2 households" in (c.text or "") for c in started)
+    assert any("Door-knocking round started" in (c.text or "") and "(households: 2)" in (c.text or "") for c in started)
     asked = {c.chat_id for c in started if "Door-knocking round in" in (c.text or "")}
     assert asked == {p.uhead["id"], ULLA["id"]}
     again = await h.cmd(p.staff, p.building_chat, "knock")

@@ -74,11 +74,11 @@ def test_the_proxies_expose_only_the_webhook_path_and_split_it_over_both_bots(co
     assert path == "/webhook"
     caddy = (DEPLOY / "Caddyfile").read_text(encoding="utf-8")
     handles = re.findall(r"^\s*handle(?: (\S+))? \{", caddy, re.MULTILINE)
-    assert handles == [path, ""]  # the webhook path, and a catch-all
+    assert handles == [path, "/app/*", ""]  # the webhook path, the staff dashboard, and a catch-all
     assert re.search(r"reverse_proxy bot-1:8080 bot-2:8080 \{", caddy)
     assert "respond 404" in caddy  # /healthz, /readyz, /metrics are not routed: internal only
     nginx = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
-    assert f"location = {path} {{" in nginx and "return 404;" in nginx
+    assert f"location = {path} {{" in nginx and "location /app/ {" in nginx and "return 404;" in nginx
     assert all(f"server {b}:8080" in nginx for b in BOTS)
 
 

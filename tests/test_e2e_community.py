@@ -87,7 +87,7 @@ def test_the_care_list_through_the_process_with_a_restart_before_the_visit_is_du
     since = chat.press(p.uhead, due, "cr:w:1")
     chat.wait_text(uma, "Visit to 302 Mrs Wang recorded", since)
     started = chat.cmd(p.bhead, p.building_chat, "knock", expect="Door-knocking round started")
-    assert "1 households" in (started.text or "")
+    assert "(households: 1)" in (started.text or "")
     chat.wait_text(uma, "Door-knocking round in Building 7")
     for group in (p.building_chat, p.staff_chat):
         assert not chat.sent(group, "PRIVATE-NOTE") and not chat.sent(group, "Mrs Wang")

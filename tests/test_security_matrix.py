@@ -154,6 +154,7 @@ COMMANDS = [
         "start pc_XXXXXX",
         "mydata",
         "forgetme",
+        "report day 1",  # statistics (issue 11): the community's report day, staff chat only
         # no ids: they act on the chat they are sent in, or on the sender alone
         "help",
         "lang xx",
@@ -170,6 +171,12 @@ COMMANDS = [
         "vote",
         "results",
         "decisions",
+        "dashboard",  # the Mini App button: for a person with a post, in private (the page checks again)
+        # statistics (issue 11): the scope comes from the chat and the sender's role, never from an id
+        "stats",
+        "stats 2026-11",
+        "report 2026-11",
+        "report 2026-11 csv",
         "wish",
         "wishes",
         "care",
@@ -224,7 +231,21 @@ def registered(h: Harness) -> tuple[set[str], set[str]]:
 
 
 # the commands that take no ids and only read or answer where they are sent: attacked with junk
-READ_ONLY = {"help", "lang", "myunit", "appeal", "myappeals", "open", "status", "cancel", "sla", "points", "wishes"}
+READ_ONLY = {
+    "help",
+    "lang",
+    "myunit",
+    "appeal",
+    "myappeals",
+    "open",
+    "status",
+    "cancel",
+    "sla",
+    "points",
+    "wishes",
+    "stats",
+    "report",
+}
 
 
 async def test_the_matrix_covers_every_handler(h: Harness) -> None:

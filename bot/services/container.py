@@ -19,6 +19,7 @@ from bot.services.base import Calendars, Defaults
 from bot.services.buildings import BuildingService
 from bot.services.cards import CardService
 from bot.services.care import CareListService, VisitService
+from bot.services.dashboard import DashboardService
 from bot.services.district.privacy import PrivacyService
 from bot.services.district.reassign import ReassignService
 from bot.services.district.registry import DistrictService
@@ -38,6 +39,8 @@ from bot.services.registry import RegistryService
 from bot.services.resident import ResidentService
 from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
+from bot.services.stats import StatsService
+from bot.services.stats.monthly import MonthlyReports
 from bot.services.sweeper import Sweeper
 from bot.services.wishes import WishService, WishSweep
 from bot.services.workflow import WorkflowService
@@ -88,6 +91,11 @@ class Services:
     # shared problems (issue 12): "Me too" and "Put to the residents"
     metoo: MeTooService
     residents_vote: ResidentsVoteService
+    # statistics and reports (issue 11): figures per unit, building, community, street office
+    stats: StatsService
+    stats_reports: MonthlyReports
+    # the staff dashboard (issue 11, a Telegram Mini App served by bot.web.dashboard)
+    dashboard: DashboardService
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
@@ -107,6 +115,8 @@ class Services:
         elections = ElectionService(db, clock, calendars)
         wishes = WishService(db, clock, calendars)
         proposals = ProposalService(db, clock, calendars)
+        stats = StatsService(db, clock, calendars)
+        reassign = ReassignService(workflow)
         return cls(
             settings=settings,
             clock=clock,
@@ -139,10 +149,13 @@ class Services:
             care=CareListService(db, clock, calendars),
             visits=VisitService(db, clock, calendars),
             district=DistrictService(db, clock, calendars),
-            reassign=ReassignService(workflow),
+            reassign=reassign,
             privacy=PrivacyService(db, clock, calendars),
             metoo=MeTooService(db, clock, calendars),
             residents_vote=ResidentsVoteService(proposals),
+            stats=stats,
+            stats_reports=MonthlyReports(db, clock, calendars, default_day=settings.report_day),
+            dashboard=DashboardService(db, clock, calendars, workflow, reassign, stats, settings.language),
         )
 
     async def open_storage(self) -> None:

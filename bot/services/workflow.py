@@ -206,6 +206,33 @@ class WorkflowService(ServiceBase):
                 await self.queue(tx, notice, community, now)
             return outcome
 
+    async def reply_written(self, actor: UserInfo, appeal_id: int, text: str, *, request_id: str) -> Outcome:
+        """A reply typed on the staff dashboard: the same checks and messages as a reply sent in
+        Telegram (the resident gets it through the outbox; the staff chat learns who answered).
+        ``request_id`` (the page's own id for this submit) makes a repeated submit send nothing twice."""
+        now = self.clock.now()
+        words = text.strip()[:NOTE_MAX]
+        if not words:
+            raise InvalidInput("error.empty_message")
+        async with self.db.write() as tx:
+            appeal, community = await self._as_handler(tx, appeal_id, actor)
+            content = Content("text", actor.id, 0, words)
+            outcome = await self._relay_to_resident(
+                tx, appeal, community, actor, content, now, "reply", relay_dedupe=f"web:{request_id}"
+            )
+            group = self.chat_of_level(appeal, community)
+            if group is not None and outcome.key != "heads.reply_undelivered":
+                notice = Notice(
+                    group,
+                    "heads.staff_answered",
+                    {"id": appeal.id, "name": actor.display},
+                    appeal_id=appeal.id,
+                    urgent=True,
+                    dedupe_key=f"staff-answered:web:{request_id}",
+                )
+                await self.queue(tx, notice, community, now)
+            return outcome
+
     async def _relay_to_resident(
         self,
         tx: Tx,
@@ -215,6 +242,7 @@ class WorkflowService(ServiceBase):
         content: Content,
         now: datetime,
         kind: str,
+        relay_dedupe: str | None = None,
     ) -> Outcome:
         repo = AppealsRepo(tx)
         changes = await self._first_reply(tx, appeal, now)
@@ -239,6 +267,7 @@ class WorkflowService(ServiceBase):
                     "text": content.text.strip() or "-",
                     "level_key": f"level.{appeal.level.name.lower()}",
                 },
+                relay_dedupe=relay_dedupe,
             )
         await apply_appeal_rules(tx, appeal.id, now)
         fresh = await repo.get(appeal.id)
@@ -354,10 +383,13 @@ class WorkflowService(ServiceBase):
         *,
         buttons: tuple[tuple[Button, ...], ...] = (),
         user_id: int | None = None,
+        relay_dedupe: str | None = None,
     ) -> None:
-        """A person's own words, passed on at once (not a reminder: quiet hours don't hold them back)."""
+        """A person's own words, passed on at once (not a reminder: quiet hours don't hold them back).
+        ``relay_dedupe``: words written elsewhere than in a Telegram message (the dashboard), which
+        name their own dedupe key and have no message to link."""
         person = user_id if user_id is not None else (chat_id if chat_id > 0 else None)
-        key = f"relay:{content.chat_id}:{content.message_id}"
+        key = relay_dedupe or f"relay:{content.chat_id}:{content.message_id}"
         await self.queue(
             tx,
             Notice(
@@ -389,7 +421,8 @@ class WorkflowService(ServiceBase):
                 community,
                 now,
             )
-        await AppealsRepo(tx).link_message(content.chat_id, content.message_id, appeal.id)
+        if relay_dedupe is None:
+            await AppealsRepo(tx).link_message(content.chat_id, content.message_id, appeal.id)
 
 
 def _btn(label: str, data: str) -> Button:

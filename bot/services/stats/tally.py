@@ -1,0 +1,80 @@
+"""Adding up summary rows into figures (pure: the same code for a scope, a building and a head).
+
+One pass over the rows (a report adds them up once per head: thousands of small groups)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.models import Category, Level
+from bot.services.stats.figures import Breakdown, Durations, GroupFigures, Rate
+from storage.stats import CohortRow, OpenRow
+
+
+def _breakdown(pairs: Iterable[tuple[str, int]]) -> Breakdown:
+    counts = Counter(pairs)
+    by_category: Counter[Category] = Counter()
+    by_level: Counter[Level] = Counter()
+    for (category, level), n in counts.items():
+        by_category[Category(category)] += n
+        by_level[Level(level)] += n
+    return Breakdown(sum(counts.values()), dict(by_category), dict(by_level))
+
+
+@dataclass
+class Tally:
+    """Rows of one group, collected, then turned into :class:`GroupFigures`."""
+
+    cohort: list[CohortRow] = field(default_factory=list)
+    open_rows: list[OpenRow] = field(default_factory=list)
+
+    def figures(self, now_ts: int) -> GroupFigures:
+        response_hits = response_base = resolution_hits = resolution_base = 0
+        satisfied = rated = unrated = auto_closed = reopened = reopen_events = escalated = escalations = 0
+        first_reply: list[int] = []
+        resolution_time: list[int] = []
+        for r in self.cohort:
+            if r.first_reply_at is not None:
+                response_base += 1
+                response_hits += r.first_reply_at <= r.first_reply_due_at
+                if r.first_reply_s is not None:
+                    first_reply.append(r.first_reply_s)
+            elif r.first_reply_due_at <= now_ts:
+                response_base += 1
+            if r.resolved_at is not None:
+                resolution_base += 1
+                resolution_hits += r.resolved_on_time == 1
+                if r.resolve_s is not None:
+                    resolution_time.append(r.resolve_s)
+            elif r.resolve_due_at is not None and r.resolve_due_at <= now_ts:
+                resolution_base += 1
+            if r.closed:
+                if r.rating is None:
+                    unrated += 1
+                else:
+                    rated += 1
+                    satisfied += r.rating >= 4
+            auto_closed += bool(r.auto_closed)
+            reopened += r.reopens > 0
+            reopen_events += r.reopens
+            escalated += r.escalations > 0
+            escalations += r.escalations
+        return GroupFigures(
+            filed=_breakdown((r.category, r.level) for r in self.cohort),
+            open_now=_breakdown((r.category, r.level) for r in self.open_rows),
+            overdue_now=_breakdown((r.category, r.level) for r in self.open_rows if r.overdue),
+            response=Rate(response_hits, response_base),
+            resolution=Rate(resolution_hits, resolution_base),
+            satisfaction=Rate(satisfied, rated),
+            rated=rated,
+            unrated=unrated,
+            auto_closed=auto_closed,
+            reopened=reopened,
+            reopen_events=reopen_events,
+            escalated=escalated,
+            escalations=escalations,
+            first_reply=Durations.of_seconds(first_reply),
+            resolution_time=Durations.of_seconds(resolution_time),
+        )
