@@ -226,14 +226,22 @@ def cpu(run: Run) -> None:
     )
 
 
+PARTS = ("fanout", "busy", "cpu")
+
+
 def main() -> None:
     socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign,assignment]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", default=["fanout", "busy", "cpu"], choices=["fanout", "busy", "cpu"])
+    # checked by hand: Python 3.11's argparse checks a nargs="*" default (even an empty one) against
+    # the choices as a whole and refuses it, so a run without parts failed; none given means all three
+    parser.add_argument("parts", nargs="*", help="fanout, busy, cpu (default: all three)")
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout whose code runs (default: this one)")
     parser.add_argument("--python", default=sys.executable, help="interpreter of the bot processes")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the bot logs")
     args = parser.parse_args()
+    args.parts = args.parts or list(PARTS)
+    if unknown := [p for p in args.parts if p not in PARTS]:
+        parser.error(f"unknown part {unknown[0]!r} (choose from {', '.join(PARTS)})")
     print(f"outbox bench: tree {args.tree}, python {args.python}; load {load()}")
     with tempfile.TemporaryDirectory(prefix="outbox-bench-") as tmp:
         run = Run(

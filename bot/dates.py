@@ -10,12 +10,13 @@ renders in the reader's language at send time (the outbox stores parameters, not
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 # LDML patterns: letters are fields, everything else (CJK, brackets, commas) is literal text
 _PATTERNS = {
@@ -68,3 +69,19 @@ def render_moment(value: Mapping[str, Any], lang: str) -> str:
         return say_moment(when, str(value["tz"]), lang, now=now)
     except (KeyError, ValueError):  # an unknown zone in an old row: UTC rather than a traceback
         return say_moment(when, "UTC", lang, now=now)
+
+
+#: A month as the code keys it (elections' periods, points' months): ``2026-11``.
+MONTH_KEY = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_MONTH_PATTERNS = {"zh": "y年M月", "ru": "LLLL y", "en": "MMMM y"}
+
+
+def say_month(key: str, lang: str) -> str:
+    """``2026-11`` as people say the month: ``2026年11月`` / ``ноябрь 2026`` / ``November 2026``;
+    anything else (a year, a free-form period) is returned as it is."""
+    match = MONTH_KEY.fullmatch(key)
+    if match is None:
+        return key
+    day = date(int(match.group(1)), int(match.group(2)), 1)
+    locale = lang if lang in _MONTH_PATTERNS else "en"
+    return str(format_date(day, _MONTH_PATTERNS[locale], locale=locale))

@@ -20,7 +20,7 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.dates import is_moment, render_moment
+from bot.dates import is_moment, render_moment, say_month
 
 LANGUAGES = ("zh", "en", "ru")
 FALLBACK = "en"
@@ -111,6 +111,10 @@ def _is_rows(value: object) -> bool:
     return isinstance(value, Mapping) and isinstance(value.get("row_key"), str) and isinstance(value.get("rows"), list)
 
 
+#: Parameters that carry a month key (``2026-11``): said as the month in the reader's language.
+MONTH_PARAMS = frozenset({"period", "month"})
+
+
 class _SafeDict(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -138,6 +142,8 @@ class Translator:
                 value = "\n".join(lines) or "-"
             elif is_moment(value):  # bot.dates.moment(): a date as the reader's language says it
                 value = render_moment(value, self.lang)
+            elif name in MONTH_PARAMS and isinstance(value, str):  # '2026-11' -> 'November 2026'
+                value = say_month(value, self.lang)
             if name.endswith("_key") and isinstance(value, str):
                 values[name[: -len("_key")]] = self.catalogs.gettext(self.lang, value)
             values[name] = value

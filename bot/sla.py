@@ -25,6 +25,8 @@ class SlaSettings(BaseModel):
     remind_before_hours: float = Field(2, ge=0, le=48)
     confirm_days: float = Field(3, gt=0, le=60)
     revisit_days: float = Field(3, ge=0, le=60)  # return visit of a closed major issue (0: none)
+    metoo_threshold: int = Field(5, ge=2, le=10_000)  # supporters of a shared appeal that flag it (issue 12)
+    residents_vote_days: int = Field(3, ge=1, le=30)  # a major issue put to the residents: days to vote
     escalate_on_first_reply_miss: bool = True
     quiet_grace_minutes: int = Field(30, ge=0, le=240)
     max_per_hour: int = Field(3, ge=1, le=100)

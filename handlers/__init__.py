@@ -10,7 +10,8 @@ Group 0 (first match wins inside a group):
   2. commands (private and group; each checks chat type and role through the services)
   3. buttons, by callback-data prefix: f: filing, a: appeal actions, uh: unit head, mu: my unit, lang:;
      then pt:/pk: (points, perks), ev:/ep:/pv: (election, proposals), wi: (micro-wishes), cr:
-     (the care list), fg: (/forgetme's confirmation) and nt: (notices and tasks)
+     (the care list), fg: (/forgetme's confirmation), nt: (notices and tasks) and mt: (Me too,
+     Put to the residents; handlers.metoo, with /putvote)
   4. private text / voice / photo: the message router (pending action, reply, draft, answer, keep)
 Errors from any of them go to ``handlers.errors.on_error`` (the one place mapping them to messages).
 Group -100 and a second error handler (handlers.observability): updates counted by kind, bugs counted
@@ -41,6 +42,7 @@ from handlers import (
     deep_links,
     district,
     general,
+    metoo,
     notices,
     observability,
     perks,
@@ -192,6 +194,10 @@ def register(app: UnitApp) -> None:
     import_caption = filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
     app.add_handler(MessageHandler(import_caption, district.import_command), group=0)
     app.add_handler(CallbackQueryHandler(district.forget_button, pattern=r"^fg:"), group=0)
+    # shared problems (issue 12): Me too, posting a shared appeal, supporters' ratings, Put to the
+    # residents (mt: buttons) and /putvote
+    app.add_handler(CallbackQueryHandler(metoo.metoo_button, pattern=r"^mt:"), group=0)
+    app.add_handler(CommandHandler("putvote", metoo.put_vote_command), group=0)
 
     # staff answer an appeal in the staff (street) chat by replying to its card (privacy mode lets
     # replies to the bot's own messages through); other group messages are left alone

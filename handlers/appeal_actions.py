@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import Translator
 from bot.models import Appeal
-from bot.services.routing import action_buttons
+from bot.services.routing import appeal_buttons
 from handlers.common import actor, content_of, is_group, keyboard, translator
 from handlers.context import AppContext
 from handlers.setup import _sync_if_staff_chat
@@ -37,7 +37,7 @@ async def refresh_card(update: Update, context: AppContext, appeal: Appeal, *, k
     if query is None or query.message is None:
         return
     t = await _card_translator(update, context)
-    markup = keyboard(t, action_buttons(appeal.id, appeal.status)) if keep_actions else None
+    markup = keyboard(t, appeal_buttons(appeal)) if keep_actions else None
     try:
         await query.edit_message_reply_markup(reply_markup=markup)
     except TelegramError as exc:  # too old, not modified, deleted: the card stays as it was

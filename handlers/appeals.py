@@ -9,7 +9,7 @@ from bot.errors import InvalidInput, NotConfigured, NotFound, WrongChat
 from bot.i18n import plural
 from bot.models import ActionKind, Button, Reply
 from bot.services.perk_catalog import looks_like_code
-from bot.services.routing import action_buttons
+from bot.services.routing import appeal_buttons
 from handlers import care, wishes
 from handlers.appeal_actions import refresh_card
 from handlers.callback_data import button_id, parse_id, place_of
@@ -139,7 +139,7 @@ async def show_appeal(update: Update, context: AppContext, appeal_id: int) -> No
     t = await translator(update, context)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if view.may_act:
-        buttons = action_buttons(view.appeal.id, view.appeal.status)
+        buttons = appeal_buttons(view.appeal)
     elif view.is_resident and view.appeal.status.value == "resolved":
         buttons = ((Button("btn.confirm", data=f"a:ok:{appeal_id}"), Button("btn.reopen", data=f"a:re:{appeal_id}")),)
     await send_text(update, context, timeline_text(t, view, me.id), keyboard(t, buttons))

@@ -96,6 +96,10 @@ async def show_step(update: Update, context: AppContext, step: FilingStep, *, ed
     """Send the prompt, or (after a button) edit the prompt the button is on: no new message."""
     t = await translator(update, context)
     text, rows = render_step(t, step)
+    if step.step == "describe" and update.effective_user is not None:  # Me too: join, or mark as shared
+        from handlers.metoo import describe_extras
+
+        text, rows = await describe_extras(context, t, update.effective_user.id, step, text, rows)
     markup = keyboard(t, rows)
     query = update.callback_query
     if edit and query is not None and query.message is not None:

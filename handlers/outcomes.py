@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.models import Button, Reply
 from bot.services.resident import QueuedOutcome
-from bot.services.routing import action_buttons
+from bot.services.routing import appeal_buttons
 from bot.services.satisfaction import rating_buttons
 from bot.services.workflow import Outcome
 from handlers.common import send_reply
@@ -21,7 +21,7 @@ async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) ->
         return
     buttons: tuple[tuple[Button, ...], ...] = ()
     if outcome.key == "done.taken":  # the remaining actions come with the confirmation
-        buttons = action_buttons(outcome.appeal.id, outcome.appeal.status)
+        buttons = appeal_buttons(outcome.appeal)
     elif outcome.key == "done.confirmed":  # satisfied / partly / not satisfied (5 / 3 / 1)
         buttons = rating_buttons(outcome.appeal.id)
     params = dict(outcome.params)

@@ -128,7 +128,8 @@ def entry_line(t: Translator, context: AppContext, entry: LedgerEntry, timezone:
         reason += f" #{entry.ref_id}"
     if entry.note:
         reason += f": {entry.note}"
-    day = local_time(context, entry.created_at, timezone).strftime("%Y-%m-%d")
+    zone = timezone or context.services.settings.timezone
+    day = say_moment(entry.created_at, zone, t.lang, now=context.services.clock.now(), with_time=False)
     return t("points.entry", date=day, amount=signed(entry.amount), reason=reason)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from telegram import Update
 
+from bot.dates import say_moment
 from bot.errors import InvalidInput, NotFound, WrongChat
 from bot.i18n import Translator
 from bot.models import Community, Reply
@@ -118,7 +119,11 @@ async def propose_command(update: Update, context: AppContext) -> None:
     building_id = ctx.building.id if ctx.kind == "building" and ctx.building is not None else None
     created = await proposals.open(actor(update), community_id=ctx.community.id, building_id=building_id, **args)
     ids = ", ".join(f"#{p.id}" for p in created)
-    params = {"ids": ids, "count": len(created), "closes": fmt_local(args["closes_at"], ctx.community)}
+    params = {
+        "ids": ids,
+        "count": len(created),
+        "closes": fmt_local(args["closes_at"], ctx.community, context.services.clock.now()),
+    }
     await send_reply(update, context, Reply("votes.proposal_opened", params))
 
 
@@ -136,7 +141,7 @@ def decision_line(t: Translator, community: Community, d: Any) -> str:
     return t(
         "votes.decision_line",
         id=d.proposal_id,
-        date=fmt_local(d.decided_at, community)[:10],
+        date=say_moment(d.decided_at, community.timezone, t.lang, with_time=False),
         question=d.question,
         verdict_key=f"proposal.verdict.{d.outcome}",
         voters=d.voters,
@@ -154,7 +159,12 @@ async def decisions_command(update: Update, context: AppContext) -> None:
     still_open = await proposals.open_in_building(ctx.building.id)
     decided = await proposals.history(ctx.building.id, HISTORY)
     open_lines = "\n".join(
-        t("votes.open_line", id=p.id, question=p.question, closes=fmt_local(p.closes_at, ctx.community))
+        t(
+            "votes.open_line",
+            id=p.id,
+            question=p.question,
+            closes=fmt_local(p.closes_at, ctx.community, context.services.clock.now()),
+        )
         for p in still_open
     )
     done_lines = "\n".join(decision_line(t, ctx.community, d) for d in decided)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from telegram import ChatMember, MessageEntity, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot.codes import CODE_LENGTH, canonical
+from bot.dates import say_moment
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.i18n import plural
 from bot.models import Button, Reply, UserInfo
 from bot.services.building_codes import shown
 from bot.sla import EDITABLE
 from handlers.callback_data import button_ids, place_of
-from handlers.common import actor, deep_link, is_group, say, send_reply, user_info
+from handlers.common import actor, deep_link, is_group, say, send_reply, translator, user_info
 from handlers.context import AppContext
 
 
@@ -255,11 +256,13 @@ async def workday(update: Update, context: AppContext) -> None:
     await context.services.registry.set_workday(actor(update), chat.id, day, working)
     community, _ = await context.services.registry.community_settings(actor(update), chat.id)
     is_working, announced = await context.services.registry.calendar_status(community, day)
+    t = await translator(update, context)
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)  # the day as people say it, not ISO
     await say(
         update,
         context,
         "setup.workday",
-        day=day.isoformat(),
+        day=say_moment(noon, "UTC", t.lang, now=context.services.clock.now(), with_time=False),
         state_key="calendar.working" if is_working else "calendar.day_off",
     )
     if not announced:

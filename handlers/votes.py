@@ -93,10 +93,10 @@ def parse_local(day: str, clock: str, community: Community) -> datetime:
 
 
 # --- ballots ----------------------------------------------------------------------------------------
-def ballot_reply(page: BallotPage, community: Community, building_title: str) -> Reply:
+def ballot_reply(page: BallotPage, community: Community, building_title: str, now: datetime) -> Reply:
     params = {
         "period": page.period,
-        "closes": fmt_local(page.closes_at, community),
+        "closes": fmt_local(page.closes_at, community, now),
         "building": building_title,
         "candidates": page.total,
         "page": page.page + 1,
@@ -112,7 +112,9 @@ async def vote_command(update: Update, context: AppContext) -> None:
     page = await context.services.elections.ballot(ctx.building.id)
     if not page.total:
         raise NoBallotHere(period=page.period, building=ctx.building.title)
-    await send_reply(update, context, ballot_reply(page, ctx.community, ctx.building.title))
+    await send_reply(
+        update, context, ballot_reply(page, ctx.community, ctx.building.title, context.services.clock.now())
+    )
 
 
 async def vote_button(update: Update, context: AppContext) -> None:
@@ -139,7 +141,7 @@ async def page_button(update: Update, context: AppContext) -> None:
     if ctx is None or ctx.building is None or ctx.building.id != page.building_id:
         raise NotFound("error.building_unknown")
     t = await translator(update, context)
-    reply = ballot_reply(page, ctx.community, ctx.building.title)
+    reply = ballot_reply(page, ctx.community, ctx.building.title, context.services.clock.now())
     await query.answer()
     try:
         await query.edit_message_text(t(reply.template, **reply.params), reply_markup=keyboard(t, reply.buttons))
@@ -217,7 +219,10 @@ async def election_command(update: Update, context: AppContext) -> None:
         await send_reply(
             update,
             context,
-            Reply("votes.extended", {"period": fresh.period, "closes": fmt_local(fresh.closes_at, community)}),
+            Reply(
+                "votes.extended",
+                {"period": fresh.period, "closes": fmt_local(fresh.closes_at, community, context.services.clock.now())},
+            ),
         )
     elif sub == "cancel":
         fresh = await staff.cancel(me, election.id)
@@ -256,8 +261,8 @@ async def election_status(update: Update, context: AppContext, community: Commun
     params = {
         "period": election.period,
         "state_key": STATE_KEYS.get(election.state, "votes.state.open"),
-        "opens": fmt_local(election.opens_at, community),
-        "closes": fmt_local(election.closes_at, community),
+        "opens": fmt_local(election.opens_at, community, context.services.clock.now()),
+        "closes": fmt_local(election.closes_at, community, context.services.clock.now()),
         "candidates": await elections.candidate_count(election.id),
         "voters": turnout.voters,
         "eligible": turnout.eligible,
@@ -276,10 +281,10 @@ async def election_settings(update: Update, context: AppContext, community: Comm
     else:
         raise InvalidInput("votes.election_usage")
     t = await translator(update, context)
-    await send_text(update, context, settings_text(t, view, community))
+    await send_text(update, context, settings_text(t, view, community, context.services.clock.now()))
 
 
-def settings_text(t: Translator, view: SettingsView, community: Community) -> str:
+def settings_text(t: Translator, view: SettingsView, community: Community, now: datetime) -> str:
     """The settings, then when the next election opens and whether an open one keeps its own."""
     values = view.settings.model_dump(mode="json")
     lines = "\n".join(f"{k} = {values[k]}" for k in EDITABLE)
@@ -287,7 +292,9 @@ def settings_text(t: Translator, view: SettingsView, community: Community) -> st
     if view.next_opens is None:
         parts.append(t("votes.settings_off"))
     else:
-        parts.append(t("votes.settings_next", period=view.next_period, opens=fmt_local(view.next_opens, community)))
+        parts.append(
+            t("votes.settings_next", period=view.next_period, opens=fmt_local(view.next_opens, community, now))
+        )
     if view.open_period is not None:
         parts.append(t("votes.settings_open_now", period=view.open_period))
     return "\n\n".join(parts)

@@ -13,7 +13,7 @@ from bot.clock import to_ts
 from bot.models import OPEN_STATUSES
 from storage.db import Row, Tx
 
-TEXT_KEYS = ("text", "caption", "body", "note", "name", "resident", "who", "by")
+TEXT_KEYS = ("text", "caption", "body", "note", "name", "resident", "who", "by", "title", "question")
 
 
 class PrivacyRepo:
@@ -142,7 +142,9 @@ class PrivacyRepo:
             (user_id,),
         )
         for appeal_id in appeal_ids:
-            await self.tx.execute("UPDATE appeals SET body = '', body_hash = '' WHERE id = ?", (appeal_id,))
+            await self.tx.execute(
+                "UPDATE appeals SET body = '', body_hash = '', shared_title = NULL WHERE id = ?", (appeal_id,)
+            )
             await self.tx.execute(
                 "UPDATE appeal_media SET file_id = '', caption = NULL WHERE appeal_id = ?", (appeal_id,)
             )
@@ -153,6 +155,10 @@ class PrivacyRepo:
                 if detail is not None:
                     await self.tx.execute("UPDATE appeal_events SET detail = ? WHERE id = ?", (detail, event["id"]))
             await self._scrub_outbox("appeal_id = ?", (appeal_id,), ts)
+            # Me too: the building chat's post, the flags and the supporters' copies carry its title
+            # (their dedupe keys begin "mt:<id>:", a range on the unique index)
+            prefix = f"mt:{appeal_id}:"
+            await self._scrub_outbox("dedupe_key >= ? AND dedupe_key < ?", (prefix, prefix[:-1] + ";"), ts)
         await self.tx.execute("UPDATE inbox SET text = NULL, file_id = NULL WHERE user_id = ?", (user_id,))
         for row in await self.tx.fetchall("SELECT id FROM wishes WHERE resident_id = ?", (user_id,)):
             # the wish's posts and relays: their dedupe keys begin "wish:<id>:" (a range on the unique index)
@@ -167,7 +173,7 @@ class PrivacyRepo:
         # (appeal_id, above)
         await self._scrub_outbox("chat_id = ?", (user_id,), ts)
         await self.tx.execute("UPDATE election_candidates SET display = '' WHERE user_id = ?", (user_id,))
-        for table in ("drafts", "building_lookups", "pending_actions"):
+        for table in ("drafts", "building_lookups", "pending_actions", "metoo_drafts"):
             await self.tx.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608
         await self._scrub_updates(user_id)
         await self.tx.execute(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.models import UserInfo
 from tests.harness import Harness, code_in, local
 from tests.support import updates
 from tests.support.botapi import Call
@@ -225,6 +226,9 @@ async def build_world(h: Harness) -> World:
     appeal = await h.file_appeal(text=SECRET)
     kept = await h.text(p.resident, "and the light is out")
     held = next(d for _, d in kept[-1].buttons if d.startswith("f:new:"))
+    # Rita agrees to show it in Building 7's chat as a shared problem (Me too, issue 12)
+    await h.services.metoo.publish(UserInfo(p.resident["id"], p.resident["first_name"]), appeal)
+    await h.app.bot_data.outbox().drain()
     # a proposal in every building, a merchant and a perk
     await h.cmd(p.staff, p.staff_chat, "propose", "Paint the front door?")
     await h.cmd(p.staff, p.staff_chat, "merchant", "@max_shop Tea house")

@@ -177,9 +177,11 @@ async def test_receipt_has_number_and_deadlines_by_category(
     assert appeal.level == Level.UNIT and appeal.assignee_user_id == h.p.uhead["id"]
     card = card_to(h, h.p.uhead, "New appeal #1")
     assert card.text == (
-        f"📥 New appeal #1 — {label}\nBuilding 7, unit 1\nFrom: Rita\n\nSomething in the building\n\nDeadline: {due}"
+        f"📥 New appeal #1 — {label}\nBuilding 7, unit 1\nFrom: Rita\n\n"
+        f"Something in the building\n\nDeadline: {said_due}"
     )
-    assert data_of(card) == [d.format(id=1) for d in CARD_BUTTONS_NEW]
+    put = ["mt:put:1"] if category == "major" else []  # a major issue can be put to the residents
+    assert data_of(card) == [d.format(id=1) for d in CARD_BUTTONS_NEW] + put
 
 
 async def test_voice_appeal_is_accepted_and_copied_to_the_unit_head(h: Harness) -> None:
@@ -189,7 +191,7 @@ async def test_voice_appeal_is_accepted_and_copied_to_the_unit_head(h: Harness) 
     calls = await h.send(raw)
     assert receipt_id(calls, h.p.resident) == 1
     assert to(calls, h.p.uhead) == [
-        "📥 New appeal #1 — 🔧 Problem\nBuilding 7, unit 1\nFrom: Rita\n\n-\n\nDeadline: 2026-11-26 10:00"
+        "📥 New appeal #1 — 🔧 Problem\nBuilding 7, unit 1\nFrom: Rita\n\n-\n\nDeadline: Thu 26 Nov, 10:00"
     ]
     copies = [c for c in calls if c.method == "copyMessage"]
     assert len(copies) == 1
@@ -273,7 +275,7 @@ async def test_take_reply_and_the_residents_reply_go_back_and_forth(h: Harness) 
     await h.setup_community()
     await h.file_appeal()
     calls = await take(h, 1)
-    assert to(calls, h.p.uhead) == ["✋ Appeal #1 is yours. Deadline: 2026-11-26 10:00."]
+    assert to(calls, h.p.uhead) == ["✋ Appeal #1 is yours. Deadline: Thu 26 Nov, 10:00."]
     assert to(calls, h.p.resident) == ["👀 Your appeal #1 has been taken up."]
     assert (await appeal_of(h, 1)).status == Status.IN_PROGRESS
 
@@ -334,7 +336,7 @@ async def test_ask_pauses_the_clock_and_the_answer_resumes_it_with_the_remaining
     assert to(calls, h.p.resident) == ["✅ Your answer on appeal #1 was passed on."]
     # the 26 working hours left run from Mon 2026-12-07 11:00: Thursday 2026-12-10 10:00
     assert to(calls, h.p.uhead) == [
-        "💬 The resident answered on appeal #1:\nThe 3rd floor\n\nThe clock runs again; deadline 2026-12-10 10:00."
+        "💬 The resident answered on appeal #1:\nThe 3rd floor\n\nThe clock runs again; deadline Thu 10 Dec, 10:00."
     ]
     resumed = await appeal_of(h, 1)
     assert (resumed.status, resumed.due_at, resumed.remaining_seconds) == (
@@ -408,7 +410,7 @@ async def test_reopen_goes_back_to_the_assignee_with_a_fresh_deadline(h: Harness
     assert to(calls, h.p.resident) == ["Appeal #1 goes back to work. New deadline: Mon 30 Nov, 11:00."]
     (back,) = [c for c in calls if c.chat_id == h.p.uhead["id"]]
     assert back.text == (
-        "🔁 The resident says appeal #1 is not solved. New deadline: 2026-11-30 11:00.\n\nThe lift is broken"
+        "🔁 The resident says appeal #1 is not solved. New deadline: Mon 30 Nov, 11:00.\n\nThe lift is broken"
     )
     assert data_of(back) == [d.format(id=1) for d in CARD_BUTTONS_TAKEN]
     appeal = await appeal_of(h, 1)
@@ -454,7 +456,7 @@ async def test_reminder_two_working_hours_before_the_deadline_is_sent_once(h: Ha
     (reminder,) = calls
     assert reminder.chat_id == h.p.uhead["id"]
     assert reminder.text == (
-        "⏰ Reminder: appeal #1 (🔧 Problem, Building 7, unit 1) is due 2026-11-26 10:00.\n\nThe lift is broken"
+        "⏰ Reminder: appeal #1 (🔧 Problem, Building 7, unit 1) is due Thu 26 Nov, 10:00.\n\nThe lift is broken"
     )
     assert data_of(reminder) == [d.format(id=1) for d in CARD_BUTTONS_TAKEN]
     assert await h.sweep() == []
@@ -475,12 +477,12 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     (to_bhead,) = [c for c in calls if c.chat_id == h.p.bhead["id"]]
     assert to_bhead.text == (
         "⚠️ Appeal #1 was passed to you (building head): the deadline passed.\n"
-        "🔧 Problem · Building 7, unit 1\n\nThe lift is broken\n\nNew deadline: 2026-11-27 10:00"
+        "🔧 Problem · Building 7, unit 1\n\nThe lift is broken\n\nNew deadline: Fri 27 Nov, 10:00"
     )
     assert data_of(to_bhead) == [d.format(id=1) for d in CARD_BUTTONS_NEW]
     assert to(calls, h.p.uhead) == ["ℹ️ Appeal #1 was passed to the building head: the deadline passed."]
     assert to(calls, h.p.resident) == [
-        "⬆️ Your appeal #1 was passed to the building head. New deadline: 2026-11-27 10:00."
+        "⬆️ Your appeal #1 was passed to the building head. New deadline: Fri 27 Nov, 10:00."
     ]
     a = await appeal_of(h, 1)
     assert (a.level, a.status, a.assignee_user_id) == (Level.BUILDING, Status.NEW, h.p.bhead["id"])
@@ -490,14 +492,14 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     assert to(calls, staff) == [
         "⚠️ Appeal #1 was passed to you (community staff): the deadline passed.\n"
         "🔧 Problem · Building 7, unit 1\nResident: Rita (@rita_r)\n\nThe lift is broken\n\n"
-        "New deadline: 2026-11-30 10:00\n\nTo answer the resident, reply to this message."
+        "New deadline: Mon 30 Nov, 10:00\n\nTo answer the resident, reply to this message."
     ]
     assert to(calls, h.p.bhead) == [
-        "⏰ Reminder: appeal #1 (🔧 Problem, Building 7, unit 1) is due 2026-11-27 10:00.\n\nThe lift is broken",
+        "⏰ Reminder: appeal #1 (🔧 Problem, Building 7, unit 1) is due Fri 27 Nov, 10:00.\n\nThe lift is broken",
         "ℹ️ Appeal #1 was passed to the community staff: the deadline passed.",
     ]
     assert to(calls, h.p.resident) == [
-        "⬆️ Your appeal #1 was passed to the community staff. New deadline: 2026-11-30 10:00."
+        "⬆️ Your appeal #1 was passed to the community staff. New deadline: Mon 30 Nov, 10:00."
     ]
 
     # the weekend passes quietly; Monday 10:00: the street office
@@ -506,11 +508,11 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     assert [t for t in to(calls, street) if "passed to you" in t] == [
         "⚠️ Appeal #1 was passed to you (street office): the deadline passed.\n"
         "🔧 Problem · Building 7, unit 1\nResident: Rita (@rita_r)\n\nThe lift is broken\n\n"
-        "New deadline: 2026-12-01 10:00\n\nTo answer the resident, reply to this message."
+        "New deadline: Tue 1 Dec, 10:00\n\nTo answer the resident, reply to this message."
     ]
     assert [t for t in to(calls, staff) if "passed to the street office" in t]
     assert to(calls, h.p.resident) == [
-        "⬆️ Your appeal #1 was passed to the street office. New deadline: 2026-12-01 10:00."
+        "⬆️ Your appeal #1 was passed to the street office. New deadline: Tue 1 Dec, 10:00."
     ]
     assert (await appeal_of(h, 1)).level == Level.STREET
 
@@ -520,7 +522,7 @@ async def test_escalation_chain_up_to_the_street_then_one_reping_per_working_day
     # the top of the chain: no higher level, so it is pinged again once per working day
     await sweep_at(h, local(2026, 12, 1, 10, 0))
     assert overdue() == [
-        "🔴 Appeal #1 is still open and overdue (deadline was 2026-12-01 10:00).\n"
+        "🔴 Appeal #1 is still open and overdue (deadline was Tue 1 Dec, 10:00).\n"
         "🔧 Problem · Building 7, unit 1\n\nThe lift is broken"
     ]
     await h.sweep()
@@ -585,7 +587,7 @@ async def test_a_missed_first_reply_at_the_top_is_not_called_overdue(h: Harness)
     assert overdue() == []
     await sweep_at(h, local(2026, 12, 2, 10, 0))  # Wednesday: the deadline
     assert overdue() == [
-        "🔴 Appeal #1 is still open and overdue (deadline was 2026-12-02 10:00).\n"
+        "🔴 Appeal #1 is still open and overdue (deadline was Wed 2 Dec, 10:00).\n"
         "🔧 Problem · Building 7, unit 2\n\nThe lift is broken"
     ]
     await sweep_at(h, local(2026, 12, 2, 18, 0))
@@ -604,9 +606,9 @@ async def test_beyond_my_reach_escalates_at_once_up_to_the_top(h: Harness) -> No
     (card,) = [c for c in calls if c.chat_id == h.p.bhead["id"]]
     assert card.text is not None
     assert card.text.startswith("⚠️ Appeal #1 was passed to you (building head): passed up by the previous level.")
-    assert "New deadline: 2026-11-24 10:00" in card.text  # one working day per level above the unit
+    assert "New deadline: Tue 24 Nov, 10:00" in card.text  # one working day per level above the unit
     assert to(calls, h.p.resident) == [
-        "⬆️ Your appeal #1 was passed to the building head. New deadline: 2026-11-24 10:00."
+        "⬆️ Your appeal #1 was passed to the building head. New deadline: Tue 24 Nov, 10:00."
     ]
 
     calls = await h.press(h.p.bhead, card, "a:esc:1")
@@ -682,7 +684,7 @@ async def test_an_escalation_at_night_waits_for_09_00_of_the_next_working_day(h:
         "⚠️ Appeal #1 was passed to you (building head): no reply within the first-reply time."
     ]
     assert h.texts(h.p.resident)[before_r:] == [
-        "⬆️ Your appeal #1 was passed to the building head. New deadline: 2026-11-25 18:00."
+        "⬆️ Your appeal #1 was passed to the building head. New deadline: Wed 25 Nov, 18:00."
     ]
 
 

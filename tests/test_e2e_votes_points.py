@@ -74,7 +74,7 @@ def wait_ballot(chat: Chat, since: int) -> Call:
         ),
         since,
     )
-    assert "Election of the best unit head — 2026-11" in (ballot.text or ""), ballot
+    assert "Election of the best unit head — November 2026" in (ballot.text or ""), ballot
     return ballot
 
 
@@ -111,13 +111,13 @@ def test_monthly_election_through_the_real_process_closes_once_after_downtime(e2
     clock.set(OPENS)
     ballot = wait_ballot(chat, since)
     assert {int(d.rsplit(":", 1)[1]) for _, d in ballot.buttons if d.startswith("ev:")} == {p.uhead["id"], KAI["id"]}
-    chat.wait_text(p.staff_chat, "The election for 2026-11 is open until 2026-12-08 10:00", since)
+    chat.wait_text(p.staff_chat, "The election for November 2026 is open until Tue 8 Dec, 10:00", since)
 
     # residents press the ballot's buttons; only the voter sees an answer
     voting = len(e2e.server.calls)
     cast = vote(chat, p.resident, ballot, p.uhead)
     assert (cast.params.get("text") or "").startswith("✅ Your vote for Uma"), cast
-    assert "2026-12-08 10:00" in (cast.params.get("text") or "")
+    assert "Tue 8 Dec, 10:00" in (cast.params.get("text") or "")
     changed = vote(chat, p.resident, ballot, KAI)
     assert (changed.params.get("text") or "").startswith("🔁 Your vote now goes to Kai"), changed
     same = vote(chat, p.resident, ballot, KAI)
@@ -136,10 +136,10 @@ def test_monthly_election_through_the_real_process_closes_once_after_downtime(e2
     clock.set(BACK_UP)
     since = len(e2e.server.calls)
     e2e.spawn("bot-2").start()
-    building_photo = chat.wait_photo(p.building_chat, "Best unit head 2026-11 — Building 7", since)
-    building_text = chat.wait_text(p.building_chat, "Best unit head — 2026-11: results for Building 7", since)
-    staff_photo = chat.wait_photo(p.staff_chat, "Best unit head 2026-11 — whole community", since)
-    staff_text = chat.wait_text(p.staff_chat, "Election of the best unit head — 2026-11: results", since)
+    building_photo = chat.wait_photo(p.building_chat, "Best unit head November 2026 — Building 7", since)
+    building_text = chat.wait_text(p.building_chat, "Best unit head — November 2026: results for Building 7", since)
+    staff_photo = chat.wait_photo(p.staff_chat, "Best unit head November 2026 — whole community", since)
+    staff_text = chat.wait_text(p.staff_chat, "Election of the best unit head — November 2026: results", since)
     calls = e2e.server.calls
     for photo, text in ((building_photo, building_text), (staff_photo, staff_text)):
         png_of(chat, photo)
@@ -155,7 +155,7 @@ def test_monthly_election_through_the_real_process_closes_once_after_downtime(e2
             len(chat.photos(p.building_chat, since=since)) == 1
             and len(chat.photos(p.staff_chat, since=since)) == 1
             and len(chat.sent(p.building_chat, "results for Building 7", since)) == 1
-            and len(chat.sent(p.staff_chat, "2026-11: results", since)) == 1
+            and len(chat.sent(p.staff_chat, "November 2026: results", since)) == 1
             and len(chat.sent(KAI, "Congratulations!", since)) == 1
         )
 
@@ -186,16 +186,16 @@ def test_results_held_back_by_flood_control_follow_their_chart_once(e2e: E2E) ->
     e2e.server.fail_next("sendMessage", p.building_chat["id"], status=429, retry_after=1, times=1)
     since = len(e2e.server.calls)
     clock.set(CLOSES)
-    photo = chat.wait_photo(p.building_chat, "Best unit head 2026-11 — Building 7", since)
+    photo = chat.wait_photo(p.building_chat, "Best unit head November 2026 — Building 7", since)
     png_of(chat, photo)
-    chat.wait_text(p.staff_chat, "Election of the best unit head — 2026-11: results", since)
+    chat.wait_text(p.staff_chat, "Election of the best unit head — November 2026: results", since)
     wait_until(lambda: len(e2e.server.rejected) == 1, "a 429 for the building chat", timeout=STEP_TIMEOUT * 2)
     wait_until(lambda: "flood control in its chat, retry in" in bot.logs(), "the outbox noted the retry")
     assert not chat.sent(p.building_chat, "results for Building 7", since)
 
     # once the retry is due, only the text goes out: the chart is not posted again
     clock.set(CLOSES + timedelta(minutes=1))
-    text = chat.wait_text(p.building_chat, "Best unit head — 2026-11: results for Building 7", since)
+    text = chat.wait_text(p.building_chat, "Best unit head — November 2026: results for Building 7", since)
     assert "Uma" in (text.text or "") and "Turnout: 1/1" in (text.text or ""), text.text
     holds(
         lambda: (

@@ -242,6 +242,7 @@ async def test_fuzz_every_command_and_button(h: Harness, caplog: pytest.LogCaptu
         "ep:",
         "pv:",
         "nt:",
+        "mt:",
         "wi:",
         "cr:",
     } <= set(prefixes)

@@ -96,14 +96,14 @@ async def test_no_at_the_return_visit_reopens_the_appeal(h: Harness) -> None:
     await press(h, h.p.resident, "marked resolved", "a:ok:1")
     await sweep_at(h, local(2026, 11, 26, 10, 0))
     calls = await press(h, h.p.resident, "Is it still fixed?", "a:still:1:n")
-    assert to_resident(h, calls)[-1].text == "Appeal #1 goes back to work. New deadline: 2026-12-03 10:00."
+    assert to_resident(h, calls)[-1].text == "Appeal #1 goes back to work. New deadline: Thu 3 Dec, 10:00."
     appeal = await appeal_of(h, 1)
     assert (appeal.status, appeal.closed_at, appeal.assignee_user_id) == (Status.IN_PROGRESS, None, h.p.uhead["id"])
     (card,) = [c for c in calls if c.chat_id == h.p.uhead["id"]]
     assert card.text is not None and card.text.startswith(
-        "🔁 The resident says appeal #1 is broken again, some days after it was closed. New deadline: 2026-12-03 10:00."
+        "🔁 The resident says appeal #1 is broken again, some days after it was closed. New deadline: Thu 3 Dec, 10:00."
     )
-    assert [d for _, d in card.buttons] == ["a:reply:1", "a:ask:1", "a:res:1", "a:esc:1"]
+    assert [d for _, d in card.buttons] == ["a:reply:1", "a:ask:1", "a:res:1", "a:esc:1", "mt:put:1"]
     # someone else cannot answer the visit; the appeal runs its deadlines again
     calls = await h.send(
         updates.callback_query(h.p.uhead, bot_message(h, h.p.resident["id"], "still fixed"), "a:still:1:y")

@@ -52,7 +52,7 @@ async def test_take_answers_with_the_remaining_actions_and_updates_the_card(h: H
     card = bot_message(h, h.p.uhead["id"], "New appeal #1")
     calls = await press(h, h.p.uhead, h.p.uhead["id"], "New appeal #1", "a:take:1")
     (confirmation,) = [c for c in calls if c.method == "sendMessage" and c.chat_id == h.p.uhead["id"]]
-    assert confirmation.text == "✋ Appeal #1 is yours. Deadline: 2026-11-26 10:00."
+    assert confirmation.text == "✋ Appeal #1 is yours. Deadline: Thu 26 Nov, 10:00."
     assert [d for _, d in confirmation.buttons] == REMAINING
     (edit,) = [c for c in calls if c.method == "editMessageReplyMarkup"]
     assert edit.params["message_id"] == card["message_id"]
@@ -112,7 +112,7 @@ async def test_take_in_the_staff_chat_tells_the_chat_who_took_it(h: Harness) -> 
     await to_staff_chat(h)
     calls = await press(h, h.p.staff, h.p.staff_chat["id"], "New appeal #1", "a:take:1")
     assert sent(calls, h.p.staff_chat["id"]) == [
-        "✋ Olga took appeal #1. Deadline: 2026-11-26 10:00.\n"
+        "✋ Olga took appeal #1. Deadline: Thu 26 Nov, 10:00.\n"
         "To answer the resident, reply to the appeal's card or to this message."
     ]
     assert sent(calls, h.p.staff["id"]) == []
@@ -140,7 +140,7 @@ async def test_an_unreachable_unit_head_the_resident_is_told_where_the_appeal_we
     assert (await appeal_of(h, 1)).level == Level.BUILDING
     assert h.texts(h.p.resident)[-1] == (
         "ℹ️ The bot could not reach your unit head, so your appeal #1 went to the building head instead. "
-        "Deadline: 2026-11-24 10:00."
+        "Deadline: Tue 24 Nov, 10:00."
     )
 
 

@@ -65,10 +65,11 @@ def test_every_candidate_is_in_the_chart_in_balanced_images(catalogs: Catalogs) 
     assert [len(rows) for rows, _ in pages] == [9, 8, 8]  # none dropped (the old chart stopped at 10)
     names = [row["label"] for rows, _ in pages for row in rows]
     assert names == [f"Head {i}" for i in range(1, 26)]
-    assert [caption for _, caption in pages] == [f"Best unit head 2026-12 — Building 7 ({i} of 3)" for i in (1, 2, 3)]
+    expected = [f"Best unit head December 2026 — Building 7 ({i} of 3)" for i in (1, 2, 3)]
+    assert [caption for _, caption in pages] == expected
     assert {row["scale"] for rows, _ in pages for row in rows} == {25}  # one scale across the images
     (only,) = chart_pages(t, spec(3))
-    assert only[1] == "Best unit head 2026-12 — Building 7"
+    assert only[1] == "Best unit head December 2026 — Building 7"
 
 
 def test_bars_say_votes_in_the_readers_language_with_plural_forms(catalogs: Catalogs) -> None:

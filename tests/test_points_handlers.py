@@ -161,7 +161,7 @@ async def test_an_election_win_shows_in_points_and_top(h: Harness) -> None:
     assert "Monthly election win" in sent(calls, h.p.uhead)[0]
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "top")
     board = [c for c in calls if c.method == "sendMessage"][-1]
-    assert board.text == "🏆 Leaderboard for 2026-11:\n1. Uma — 100\n2. Boris — 0"  # every head counts
+    assert board.text == "🏆 Leaderboard for November 2026:\n1. Uma — 100\n2. Boris — 0"  # every head counts
     calls = await h.press(h.p.uhead, board, f"pt:t:{cid}:a")
     assert told(calls)[-1] == "🏆 Leaderboard, all time:\n1. Uma — 100\n2. Boris — 0"
 
@@ -598,7 +598,7 @@ async def test_a_head_in_two_communities_chooses_which_one(h: Harness) -> None:
         if command == "points":
             assert "Balance: 50" in told(calls)[-1] and "hill work" in told(calls)[-1]
         elif command == "top":
-            assert told(calls)[-1] == "🏆 Leaderboard for 2026-11:\n1. Uma — 50"
+            assert told(calls)[-1] == "🏆 Leaderboard for November 2026:\n1. Uma — 50"
         else:
             (photo,) = [c for c in calls if c.method == "sendPhoto"]
             assert str(photo.params["caption"]).startswith("🪪 Your ID card for Hill Top")
@@ -633,10 +633,10 @@ async def test_points_dates_are_in_the_communitys_time_zone(h: Harness) -> None:
         await award(h, 1, f"late {i}")
     calls = await h.cmd(h.p.uhead, private(h.p.uhead), "points")
     message = [c for c in calls if c.method == "sendMessage"][-1]
-    assert "This month (2026-11)" in (message.text or "")
-    assert "2026-11-30  +1" in (message.text or "") and "2026-12-01" not in (message.text or "")
+    assert "This month (November 2026)" in (message.text or "")
+    assert "Mon 30 Nov  +1" in (message.text or "") and "Tue 1 Dec" not in (message.text or "")
     calls = await h.press(h.p.uhead, message, message.buttons[0][1])
-    assert "2026-11-30  +1  Award by staff: late 0" in told(calls)[-1]
+    assert "Mon 30 Nov  +1  Award by staff: late 0" in told(calls)[-1]
 
 
 async def test_odd_numbers_are_refused_politely(h: Harness) -> None:
@@ -702,7 +702,7 @@ async def test_top_and_points_agree_on_ranks_below_zero(h: Harness) -> None:
     mine = sent(await h.cmd(h.p.uhead, private(h.p.uhead), "points"), h.p.uhead)[-1]
     assert "rank 3 of 3" in mine
     board = [c for c in await h.cmd(h.p.uhead, private(h.p.uhead), "top") if c.method == "sendMessage"][-1]
-    assert board.text == "🏆 Leaderboard for 2026-11:\n1. Ann — 5\n2. Boris — 0\n3. Uma — -3"
+    assert board.text == "🏆 Leaderboard for November 2026:\n1. Ann — 5\n2. Boris — 0\n3. Uma — -3"
 
 
 async def test_a_notice_to_someone_whose_telegram_language_the_bot_lacks_is_in_the_communitys(h: Harness) -> None:

@@ -76,6 +76,13 @@ BUTTONS = [
         "ev:{e}:{cand}",
         "ep:{e}:{b7}:0",
         "pv:{p}:0",
+        "mt:mark",
+        "mt:join:{a}",
+        "mt:post:{a}",
+        "mt:nopost:{a}",
+        "mt:rate:{a}:5",
+        "mt:put:{a}",
+        "mt:open:{a}",
         "fg:y:9999999999:0123456789abcdef0123",  # /forgetme's confirmation, forged (issue 11)
         "nt:s:{nd}:h",
         "nt:s:{nd}:bh",
@@ -147,6 +154,8 @@ COMMANDS = [
         "propose Free beer?",
         "buildingname Forged Name",
         "poster",
+        "putvote {a}",
+        "putvote {a} Forged question?",
         # the district (issue 11): registry import, heads' invite links, /reassign, residents' rights
         "import",
         "headlinks",
@@ -195,6 +204,8 @@ ALLOWED = {
     (ULLA["id"], "private", "start ap_{b7}"),
     (ULLA["id"], "group", "mu:{b7}:{u1}"),
     (ULLA["id"], "group", "ep:{e}:{b7}:0"),  # another page of the ballot posted in her chat
+    (ULLA["id"], "group", "mt:join:{a}"),  # "Me too" on a shared problem posted in her building's chat
+    (ULLA["id"], "private", "mt:join:{a}"),  # ... or offered while she files about her building
     # Bella heads Building 8: its units and unit heads are hers to set; she may open its proposals
     (BELLA["id"], "group", "units 9"),
     (BELLA["id"], "group", "unithead 1 @nina_n"),
@@ -259,7 +270,7 @@ READ_ONLY = {
 
 async def test_the_matrix_covers_every_handler(h: Harness) -> None:
     commands, prefixes = registered(h)
-    assert {"f:", "a:", "uh:", "mu:", "lang:", "pt:", "pk:", "ev:", "ep:", "pv:", "nt:"} <= prefixes
+    assert {"f:", "a:", "uh:", "mu:", "lang:", "pt:", "pk:", "ev:", "ep:", "pv:", "nt:", "mt:"} <= prefixes
     assert prefixes == {a.handler for a in BUTTONS}, "a callback prefix has no attack (or an attack no handler)"
     attacked = {a.handler for a in COMMANDS}
     assert commands <= attacked, f"commands without an attack: {sorted(commands - attacked)}"

@@ -405,14 +405,14 @@ async def test_sla_shows_and_changes_settings(h: Harness) -> None:
 async def test_workday_overrides_the_calendar(h: Harness) -> None:
     await community(h)
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "workday", "2026-12-05 on")  # a Saturday
-    assert said(calls) == ["2026-12-05 is now a working day for this community."]
+    assert said(calls) == ["Sat 5 Dec is now a working day for this community."]
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "workday", "2026-12-07 off")  # a Monday
-    assert said(calls) == ["2026-12-07 is now a day off for this community."]
+    assert said(calls) == ["Mon 7 Dec is now a day off for this community."]
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "workday", "2026-12-07 reset")
-    assert said(calls) == ["2026-12-07 is now a working day for this community."]
+    assert said(calls) == ["Mon 7 Dec is now a working day for this community."]
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "workday", "2031-03-03 on")
     texts = said(calls)
-    assert texts[0] == "2031-03-03 is now a working day for this community."
+    assert texts[0] == "Mon 3 Mar 2031 is now a working day for this community."
     assert "schedule for 2031 is not published yet" in texts[1]
     for junk in ("", "tomorrow on", "2026-12-05 maybe", "2026-13-45 on"):
         calls = await h.cmd(h.p.staff, h.p.staff_chat, "workday", junk)

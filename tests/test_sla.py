@@ -175,16 +175,16 @@ async def test_workday_off_moves_the_deadline_of_new_appeals(h: Harness) -> None
     assert due == "2026-11-26 10:00"
 
     calls = await h.cmd(staff, chat, "workday", "2026-11-24 off")
-    assert said(calls) == ["2026-11-24 is now a day off for this community."]
+    assert said(calls) == ["Tue 24 Nov is now a day off for this community."]
     first, due = await file_as(h, 2)
     assert due == "2026-11-27 10:00"  # Tuesday does not count any more
     assert (await appeal_of(h, first)).due_at == local(2026, 11, 27, 10, 0)
     assert (await appeal_of(h, 1)).due_at == local(2026, 11, 26, 10, 0)  # filed before: unchanged
 
     calls = await h.cmd(staff, chat, "workday", "2026-11-24 reset")
-    assert said(calls) == ["2026-11-24 is now a working day for this community."]
+    assert said(calls) == ["Tue 24 Nov is now a working day for this community."]
     calls = await h.cmd(staff, chat, "workday", "2026-11-28 on")
-    assert said(calls) == ["2026-11-28 is now a working day for this community."]
+    assert said(calls) == ["Sat 28 Nov is now a working day for this community."]
     _, due = await file_as(h, 3, "major")
     assert due == "2026-11-28 10:00"  # Mon 8h, Tue-Fri 36h, then Saturday 09:00 + 1h
 
@@ -206,7 +206,7 @@ async def test_workday_override_is_used_by_the_sweep_too(h: Harness) -> None:
     h.clock.set(local(2026, 11, 26, 17, 0))
     calls = await h.sweep()
     assert [c.text.split(" is due ")[1].split(".")[0] for c in calls if c.text and "Reminder" in c.text] == [
-        "2026-11-27 10:00"
+        "Fri 27 Nov, 10:00"
     ]
 
 
@@ -219,7 +219,7 @@ async def test_workday_refusals_are_polite(h: Harness) -> None:
         assert said(calls) == ["Send: /workday 2026-12-31 on|off|reset"], args
     calls = await h.cmd(h.p.staff, h.p.staff_chat, "workday", "2027-02-08 off")
     assert said(calls) == [
-        "2027-02-08 is now a day off for this community.",
+        "Mon 8 Feb 2027 is now a day off for this community.",
         "Note: the official holiday schedule for 2027 is not published yet. "
         "Add the make-up working days with /workday when it is.",
     ]
@@ -256,4 +256,4 @@ async def test_sla_level_days_change_the_escalation_deadline(h: Harness) -> None
     card = [c for c in h.rt.sent_to(h.p.uhead["id"]) if "New appeal" in (c.text or "")][-1]
     calls = await h.press(h.p.uhead, card, f"a:esc:{appeal_id}")
     texts = [c.text or "" for c in calls if c.chat_id == h.p.bhead["id"]]
-    assert texts and texts[0].endswith("New deadline: 2026-11-25 10:00")  # two working days per level
+    assert texts and texts[0].endswith("New deadline: Wed 25 Nov, 10:00")  # two working days per level

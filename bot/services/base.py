@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.calendar import WorkCalendar, WorkingHours
 from bot.clock import Clock
 from bot.models import Community, Notice
+from bot.services.metoo.steps import supporter_notices
 from bot.sla import SlaSettings
 from storage.db import Database, Tx
 from storage.outbox import OutboxRepo
@@ -63,15 +64,22 @@ class ServiceBase:
     ) -> bool:
         """Queue ``notice`` in the outbox, in the caller's transaction. Non-urgent messages wait for
         the community's working hours (quiet hours), unless the caller gives the earliest send time
-        itself (``not_before``: election and proposal announcements follow their own daytime rule)."""
+        itself (``not_before``: election and proposal announcements follow their own daytime rule).
+        A step of a shared appeal also queues its supporters' versions (:mod:`bot.services.metoo.steps`)."""
         if not_before is not None:
-            return await OutboxRepo(tx).add(notice, community_id=community.id, now=now, not_before=max(now, not_before))
-        not_before = now
-        if not notice.urgent:
-            cal = await self.calendars.for_community(tx, community)
-            grace = timedelta(minutes=SlaSettings.from_settings(community.settings).quiet_grace_minutes)
-            not_before = max(now, cal.next_notify_time(now, grace))
-        return await OutboxRepo(tx).add(notice, community_id=community.id, now=now, not_before=not_before)
+            not_before = max(now, not_before)
+        else:
+            not_before = now
+            if not notice.urgent:
+                cal = await self.calendars.for_community(tx, community)
+                grace = timedelta(minutes=SlaSettings.from_settings(community.settings).quiet_grace_minutes)
+                not_before = max(now, cal.next_notify_time(now, grace))
+        outbox = OutboxRepo(tx)
+        queued = await outbox.add(notice, community_id=community.id, now=now, not_before=not_before)
+        if queued:
+            for extra in await supporter_notices(tx, notice):
+                await outbox.add(extra, community_id=community.id, now=now, not_before=not_before)
+        return queued
 
     def local_now(self, community: Community) -> datetime:
         return self.clock.now().astimezone(ZoneInfo(community.timezone))

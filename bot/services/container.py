@@ -26,6 +26,8 @@ from bot.services.district.registry import DistrictService
 from bot.services.elections import ElectionService, ElectionStaffService
 from bot.services.filing import FilingService
 from bot.services.intake import IntakeService
+from bot.services.metoo.residents import ResidentsVoteService
+from bot.services.metoo.sharing import MeTooService
 from bot.services.notices import NoticeService, NoticeSweep
 from bot.services.operations import MonitoringService, OperatorReports, WebhookState
 from bot.services.outbox import OutboxService
@@ -90,6 +92,9 @@ class Services:
     district: DistrictService
     reassign: ReassignService
     privacy: PrivacyService
+    # shared problems (issue 12): "Me too" and "Put to the residents"
+    metoo: MeTooService
+    residents_vote: ResidentsVoteService
     # statistics and reports (issue 11): figures per unit, building, community, street office
     stats: StatsService
     stats_reports: MonthlyReports
@@ -114,6 +119,7 @@ class Services:
         elections = ElectionService(db, clock, calendars)
         notices = NoticeService(db, clock, calendars)
         wishes = WishService(db, clock, calendars)
+        proposals = ProposalService(db, clock, calendars)
         stats = StatsService(db, clock, calendars)
         reassign = ReassignService(workflow)
         return cls(
@@ -136,7 +142,7 @@ class Services:
             perk_admin=PerkAdminService(perks),
             elections=elections,
             election_staff=ElectionStaffService(elections),
-            proposals=ProposalService(db, clock, calendars),
+            proposals=proposals,
             monitoring=MonitoringService(db, clock),
             metrics=Metrics(instance_label(settings.instance_name)),
             operator_reports=OperatorReports(db, clock, timedelta(minutes=settings.operator_report_minutes)),
@@ -152,6 +158,8 @@ class Services:
             district=DistrictService(db, clock, calendars),
             reassign=reassign,
             privacy=PrivacyService(db, clock, calendars),
+            metoo=MeTooService(db, clock, calendars),
+            residents_vote=ResidentsVoteService(proposals),
             stats=stats,
             stats_reports=MonthlyReports(db, clock, calendars, default_day=settings.report_day),
             dashboard=DashboardService(db, clock, calendars, workflow, reassign, stats, settings.language),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.models import Appeal, Community, Level, Notice, Status
+from bot.models import Appeal, Category, Community, Level, Notice, Status
 from bot.services.base import ServiceBase
 from bot.services.filing import schedule_level_deadlines
 from bot.services.point_rules import MISSED_REASONS, apply_appeal_rules
@@ -101,7 +101,7 @@ async def escalate(
             target.chat_id,
             template,
             {**card, **await resident_params(tx, moved)} if to_chat else card,
-            buttons=action_buttons(moved.id, Status.NEW),
+            buttons=action_buttons(moved.id, Status.NEW, major=moved.category == Category.MAJOR),
             user_id=target.user_id,
             appeal_id=moved.id,
             dedupe_key=f"esc:{moved.id}:{stage}:up",

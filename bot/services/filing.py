@@ -20,6 +20,7 @@ from bot.models import Appeal, Building, Category, Content, DeadlineKind, Level,
 from bot.services.base import ServiceBase
 from bot.services.building_codes import looks_like_building_code, normalize
 from bot.services.filing_steps import MAX_OFFERED, Conversation, FilingStep, ask_building, offerable, remember_asked
+from bot.services.metoo.offer import offer_after_filing
 from bot.services.receipts import queue_card_and_receipt
 from bot.services.routing import route
 from bot.sla import SlaSettings
@@ -401,6 +402,7 @@ class FilingService(ServiceBase):
         await conv.drop_draft(actor.id)
         await appeals.link_message(content.chat_id, content.message_id, appeal_id)
         await queue_card_and_receipt(self, tx, appeal, community, target, actor, content, now)
+        await offer_after_filing(self, tx, appeal, community, now)  # marked as shared: agree to its title
         return appeal_id
 
     async def _check_spam(self, tx: Tx, user_id: int, sla: SlaSettings, digest: str, now: datetime) -> None:

@@ -88,11 +88,6 @@ def parse_id(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def local_minute(moment: datetime, timezone: str) -> str:
-    """'2026-11-23 10:00' in the community's time zone."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 # --- errors -----------------------------------------------------------------------------------------
 class PerkUnavailable(Conflict):
     key = "error.perk_unavailable"  # retired, or past its validity

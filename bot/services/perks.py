@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from bot.dates import moment
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.models import Community, UserInfo
 from bot.services.base import ServiceBase
@@ -50,7 +51,6 @@ from bot.services.perk_catalog import (
     code_hash,
     format_code,
     last_day_of,
-    local_minute,
     new_code,
     normalize_code,
     page_of,
@@ -285,7 +285,7 @@ class PerksService(ServiceBase):
         assert community is not None
         if not await repo.use_code(digest, merchant.id, now):
             if red.used_at is not None:
-                raise CodeUsed(at=local_minute(red.used_at, community.timezone))
+                raise CodeUsed(at=moment(red.used_at, community.timezone))
             raise CodeExpired()
         holder = await RegistryRepo(tx).get_user(red.user_id)
         return CodeCheck(

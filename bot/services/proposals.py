@@ -26,6 +26,7 @@ from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.models import Building, Community, Notice, Priority, Role, UserInfo
 from bot.services.base import ServiceBase
 from bot.services.elections import NotAResident, NotOnBallot, VotingClosed, send_at
+from bot.services.metoo.decided import proposal_finished
 from bot.services.proposal_rules import (
     MAX_DURATION,
     MIN_DURATION,
@@ -124,7 +125,7 @@ class ProposalService(ServiceBase):
                     {
                         "question": question,
                         "buildings": ", ".join(b.title for b in buildings),
-                        "closes": fmt_local(closes_at, community),
+                        "closes": fmt_local(closes_at, community, now),
                         "quorum": quorum_pct,
                         "mode_key": f"proposal.mode.{mode}",
                         "by": actor.display,
@@ -142,7 +143,7 @@ class ProposalService(ServiceBase):
         params: dict[str, object] = {
             "id": proposal.id,
             "question": proposal.question,
-            "closes": fmt_local(proposal.closes_at, community),
+            "closes": fmt_local(proposal.closes_at, community, now),
             "quorum": proposal.quorum_pct,
             "mode_key": f"proposal.mode.{proposal.mode}",
             "building": building.title,
@@ -162,6 +163,36 @@ class ProposalService(ServiceBase):
             now,
             deadline=proposal.closes_at,
         )
+
+    async def open_linked(
+        self, tx: Tx, community: Community, building: Building, opener: UserInfo, question: str, closes_at: datetime
+    ) -> Proposal:
+        """A yes/no proposal in one building opened inside the caller's transaction (a major appeal
+        put to the residents, :mod:`bot.services.metoo.residents`; the caller checked who may)."""
+        now = self.clock.now()
+        question = " ".join(question.split())[:QUESTION_MAX]
+        if len(question) < 3:
+            raise InvalidInput("error.proposal_question", max=QUESTION_MAX)
+        opts, custom = clean_options(None)
+        await RegistryRepo(tx).upsert_user(opener, now)
+        repo = ProposalsRepo(tx)
+        pid = await repo.create(
+            community_id=community.id,
+            building_id=building.id,
+            batch=secrets.token_hex(6),
+            question=question,
+            options=opts,
+            custom=custom,
+            mode="per_resident",
+            quorum_pct=50,  # as /propose by default
+            opened_by=opener.id,
+            now=now,
+            closes_at=closes_at,
+        )
+        proposal = await repo.get(pid)
+        assert proposal is not None
+        await self._post_opened(tx, community, building, proposal, now)
+        return proposal
 
     async def vote(self, voter: UserInfo, proposal_id: int, option: int) -> ProposalVote:
         now = self.clock.now()
@@ -237,6 +268,7 @@ class ProposalService(ServiceBase):
                 community,
                 now,
             )
+            await proposal_finished(self, tx, community, proposal, None, now)  # its appeal goes on
             fresh = await repo.get(proposal.id)
         assert fresh is not None
         return fresh
@@ -296,6 +328,7 @@ class ProposalService(ServiceBase):
                     community,
                     now,
                 )
+            await proposal_finished(self, tx, community, proposal, decision, now)  # opened from an appeal?
         return True
 
     async def status(self, proposal_id: int) -> ProposalStatus:

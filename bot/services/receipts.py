@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.dates import moment
 from bot.i18n import rows
-from bot.models import Appeal, Community, Content, Level, Notice, Status, UserInfo
+from bot.models import Appeal, Category, Community, Content, Level, Notice, Status, UserInfo
 from bot.services.routing import Target, action_buttons, card_params
 from storage.db import Tx
 from storage.registry import RegistryRepo
@@ -86,7 +86,7 @@ async def queue_card_and_receipt(
             target.chat_id,
             "appeal.assigned",
             card,
-            buttons=action_buttons(appeal.id, Status.NEW),
+            buttons=action_buttons(appeal.id, Status.NEW, major=appeal.category == Category.MAJOR),
             user_id=target.user_id,
             appeal_id=appeal.id,
             dedupe_key=f"assign:{appeal.id}",

@@ -15,7 +15,7 @@ from bot.services.base import ServiceBase
 from bot.services.escalation import ping_target
 from bot.services.filing import schedule_level_deadlines
 from bot.services.point_rules import apply_appeal_rules
-from bot.services.routing import action_buttons, card_params, fmt_local
+from bot.services.routing import appeal_buttons, card_params, fmt_local
 from bot.services.satisfaction import SCORE_WORDS, schedule_after_close
 from bot.services.workflow import Outcome, WorkflowService
 from bot.sla import SlaSettings
@@ -82,7 +82,7 @@ class ResidentService(ServiceBase):
                     target_chat,
                     "appeal.reopened",
                     card,
-                    buttons=action_buttons(fresh.id, fresh.status),
+                    buttons=appeal_buttons(fresh),
                     user_id=person,
                     appeal_id=fresh.id,
                     dedupe_key=f"reopen:{fresh.id}:{fresh.stage}",
@@ -185,8 +185,8 @@ class ResidentService(ServiceBase):
             f"appeal.resident_{kind}",
             content,
             now,
-            {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community)},
-            buttons=action_buttons(appeal.id, appeal.status),
+            {"id": appeal.id, "text": content.text.strip() or "-", "due": fmt_local(appeal.due_at, community, now)},
+            buttons=appeal_buttons(appeal),
             user_id=person,
         )
         # the resident's "passed on" is implied by the change: queued with it, never lost in a crash

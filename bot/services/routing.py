@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from bot.models import Appeal, Button, Community, Level, Role, Status
+from bot.dates import moment
+from bot.models import Appeal, Button, Category, Community, Level, Role, Status
 from storage.db import Tx
 from storage.registry import RegistryRepo
 
@@ -62,10 +63,11 @@ async def can_act(tx: Tx, appeal: Appeal, community: Community, user_id: int) ->
     return await repo.has_role(community.id, user_id, Role.STREET)
 
 
-def fmt_local(moment: datetime | None, community: Community) -> str:
-    if moment is None:
-        return "-"
-    return moment.astimezone(ZoneInfo(community.timezone)).strftime("%Y-%m-%d %H:%M")
+def fmt_local(value: datetime | None, community: Community, now: datetime | None = None) -> dict[str, Any] | str:
+    """A moment as a message parameter the reader's language says in the community's time zone
+    (``Thu 26 Nov, 10:00`` / ``11月26日（周四）10:00``; see :mod:`bot.dates`), never ISO; ``"-"`` for None.
+    The year is said when it is not the year of ``now``."""
+    return moment(value, community.timezone, now=now)
 
 
 async def card_params(tx: Tx, appeal: Appeal, community: Community) -> dict[str, object]:
@@ -80,16 +82,23 @@ async def card_params(tx: Tx, appeal: Appeal, community: Community) -> dict[str,
         "building": building.title if building else "?",
         "unit": unit.name if unit else "-",
         "body": appeal.body or "-",
-        "due": fmt_local(appeal.due_at, community),
+        "due": fmt_local(appeal.due_at, community, appeal.created_at),  # the year only across New Year
     }
 
 
-def action_buttons(appeal_id: int, status: Status) -> tuple[tuple[Button, ...], ...]:
+def action_buttons(appeal_id: int, status: Status, *, major: bool = False) -> tuple[tuple[Button, ...], ...]:
+    """The handler's buttons; a major issue also offers "Put to the residents" (issue 12)."""
     first: tuple[Button, ...] = ((Button("btn.take", data=f"a:take:{appeal_id}"),) if status == Status.NEW else ()) + (
         Button("btn.reply", data=f"a:reply:{appeal_id}"),
         Button("btn.ask", data=f"a:ask:{appeal_id}"),
     )
-    return (
+    rows = (
         first,
         (Button("btn.resolve", data=f"a:res:{appeal_id}"), Button("btn.escalate", data=f"a:esc:{appeal_id}")),
     )
+    return (*rows, (Button("metoo.btn_put", data=f"mt:put:{appeal_id}"),)) if major else rows
+
+
+def appeal_buttons(appeal: Appeal) -> tuple[tuple[Button, ...], ...]:
+    """:func:`action_buttons` of ``appeal`` (with "Put to the residents" when it is a major issue)."""
+    return action_buttons(appeal.id, appeal.status, major=appeal.category == Category.MAJOR)

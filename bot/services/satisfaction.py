@@ -21,7 +21,7 @@ from bot.services.base import ServiceBase
 from bot.services.escalation import ping_target
 from bot.services.filing import schedule_level_deadlines
 from bot.services.point_rules import apply_appeal_rules
-from bot.services.routing import action_buttons, card_params
+from bot.services.routing import appeal_buttons, card_params
 from bot.services.workflow import Outcome, WorkflowService
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
@@ -143,7 +143,7 @@ class FollowUpService(ServiceBase):
                 chat,
                 "heads.broken_again",
                 card,
-                buttons=action_buttons(fresh.id, fresh.status),
+                buttons=appeal_buttons(fresh),
                 user_id=person,
                 appeal_id=fresh.id,
                 dedupe_key=f"broken-again:{fresh.id}:{fresh.stage}",

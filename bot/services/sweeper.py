@@ -19,7 +19,7 @@ from bot.models import Appeal, Community, DeadlineKind, Notice, Status
 from bot.services.base import ServiceBase
 from bot.services.escalation import ping_target
 from bot.services.point_rules import apply_appeal_rules
-from bot.services.routing import action_buttons, card_params
+from bot.services.routing import appeal_buttons, card_params
 from bot.services.satisfaction import fire_follow_up, rating_buttons, schedule_after_close
 from bot.services.workflow import WorkflowService
 from bot.sla import SlaSettings
@@ -139,7 +139,7 @@ class Sweeper(ServiceBase):
                     chat,
                     "appeal.reminder",
                     card,
-                    buttons=action_buttons(appeal.id, appeal.status),
+                    buttons=appeal_buttons(appeal),
                     user_id=person,
                     appeal_id=appeal.id,
                     dedupe_key=f"remind:{row['id']}",
@@ -179,7 +179,7 @@ class Sweeper(ServiceBase):
                 chat,
                 "appeal.overdue_top",
                 card,
-                buttons=action_buttons(appeal.id, appeal.status),
+                buttons=appeal_buttons(appeal),
                 user_id=person,
                 appeal_id=appeal.id,
                 dedupe_key=f"reping:{row['id']}",

@@ -27,7 +27,7 @@ from bot.services.base import ServiceBase
 from bot.services.escalation import escalate, level_chat
 from bot.services.pending_actions import ACTION_TTL, expired, live_action
 from bot.services.point_rules import apply_appeal_rules
-from bot.services.routing import action_buttons, can_act, fmt_local
+from bot.services.routing import appeal_buttons, can_act, fmt_local
 from bot.sla import SlaSettings
 from storage.appeals import AppealsRepo
 from storage.conversations import ConversationsRepo
@@ -105,7 +105,7 @@ class WorkflowService(ServiceBase):
             await apply_appeal_rules(tx, appeal.id, now)
             fresh = await repo.get(appeal.id)
             assert fresh is not None
-            due = fmt_local(fresh.due_at, community)
+            due = fmt_local(fresh.due_at, community, now)
             if in_chat is not None and in_chat == self.chat_of_level(fresh, community):
                 await self.queue(
                     tx,
@@ -113,7 +113,7 @@ class WorkflowService(ServiceBase):
                         in_chat,
                         "heads.staff_taken",
                         {"id": appeal.id, "name": actor.display, "due": due},
-                        buttons=action_buttons(fresh.id, fresh.status),
+                        buttons=appeal_buttons(fresh),
                         appeal_id=appeal.id,  # a reply to this message answers the resident too
                         urgent=True,
                         dedupe_key=f"staff-taken:{appeal.id}:{fresh.stage}",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.dates import moment
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WrongChat
-from bot.models import Appeal, Community, Level, Notice, Role, Status, UserInfo
+from bot.models import Appeal, Category, Community, Level, Notice, Role, Status, UserInfo
 from bot.services.escalation import level_chat, resident_params
 from bot.services.filing import schedule_level_deadlines
 from bot.services.point_rules import apply_appeal_rules
@@ -142,7 +142,7 @@ class ReassignService:
                 target.chat_id,
                 "heads.escalated_to_chat" if to_chat else "appeal.escalated",
                 {**card, **await resident_params(tx, moved)} if to_chat else card,
-                buttons=action_buttons(moved.id, Status.NEW),
+                buttons=action_buttons(moved.id, Status.NEW, major=moved.category == Category.MAJOR),
                 user_id=target.user_id,
                 appeal_id=moved.id,
                 dedupe_key=f"reassign:{moved.id}:{stage}:to",

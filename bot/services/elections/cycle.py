@@ -132,7 +132,7 @@ class ElectionCycle(ServiceBase):
                     Notice(
                         community.staff_chat_id,
                         "election.staff_missed",
-                        {"period": election.period, "closes": fmt_local(election.closes_at, community)},
+                        {"period": election.period, "closes": fmt_local(election.closes_at, community, now)},
                         dedupe_key=f"el:{election.id}:missed",
                     ),
                     community,
@@ -170,7 +170,7 @@ class ElectionCycle(ServiceBase):
                     "election.staff_opened_late" if late else "election.staff_opened",
                     {
                         "period": opened.period,
-                        "closes": fmt_local(opened.closes_at, community),
+                        "closes": fmt_local(opened.closes_at, community, now),
                         "candidates": await repo.count_candidates(opened.id),
                         "buildings": posted,
                     },
@@ -292,7 +292,7 @@ class ElectionCycle(ServiceBase):
                     "election.ballot",
                     {
                         "period": election.period,
-                        "closes": fmt_local(election.closes_at, community),
+                        "closes": fmt_local(election.closes_at, community, now),
                         "building": building.title,
                         "candidates": page.total,
                         "page": page.page + 1,

@@ -143,7 +143,7 @@ class ElectionService(ServiceBase):
                 "name": candidate.display,
                 "unit": candidate.unit_name,
                 "period": election.period,
-                "closes": fmt_local(election.closes_at, community),
+                "closes": fmt_local(election.closes_at, community, now),
             }
             if previous == candidate.user_id:
                 return VoteOutcome("done.vote_same", election.id, candidate.user_id, params)

@@ -252,7 +252,9 @@ class ElectionStaffService(ServiceBase):
             await self._staff(tx, community, actor)
             self.elections._must_be_open(election, now)
             if closes_at <= election.closes_at:
-                raise InvalidInput("error.election_extend_earlier", closes=fmt_local(election.closes_at, community))
+                raise InvalidInput(
+                    "error.election_extend_earlier", closes=fmt_local(election.closes_at, community, now)
+                )
             if closes_at > now + MAX_EXTENSION:
                 raise InvalidInput("error.election_extend_too_far", days=MAX_EXTENSION.days)
             repo = ElectionsRepo(tx)
@@ -266,7 +268,7 @@ class ElectionStaffService(ServiceBase):
                     Notice(
                         building.chat_id,
                         "election.extended",
-                        {"period": fresh.period, "closes": fmt_local(fresh.closes_at, community)},
+                        {"period": fresh.period, "closes": fmt_local(fresh.closes_at, community, now)},
                         dedupe_key=f"el:{fresh.id}:ext:{int(closes_at.timestamp())}:{building.id}",
                     ),
                     community,
