@@ -88,7 +88,7 @@ def test_whole_appeal_through_the_real_process(e2e: E2E) -> None:
     since = len(e2e.server.calls)
     clock.set(REMINDER_DUE + timedelta(minutes=1))
     reminder = chat.wait_text(p.uhead, "Reminder: appeal #1", since)
-    assert "due 2026-11-26 10:00" in (reminder.text or "")
+    assert "due Thu 26 Nov, 10:00" in (reminder.text or "")
     assert e2e.escalations_to(p.bhead) == 0
 
     # Thursday 10:01: past the deadline -> the building head (due Friday 10:01)
