@@ -44,7 +44,7 @@ from bot.services.satisfaction import FollowUpService
 from bot.services.staff_chat import StaffChatService
 from bot.services.sweeper import Sweeper
 from bot.services.workflow import WorkflowService
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.migrate import migrate
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
-        db = Database(settings.database_path())
+        db = open_database(settings.database_url())
         defaults = Defaults(
             timezone=settings.timezone,
             country=settings.country,

@@ -1,0 +1,1 @@
+"""Database engines behind ``storage.db.Database``: ``sqlite`` (the default) and ``postgres``."""
