@@ -162,7 +162,6 @@ class Runtime:
 
     async def _open_storage(self) -> None:
         from bot.app import open_storage
-
         from storage.errors import DatabaseUnavailable, safe_url
 
         services = self.app.bot_data.services

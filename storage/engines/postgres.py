@@ -12,8 +12,9 @@ would serialise every transaction), server-side parameter binding, and the same 
   ``NUMERIC`` results (``SUM`` of BIGINT) come back as ``int`` (or ``float``), and a NUL character,
   which PostgreSQL text cannot hold, is dropped from strings.
 * Transactions: ``write()`` is READ COMMITTED (see ``storage/db.py``), ``read()`` REPEATABLE READ
-  (one snapshot for all its statements, as a SQLite read transaction sees). A connection the server dropped (a restart) is noticed when it is taken
-  from the pool (``check_connection``) and replaced: the next transaction works again.
+  (one snapshot for all its statements, as a SQLite read transaction sees). A connection the
+  server dropped (a restart) is noticed when it is taken from the pool (``check_connection``) and
+  replaced: the next transaction works again.
 * Migrations run under a session advisory lock (:meth:`PostgresDatabase.migration_lock`): two
   processes starting at once on an empty database apply each migration once; every migration is
   one transaction together with its ``schema_migrations`` row (PostgreSQL DDL is transactional),
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from functools import lru_cache
 from typing import Any, cast
 
@@ -217,7 +218,9 @@ class PostgresDatabase(Database):
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except PoolTimeout:
             await pool.close()
-            raise DatabaseUnavailable(f"PostgreSQL at {self.safe_url}: no connection within {CONNECT_TIMEOUT}s") from None
+            raise DatabaseUnavailable(
+                f"PostgreSQL at {self.safe_url}: no connection within {CONNECT_TIMEOUT}s"
+            ) from None
         self._pool = pool
 
     async def close(self) -> None:
@@ -254,10 +257,8 @@ class PostgresDatabase(Database):
                 yield PostgresTx(conn)
             except BaseException:
                 if not conn.closed:
-                    try:
+                    with suppress(psycopg.Error):  # the connection broke: the pool discards it
                         await conn.execute("ROLLBACK")
-                    except psycopg.Error:  # the connection broke: the pool discards it
-                        pass
                 raise
             else:
                 await conn.execute("COMMIT")
