@@ -264,7 +264,7 @@ async def test_two_processes_sweeping_the_same_file_escalate_each_deadline_once(
     barrier = ctx.Barrier(2)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=_sweep_in_process, args=(h.services.db.path, TUESDAY_10.isoformat(), barrier, results))
+        ctx.Process(target=_sweep_in_process, args=(h.services.db.url, TUESDAY_10.isoformat(), barrier, results))
         for _ in range(2)
     ]
     for proc in procs:
