@@ -13,8 +13,9 @@ would serialise every transaction), server-side parameter binding, and the same 
   which PostgreSQL text cannot hold, is dropped from strings.
 * Transactions: ``write()`` is READ COMMITTED (see ``storage/db.py``), ``read()`` REPEATABLE READ
   (one snapshot for all its statements, as a SQLite read transaction sees). A connection the
-  server dropped (a restart) is noticed when it is taken from the pool (``check_connection``) and
-  replaced: the next transaction works again.
+  server dropped (a restart) is noticed when it is taken from the pool after a moment's rest (an
+  empty query) and replaced; one dropped while in constant use fails one transaction (a transient
+  error: the sweep and the sender try again) and is replaced.
 * Migrations run under a session advisory lock (:meth:`PostgresDatabase.migration_lock`): two
   processes starting at once on an empty database apply each migration once; every migration is
   one transaction together with its ``schema_migrations`` row (PostgreSQL DDL is transactional),
@@ -24,6 +25,7 @@ would serialise every transaction), server-side parameter binding, and the same 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from functools import lru_cache
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK_KEY = 0x756E6974626F74  # "unitbot": the advisory lock held while migrating
 CONNECT_TIMEOUT = 5.0  # seconds to reach the server at start-up
 ACQUIRE_TIMEOUT = 30.0  # seconds a transaction waits for a free connection of the pool
+CHECK_AFTER_IDLE = 2.0  # seconds unused after which a pooled connection is probed before use
 
 
 @lru_cache(maxsize=4096)
@@ -148,6 +151,27 @@ class _NumberLoader(Loader):
         return int(text)
 
 
+class _RecentlyUsed:
+    """The pool's ``check``: a connection idle for a while is probed (an empty query) before it is
+    handed out, so one the server dropped (a restart, an idle timeout) is replaced instead of failing
+    a transaction; one returned moments ago is handed out as it is (a probe is a round trip, and a
+    busy process takes connections hundreds of times a second)."""
+
+    def __init__(self, idle: float = CHECK_AFTER_IDLE) -> None:
+        self.idle = idle
+        self.returned: dict[int, float] = {}
+
+    async def check(self, conn: AsyncConnection[Any]) -> None:
+        if time.monotonic() - self.returned.get(id(conn), 0.0) > self.idle:
+            await AsyncConnectionPool.check_connection(conn)
+
+    def put_back(self, conn: AsyncConnection[Any]) -> None:
+        self.returned[id(conn)] = time.monotonic()
+        if len(self.returned) > 1000:  # connections replaced over a long run: forget the oldest
+            for key in sorted(self.returned, key=self.returned.__getitem__)[:500]:
+                del self.returned[key]
+
+
 async def _configure(conn: AsyncConnection[Any]) -> None:
     conn.row_factory = cast(Any, _row_factory)
     conn.adapters.register_dumper(bool, _BoolAsInt)
@@ -187,6 +211,7 @@ class PostgresDatabase(Database):
         self.max_size = max(max_size, 2)  # migrations hold one connection for the lock, use another
         self.acquire_timeout = acquire_timeout
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._checks = _RecentlyUsed()
 
     @property
     def dialect(self) -> Dialect:
@@ -210,7 +235,7 @@ class PostgresDatabase(Database):
             max_size=self.max_size,
             open=False,
             configure=_configure,
-            check=AsyncConnectionPool.check_connection,  # a connection the server dropped is replaced
+            check=self._checks.check,  # a connection the server dropped is replaced (see _RecentlyUsed)
             timeout=self.acquire_timeout,
             name="unitbot",
         )
@@ -238,7 +263,10 @@ class PostgresDatabase(Database):
         pool = self._connected()
         try:
             async with pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    self._checks.put_back(conn)
         except PoolTimeout:
             stats = pool.get_stats()
             log.error(
