@@ -323,3 +323,70 @@ def test_copy_db_refuses_what_it_cannot_copy(tmp_path: Path, capsys: pytest.Capt
     assert main(["copy-db", "postgresql://u:Pw12345@127.0.0.1:1/x", str(tmp_path / "t.sqlite3")]) == 2
     err = capsys.readouterr().err
     assert "cannot be reached" in err and "Pw12345" not in err
+
+
+# --- the server drops connections, the pool runs dry --------------------------------------------
+def _terminate_backends(url: str) -> int:
+    name = url.rpartition("/")[2]
+    with psycopg.connect(url.rpartition("/")[0] + "/postgres", autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return len(rows)
+
+
+async def test_connections_the_server_dropped_are_replaced(pg: Any) -> None:
+    """A server restart (here: every connection of the database terminated): a connection that
+    rested is probed and replaced before use; one in constant use fails one transaction with a
+    transient error, and the next transaction works."""
+    url = pg()
+    db = await connected(url, min_size=2)
+    assert isinstance(db, PostgresDatabase)
+    try:
+        async with db.write() as tx:
+            await tx.execute("INSERT INTO service_state (name, value, updated_at) VALUES ('k', 'v', 0)")
+        assert await asyncio.to_thread(_terminate_backends, url) >= 1
+        db._checks.idle = 0.0  # as if the connections had rested: probed before use
+        async with db.read() as tx:
+            assert await tx.fetchval("SELECT value FROM service_state WHERE name = 'k'") == "v"
+
+        assert await asyncio.to_thread(_terminate_backends, url) >= 1
+        db._checks.idle = 3600.0  # in constant use: not probed
+        with pytest.raises(psycopg.OperationalError) as info:
+            async with db.read() as tx:
+                await tx.fetchval("SELECT value FROM service_state WHERE name = 'k'")
+        assert is_transient(info.value)
+        for _ in range(3):  # every broken connection fails at most once, then the pool has fresh ones
+            try:
+                async with db.read() as tx:
+                    assert await tx.fetchval("SELECT value FROM service_state WHERE name = 'k'") == "v"
+                break
+            except psycopg.OperationalError:
+                continue
+        else:
+            pytest.fail("the pool did not replace its dropped connections")
+    finally:
+        await db.close()
+
+
+async def test_an_exhausted_pool_is_one_clear_log_line(pg: Any, caplog: pytest.LogCaptureFixture) -> None:
+    db = await connected(pg(), max_size=2, acquire_timeout=0.3)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with db.write():
+            await release.wait()
+
+    holders = [asyncio.create_task(hold()) for _ in range(2)]
+    try:
+        await asyncio.sleep(0.2)
+        with pytest.raises(Exception) as info:
+            async with db.read():
+                pass
+        assert is_transient(info.value)  # PoolTimeout: tried again later, not a bug
+        assert "database: all 2 connections of the pool stayed busy for 0.3s" in caplog.text
+    finally:
+        release.set()
+        await asyncio.gather(*holders)
+        await db.close()
