@@ -48,8 +48,9 @@ class Tx(ABC):
 
     dialect: Dialect
 
-    def __init__(self) -> None:
+    def __init__(self, *, writing: bool = False) -> None:
         self.memo: dict[object, Any] = {}  # values derived within this transaction (e.g. calendars)
+        self.writing = writing  # opened by db.write()
 
     @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -87,6 +88,13 @@ class Tx(ABC):
             raise
         finally:
             await self.execute(f"RELEASE SAVEPOINT {name}")
+
+    def read_for_update(self) -> str:
+        """Suffix for reading a row this write transaction is going to change: PostgreSQL locks it
+        (``FOR UPDATE``: a concurrent writer of the same row waits, then reads the row as committed),
+        so read-check-write on one row behaves as under SQLite's single writer; nothing on SQLite or
+        in a read transaction."""
+        return " FOR UPDATE" if self.dialect == "postgres" and self.writing else ""
 
     def lock_clause(self) -> str:
         """Row-locking suffix for claim queries: SQLite serialises writers already; PostgreSQL locks

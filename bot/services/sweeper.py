@@ -26,7 +26,7 @@ from bot.services.routing import action_buttons, card_params
 from bot.services.satisfaction import fire_follow_up, rating_buttons, schedule_after_close
 from bot.services.workflow import WorkflowService
 from bot.sla import SlaSettings
-from storage.appeals import AppealsRepo
+from storage.appeals import AppealsRepo, StaleAppeal
 from storage.db import Row, Tx
 from storage.errors import is_transient
 from storage.followups import FollowUpsRepo
@@ -68,7 +68,7 @@ class Sweeper(ServiceBase):
                             async with tx.savepoint("deadline"):  # one failing appeal is undone alone
                                 outcome = await self._fire(tx, row, now)
                     except Exception as exc:
-                        if is_transient(exc):
+                        if is_transient(exc) or isinstance(exc, StaleAppeal):
                             # a conflict with another process (deadlock, serialization) or an outage:
                             # the deadline stays due and the next sweep tries it again
                             log.warning(

@@ -183,8 +183,8 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
 class PostgresTx(Tx):
     dialect: Dialect = "postgres"
 
-    def __init__(self, conn: AsyncConnection[Any]) -> None:
-        super().__init__()
+    def __init__(self, conn: AsyncConnection[Any], *, writing: bool = False) -> None:
+        super().__init__(writing=writing)
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -278,11 +278,11 @@ class PostgresDatabase(Database):
             raise
 
     @asynccontextmanager
-    async def _transaction(self, begin: str) -> AsyncIterator[Tx]:
+    async def _transaction(self, begin: str, *, writing: bool) -> AsyncIterator[Tx]:
         async with self._connection() as conn:
             await conn.execute(begin)
             try:
-                yield PostgresTx(conn)
+                yield PostgresTx(conn, writing=writing)
             except BaseException:
                 if not conn.closed:
                     with suppress(psycopg.Error):  # the connection broke: the pool discards it
@@ -292,10 +292,10 @@ class PostgresDatabase(Database):
                 await conn.execute("COMMIT")
 
     def write(self) -> AbstractAsyncContextManager[Tx]:
-        return self._transaction("BEGIN ISOLATION LEVEL READ COMMITTED")
+        return self._transaction("BEGIN ISOLATION LEVEL READ COMMITTED", writing=True)
 
     def read(self) -> AbstractAsyncContextManager[Tx]:
-        return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ", writing=False)
 
     @asynccontextmanager
     async def _migration_lock(self) -> AsyncIterator[None]:

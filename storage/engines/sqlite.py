@@ -33,8 +33,8 @@ class SqliteTx(Tx):
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        super().__init__()
+    def __init__(self, conn: sqlite3.Connection, *, writing: bool = False) -> None:
+        super().__init__(writing=writing)
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -92,13 +92,13 @@ class SqliteDatabase(Database):
         return self._conn
 
     @asynccontextmanager
-    async def _transaction(self, begin: str) -> AsyncIterator[Tx]:
+    async def _transaction(self, begin: str, *, writing: bool) -> AsyncIterator[Tx]:
         conn = self._connection()
         async with self._lock:
             await conn.execute(begin)  # may wait (busy_timeout) on another process: in the worker thread
             raw = conn._conn  # the sqlite3 connection aiosqlite opened for us
             try:
-                yield SqliteTx(raw)
+                yield SqliteTx(raw, writing=writing)
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
@@ -106,10 +106,10 @@ class SqliteDatabase(Database):
                 raw.execute("COMMIT")
 
     def write(self) -> AbstractAsyncContextManager[Tx]:
-        return self._transaction("BEGIN IMMEDIATE")
+        return self._transaction("BEGIN IMMEDIATE", writing=True)
 
     def read(self) -> AbstractAsyncContextManager[Tx]:
-        return self._transaction("BEGIN")
+        return self._transaction("BEGIN", writing=False)
 
     async def executescript(self, script: str) -> None:
         async with self._lock:
