@@ -116,6 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client died mid-request (kill -9): Telegram gets no call from it
+            self.close_connection = True
+            return
         url = urlsplit(self.path)
         path = unquote(url.path)
 
