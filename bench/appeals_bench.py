@@ -4,7 +4,7 @@
    file SQLite database, against a bare PTB Application (same fake transport, one no-op
    MessageHandler) processing the same kind of update (a private text message). Updates are built
    with ``Update.de_json`` before timing on both sides. The unitbot figure includes sending the
-   unit head's notice from the outbox (``Dispatcher.drain`` is awaited inside the timed section).
+   unit head's notice from the outbox (``OutboxSender.drain`` is awaited inside the timed section).
 2. Sweep with nothing due over 10k / 100k / 1M appeals (5% open), bulk-loaded straight into a
    migrated file database, against a sweep of an empty database measured in the same run.
 
@@ -37,9 +37,11 @@ import telegram
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import Services, UnitApp, open_storage
+from bot.app import open_storage
 from bot.clock import FakeClock, to_ts
+from bot.services.container import Services
 from bot.sla import SlaSettings
+from handlers.context import UnitApp
 from storage.migrate import migrate
 from tests.harness import TOKEN, Harness, local, make_harness, make_settings
 from tests.support import RecordingRequest, updates
@@ -219,7 +221,7 @@ class FilingBench:
         async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
             nonlocal calls
             calls += 1
-            return await original(self, fn, *args, **kwargs)
+            return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
         await conn.set_trace_callback(statements.append)
         aiosqlite.Connection._execute = counting  # type: ignore[method-assign]
@@ -515,7 +517,7 @@ def print_filing(plan: Plan, bare: list[float], r: FilingResult, trip: tuple[flo
     print("   timed update: the resident's private text message that files the appeal (draft prepared untimed);")
     print(
         f"   {r.filings:,} such updates = {plan.timed_rounds} rounds x {plan.residents} residents,"
-        " each round followed by Dispatcher.drain() INSIDE the timed section (unit-head notices sent)"
+        " each round followed by OutboxSender.drain() INSIDE the timed section (unit-head notices sent)"
     )
     print(
         f"   bare PTB Application, one no-op MessageHandler, {r.filings:,} private text updates:"

@@ -227,7 +227,7 @@ def cpu(run: Run) -> None:
 
 
 def main() -> None:
-    socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign]
+    socketserver.BaseServer.handle_error = lambda self, request, address: None  # type: ignore[method-assign,assignment]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parts", nargs="*", default=["fanout", "busy", "cpu"], choices=["fanout", "busy", "cpu"])
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout whose code runs (default: this one)")

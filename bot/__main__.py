@@ -21,33 +21,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings
-
+from bot.config import load_settings
 from bot.logging import setup_logging
 
 CONFIG_ERROR = 2
-
-
-def _settings_errors(exc: ValidationError) -> list[str]:
-    lines: list[str] = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "settings"
-        message = "is required" if err["type"] == "missing" else str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"  UNITBOT_{field.upper()}: {message}")
-    return lines
-
-
-def load_settings(cls: type[BaseSettings]) -> BaseSettings | None:
-    """Settings from the environment / .env; on a mistake, say which variable and return None."""
-    try:
-        return cls()
-    except ValidationError as exc:
-        print("unitbot: configuration error:", file=sys.stderr)
-        for line in _settings_errors(exc):
-            print(line, file=sys.stderr)
-        print("See .env.example and README.md (Configuration).", file=sys.stderr)
-        return None
 
 
 def run(args: argparse.Namespace) -> int:

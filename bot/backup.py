@@ -25,8 +25,7 @@ def _say(text: str) -> None:
 
 
 def _database() -> Path | None:
-    from bot.__main__ import load_settings
-    from bot.config import StorageSettings
+    from bot.config import StorageSettings, load_settings
 
     settings = load_settings(StorageSettings)
     if not isinstance(settings, StorageSettings):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from datetime import time
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
@@ -280,3 +281,25 @@ def database_path(value: str) -> str:
     if value == ":memory:":
         return value
     return str(Path(value).expanduser())
+
+
+# --- loading at start: one clear line per bad setting ---------------------------------------------
+def settings_errors(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        message = "is required" if err["type"] == "missing" else str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"  UNITBOT_{field.upper()}: {message}")
+    return lines
+
+
+def load_settings(cls: type[BaseSettings]) -> BaseSettings | None:
+    """Settings from the environment / .env; on a mistake, say which variable and return None."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        print("unitbot: configuration error:", file=sys.stderr)
+        for line in settings_errors(exc):
+            print(line, file=sys.stderr)
+        print("See .env.example and README.md (Configuration).", file=sys.stderr)
+        return None

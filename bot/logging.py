@@ -122,7 +122,7 @@ class JsonFormatter(logging.Formatter):
 class FloodControlIsNotAnError(logging.Filter):
     """PTB's rate limiter logs ``Rate limit hit after maximum of N retries`` at ERROR with a traceback
     when it gives a 429 back to its caller. For this bot a 429 is a normal, handled case (the outbox
-    reschedules the message after Telegram's retry_after, see handlers/delivery.py), so the record is
+    reschedules the message after Telegram's retry_after, see handlers/outbox_sender.py), so the record is
     kept as a one-line WARNING."""
 
     def filter(self, record: logging.LogRecord) -> bool:

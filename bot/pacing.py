@@ -2,7 +2,7 @@
 one group, about 1 per second in one private chat (short bursts tolerated).
 
 Plain Python with an injected monotonic clock (no I/O, no Telegram types), shared by the outbox
-sender (``handlers.delivery``) and the rate limiter in front of the handlers' direct answers
+sender (``handlers.outbox_sender``) and the rate limiter in front of the handlers' direct answers
 (``handlers.pacing``), so both draw on the same budgets:
 
 * **overall**: a token bucket (``per_second``, ``burst``). The outbox never takes the last

@@ -18,12 +18,13 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.app import UnitApp, build_application
+from bot.app import build_application
 from bot.config import Settings
 from bot.logging import instance_label
 from bot.metrics import CONTENT_TYPE
 from bot.services.operations import webhook_fingerprint
 from bot.web import HealthRoutes, WebhookRoute, WebPart, WebServer
+from handlers.context import UnitApp
 
 log = logging.getLogger("unitbot")
 

@@ -10,11 +10,11 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.app import AppContext
 from bot.i18n import Translator
 from bot.models import Appeal
 from bot.services.routing import action_buttons
 from handlers.common import actor, content_of, is_group, keyboard, translator
+from handlers.context import AppContext
 from handlers.setup import _sync_if_staff_chat
 
 log = logging.getLogger(__name__)

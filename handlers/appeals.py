@@ -5,15 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.app import AppContext
 from bot.errors import InvalidInput, NotConfigured, NotFound, WrongChat
 from bot.i18n import plural
 from bot.models import ActionKind, Button, Reply
 from bot.services.perk_catalog import looks_like_code
-from bot.services.resident import QueuedOutcome
 from bot.services.routing import action_buttons
-from bot.services.satisfaction import rating_buttons
-from bot.services.workflow import Outcome
+from handlers import care, wishes
 from handlers.appeal_actions import refresh_card
 from handlers.callback_data import button_id, parse_id, place_of
 from handlers.common import (
@@ -28,29 +25,17 @@ from handlers.common import (
     send_text,
     translator,
 )
+from handlers.context import AppContext
 from handlers.filing import _numbers, filing_button, show_step
 from handlers.keyboards import pressed
+from handlers.outcomes import tell_outcome
 from handlers.perks import check_typed_code
-from handlers.setup import is_chat_member
 from handlers.timeline import list_buttons, timeline_text
 
 __all__ = ["filing_button"]  # registered from here (handlers/__init__.py)
 
 
 # --- rendering -------------------------------------------------------------------------------------
-async def tell_outcome(update: Update, context: AppContext, outcome: Outcome) -> None:
-    if outcome.queued or isinstance(outcome, QueuedOutcome):  # its message went into the outbox with the change
-        context.bot_data.outbox().kick()
-        return
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    if outcome.key == "done.taken":  # the remaining actions come with the confirmation
-        buttons = action_buttons(outcome.appeal.id, outcome.appeal.status)
-    elif outcome.key == "done.confirmed":  # satisfied / partly / not satisfied (5 / 3 / 1)
-        buttons = rating_buttons(outcome.appeal.id)
-    params = dict(outcome.params)
-    params.setdefault("level_key", f"level.{outcome.appeal.level.name.lower()}")
-    await send_reply(update, context, Reply(outcome.key, params, buttons))
-    context.bot_data.outbox().kick()
 
 
 # --- commands --------------------------------------------------------------------------------------
@@ -67,30 +52,6 @@ async def appeal_command(update: Update, context: AppContext) -> None:
         return
     step = await context.services.filing.start(actor(update), None)
     await show_step(update, context, step)
-
-
-async def start_payload(update: Update, context: AppContext, payload: str) -> bool:
-    """Deep links: ap_<building> (file an appeal), act_<kind>_<appeal> (reply/ask/resolve)."""
-    if payload.startswith("ap_") and payload[3:].isdigit():
-        building_id = parse_id(payload[3:])
-        if building_id is None:
-            raise NotFound("error.building_unknown")
-        user = actor(update)
-        chat_id = await context.services.filing.link_chat(user, building_id)  # None: lives there already
-        member = chat_id is not None and await is_chat_member(context, chat_id, user.id)
-        step = await context.services.filing.start(user, building_id, chat_member=member)
-        await show_step(update, context, step)
-        return True
-    if payload.startswith("act_"):
-        parts = payload.split("_")
-        if len(parts) == 3 and parts[2].isdigit() and parts[1] in {k.value for k in ActionKind}:
-            appeal_id = parse_id(parts[2])
-            if appeal_id is None:
-                raise NotFound("error.appeal_unknown", id=parts[2][:24])
-            outcome = await context.services.workflow.begin(actor(update), appeal_id, ActionKind(parts[1]))
-            await tell_outcome(update, context, outcome)
-            return True
-    return False
 
 
 async def my_appeals(update: Update, context: AppContext) -> None:
@@ -274,6 +235,13 @@ async def private_message(update: Update, context: AppContext) -> None:
         if outcome is not None:
             await tell_outcome(update, context, outcome)
             raise ApplicationHandlerStop
+    # a wish being written or a message about one; a care-list entry's label or note (handlers.wishes,
+    # handlers.care; one primary-key read each), unless the appeal being filed was touched since
+    filing_since = state.draft.created_at if state.draft is not None else None
+    if await wishes.private_message(update, context, content, filing_since):
+        return
+    if await care.private_message(update, context, content, filing_since):
+        return
     if message.reply_to_message is not None:
         linked = await services.resident.appeal_of_reply(message.chat_id, message.reply_to_message.message_id)
         if linked is not None:
@@ -326,5 +294,9 @@ async def keyboard_pressed(update: Update, context: AppContext, action: str) -> 
         await say(update, context, "resident.vote_where")
     elif action == "check":
         await say(update, context, "resident.check_how")
+    elif action == "wish":
+        await wishes.start_wish(update, context)
+    elif action == "care":
+        await care.start_care(update, context)
     else:
         await general.help_command(update, context)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.app import AppContext
 from bot.errors import WrongChat
 from bot.services.building_codes import shown
 from handlers.common import actor, is_group, say
+from handlers.context import AppContext
 
 
 async def building_name(update: Update, context: AppContext) -> None:

@@ -16,12 +16,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyK
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.app import AppContext
 from bot.charts import PAGE_ROWS, chart_png
 from bot.errors import InvalidInput
 from bot.fonts import find_font
 from bot.i18n import Translator, normalize
 from bot.models import Button, Content, Reply, UserInfo
+from handlers.context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.app import AppContext
 from bot.errors import DomainError
 from handlers.common import translator
+from handlers.context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.app import AppContext
 from bot.errors import InvalidInput
 from bot.i18n import Translator
 from bot.models import Button, Category
@@ -21,6 +20,8 @@ from bot.services.filing import FilingStep
 from bot.services.workflow import Outcome
 from handlers.callback_data import button_id, place_of
 from handlers.common import actor, keyboard, send_text, translator
+from handlers.context import AppContext
+from handlers.outcomes import tell_outcome
 
 CATEGORY_EXAMPLES = (
     ("category.consultation", "category.consultation_example"),
@@ -110,8 +111,6 @@ async def show_step(update: Update, context: AppContext, step: FilingStep, *, ed
 
 
 async def filing_button(update: Update, context: AppContext) -> None:
-    from handlers.appeals import tell_outcome
-
     query = update.callback_query
     assert query is not None and query.data is not None
     parts = query.data.split(":")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.app import AppContext
 from bot.errors import Conflict
 from bot.i18n import LANGUAGES
 from bot.models import Button, Reply
-from handlers.appeals import start_payload
 from handlers.common import actor, is_group, is_private, say, send_reply, send_text, translator, user_info
+from handlers.context import AppContext
+from handlers.deep_links import start_payload
 from handlers.keyboards import reply_keyboard
 from handlers.menus import publish_private_menu
 from handlers.setup import register_building

@@ -31,8 +31,8 @@ from telegram import Message, Update
 from storage.errors import is_unwritable
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
     from bot.services.intake import IntakeService
+    from handlers.context import UnitApp
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.app import AppContext, Services
+from bot.services.container import Services
+from handlers.context import AppContext
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL = 5.0
@@ -41,6 +42,13 @@ async def run_sweep(services: Services) -> None:
     closed = await services.proposals.tick()
     if closed:
         log.info("proposals closed: %s", closed)
+    # community life (issue 12): wishes re-shown / to the unit head / expired; care visits due or missed
+    wishes = await services.wish_sweep.tick()
+    if wishes:
+        log.info("wishes: %s", wishes)
+    care = await services.visits.tick()
+    if care:
+        log.info("care visits: %s", care)
     refunded = await services.perks.refund_expired()
     if refunded:
         log.info("expired perk codes refunded: %s", refunded)

@@ -18,6 +18,8 @@ ACTIONS = {
     "kb.vote": "vote",
     "kb.points": "points",
     "kb.check": "check",
+    "kb.wish": "wish",  # issue 12: residents' micro-wishes (handlers.wishes)
+    "kb.care": "care",  # issue 12: the heads' care list (handlers.care)
     "kb.language": "language",
     "kb.help": "help",
 }
@@ -29,9 +31,11 @@ def layout(roles: Roles) -> list[list[str]]:
     rows: list[list[str]] = []
     if roles.head or roles.staff:
         rows.append(["kb.open", "kb.points"] if roles.head else ["kb.open"])
+        rows.append(["kb.care"])
     if roles.merchant:
         rows.append(["kb.check"])
     rows.append(["kb.report", "kb.mine"])
+    rows.append(["kb.wish"])
     rows.append(["kb.vote", "kb.language", "kb.help"])
     return rows
 

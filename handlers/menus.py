@@ -27,13 +27,13 @@ from bot.i18n import LANGUAGES, Translator
 from bot.services.queries import Roles
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
 
 log = logging.getLogger(__name__)
 
-PRIVATE = ("appeal", "myappeals", "lang", "cancel", "help")
-GROUP = ("appeal", "status", "myunit", "vote", "results", "decisions", "help")
-GROUP_ADMINS = (*GROUP, "units", "buildinghead", "unithead", "buildingname", "poster", "propose")
+PRIVATE = ("appeal", "myappeals", "wish", "lang", "cancel", "help")
+GROUP = ("appeal", "status", "myunit", "vote", "results", "decisions", "wishes", "help")
+GROUP_ADMINS = (*GROUP, "units", "buildinghead", "unithead", "buildingname", "poster", "propose", "knock")
 STAFF = (
     "open",
     "invite",
@@ -47,6 +47,7 @@ STAFF = (
     "award",
     "merchant",
     "perk",
+    "wishes",
     "help",
 )
 MAX_STAFF_CHATS = 50  # staff menus published at start-up (each costs 4 calls); later ones when used

@@ -16,18 +16,16 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
-from telegram.ext import TypeHandler
 from telegram.request import BaseRequest, RequestData
 
-from bot.app import AppContext
 from bot.errors import DomainError
 from bot.logging import instance_label, set_appeal
 from bot.services.operations import describe_bug
+from handlers.context import AppContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bot.app import UnitApp
 
 log = logging.getLogger(__name__)
 OBSERVE_GROUP = -100  # before every other group (group -2 may stop processing)
@@ -116,8 +114,3 @@ class ObservedRequest(BaseRequest):
         if status == 429:
             self.on_flood_control()
         return status, body
-
-
-def register(app: UnitApp) -> None:
-    app.add_handler(TypeHandler(Update, count_update), group=OBSERVE_GROUP)
-    app.add_error_handler(report_bug)

@@ -27,7 +27,6 @@ from typing import Any
 
 from telegram import InputFile, Update
 
-from bot.app import AppContext
 from bot.cards import CodeFace, render_code
 from bot.dates import say_moment
 from bot.errors import Conflict, InvalidInput, NotFound
@@ -45,6 +44,7 @@ from bot.services.perk_catalog import (
 )
 from handlers.callback_data import place_of
 from handlers.common import actor, deep_link, keyboard, send_reply, send_text, split_text, translator
+from handlers.context import AppContext
 from handlers.points import chosen_community, edit_or_send, fmt_day, points_text, private_only, staff_community
 from handlers.setup import _target
 

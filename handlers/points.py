@@ -19,9 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from telegram import InputFile, Update
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
-from bot.app import AppContext
 from bot.cards import CardFace, render_card
 from bot.dates import say_moment
 from bot.errors import InvalidInput, PermissionDenied, WrongChat
@@ -34,11 +32,10 @@ from bot.services.point_rules import EDITABLE_RULES, PointsSettings, Reason
 from bot.services.points import MANUAL_MAX, HistoryPage, Leaderboard, PointsSummary
 from handlers.callback_data import button_id, button_ids, place_of
 from handlers.common import actor, deep_link, is_group, is_private, keyboard, send_reply, translator
-from handlers.errors import on_error
+from handlers.context import AppContext
 from handlers.setup import _sync_if_staff_chat, _target
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
     from storage.ledger import HeadRole, LedgerEntry
 
 PAGE = 5  # entries on /points
@@ -60,32 +57,6 @@ REASON_KEYS: dict[str, str] = {  # Reason is a StrEnum: looked up by the stored 
 }
 ROLE_KEYS = {"unit_head": "card.role.unit", "building_head": "card.role.building"}
 WHY_NOT_KEYS = {"no_role": "card.why.no_role", "expired": "card.why.expired", "inactive": "card.why.inactive"}
-
-
-def register(app: UnitApp) -> None:
-    from handlers import perks
-
-    deep_links = filters.ChatType.PRIVATE & filters.Regex(r"^/start(@\w+)?\s+(card|rc)_")
-    app.add_handler(CommandHandler("start", start_link, filters=deep_links), group=-1)
-    commands = {
-        "points": points_command,
-        "top": top_command,
-        "card": card_command,
-        "award": award_command,
-        "deduct": deduct_command,
-        "pointrules": rules_command,
-        "perks": perks.perks_command,
-        "check": perks.check_command,
-        "merchant": perks.merchant_command,
-        "perk": perks.perk_command,
-        "perkimport": perks.import_command,
-    }
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback), group=0)
-    app.add_handler(CallbackQueryHandler(history_button, pattern=rf"^pt:h:{ID}:{ID}$"), group=0)
-    app.add_handler(CallbackQueryHandler(top_button, pattern=rf"^pt:t:{ID}:[ma]$"), group=0)
-    app.add_handler(CallbackQueryHandler(choice_button, pattern=rf"^pt:ch:({'|'.join(CHOOSABLE)}):{ID}$"), group=0)
-    app.add_handler(CallbackQueryHandler(perks.perks_button, pattern=r"^pk:"), group=0)
 
 
 # --- shared helpers ---------------------------------------------------------------------------------
@@ -227,35 +198,6 @@ async def history_button(update: Update, context: AppContext) -> None:
     await send_reply(update, context, render_history(t, context, community_id, page), t)
 
 
-async def choice_button(update: Update, context: AppContext) -> None:
-    """``pt:ch:<command>:<community>``: the chosen community's /points, /top, /card or /perks."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    require_private(place_of(update))  # a person's points: never into a group
-    _, _, command, community = query.data.split(":")
-    community_id, me = button_id(community), actor(update)
-    service = context.services.points
-    if command == "card":
-        await query.answer()
-        await send_card(update, context, await context.services.cards.card_token(me, community_id))
-        return
-    if command == "perks":  # the categories of that community (the service checks the person heads there)
-        from handlers.perks import categories_reply
-
-        text, rows = await categories_reply(update, context, 0, community_id)
-        await edit_or_send(update, context, text, rows)
-        return
-    if community_id not in await service.communities_of(me.id):
-        raise PermissionDenied("error.heads_only")
-    t = await translator(update, context)
-    if command == "points":
-        reply = render_summary(t, context, await service.summary(me.id, community_id, page_size=PAGE))
-        await edit_or_send(update, context, t(reply.template, **reply.params), reply.buttons)
-    else:
-        text, rows = render_top(t, await service.leaderboard(community_id, "month", viewer_id=me.id))
-        await edit_or_send(update, context, text, rows)
-
-
 # --- /top -------------------------------------------------------------------------------------------
 def render_top(t: Translator, board: Leaderboard) -> tuple[str, tuple[tuple[Button, ...], ...]]:
     rows = "\n".join(t("top.row", rank=r.rank, name=r.name, points=r.points) for r in board.rows)
@@ -356,23 +298,6 @@ async def verify_card(update: Update, context: AppContext, token: str) -> None:
         text = t("card.no_longer_valid", why=why, **common)
     assert update.effective_chat is not None
     await context.bot.send_message(update.effective_chat.id, text)
-
-
-async def start_link(update: Update, context: AppContext) -> None:
-    """``/start card_<token>`` (a scanned ID card) and ``/start rc_<CODE>`` (a scanned perk code)."""
-    from handlers.perks import check_code
-
-    payload = context.args[0] if context.args else ""
-    try:
-        await context.services.registry.mark_started(actor(update))
-        if payload.startswith("card_"):
-            await verify_card(update, context, payload[len("card_") :])
-        else:
-            await check_code(update, context, payload[len("rc_") :])
-    except Exception as exc:  # answered like any other handler's error, then no welcome text
-        context.error = exc
-        await on_error(update, context)
-    raise ApplicationHandlerStop
 
 
 # --- staff: /award and /deduct ----------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Telegram adapters of residents' proposals (rules: bot.services.proposals and
-bot.services.proposal_rules; permissions are checked there). ``handlers.votes.register`` adds them
+bot.services.proposal_rules; permissions are checked there). ``handlers.register`` adds them
 with the election's handlers.
 
 Buttons
@@ -26,7 +26,6 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import AppContext
 from bot.errors import InvalidInput, NotFound, WrongChat
 from bot.i18n import Translator
 from bot.models import Community, Reply
@@ -34,6 +33,7 @@ from bot.services.proposal_rules import MODES
 from bot.services.routing import fmt_local
 from handlers.callback_data import button_ids, parse_id
 from handlers.common import actor, send_reply, translator
+from handlers.context import AppContext
 from handlers.setup import _sync_if_staff_chat
 from handlers.votes import WHEN, building_ctx, chat_ctx, parse_local
 

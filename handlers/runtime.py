@@ -29,7 +29,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    from handlers.context import UnitApp
     from handlers.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,6 @@ class Runtime:
             raise
 
     async def _open_storage(self) -> None:
-        from bot.app import open_storage
         from storage.errors import DatabaseUnavailable, safe_url
 
         services = self.app.bot_data.services
@@ -175,7 +174,7 @@ class Runtime:
                 raise StartupError(f"UNITBOT_DATABASE: {where} cannot be opened for writing (no such directory)")
         self._storage_open = True
         try:
-            await open_storage(self.app)
+            await services.open_storage()
             await services.intake.check_writable()
         except DatabaseUnavailable as exc:
             raise StartupError(f"UNITBOT_DATABASE: {exc}") from None

@@ -8,7 +8,6 @@ from telegram import ChatMember, MessageEntity, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from bot.app import AppContext
 from bot.codes import CODE_LENGTH, canonical
 from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.i18n import plural
@@ -17,6 +16,7 @@ from bot.services.building_codes import shown
 from bot.sla import EDITABLE
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, say, send_reply, user_info
+from handlers.context import AppContext
 
 
 async def chat_admin_ids(update: Update, context: AppContext) -> list[int]:

@@ -26,9 +26,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.app import AppContext
 from bot.errors import InvalidInput, NotFound, WrongChat
 from bot.i18n import Translator, plural
 from bot.models import Community, Reply
@@ -46,10 +44,11 @@ from bot.services.registry import ChatContext
 from bot.services.routing import fmt_local
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, chart_pages, draw_chart, is_group, keyboard, send_reply, send_text, translator
+from handlers.context import AppContext
 from handlers.setup import _sync_if_staff_chat
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
+    pass
 
 STATE_KEYS = {
     "scheduled": "votes.state.scheduled",
@@ -59,24 +58,6 @@ STATE_KEYS = {
     "missed": "votes.state.missed",
 }
 WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})$")
-
-
-def register(app: UnitApp) -> None:
-    """The election's handlers and the proposals' (:mod:`handlers.proposals`), in this order."""
-    from handlers import proposals
-
-    commands = {
-        "vote": vote_command,
-        "results": results_command,
-        "election": election_command,
-        "propose": proposals.propose_command,
-        "decisions": proposals.decisions_command,
-    }
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback), group=0)
-    app.add_handler(CallbackQueryHandler(vote_button, pattern=r"^ev:\d{1,18}:\d{1,18}$"), group=0)
-    app.add_handler(CallbackQueryHandler(page_button, pattern=r"^ep:\d{1,18}:\d{1,18}:\d{1,6}$"), group=0)
-    app.add_handler(CallbackQueryHandler(proposals.proposal_button, pattern=r"^pv:\d{1,18}:\d{1,3}$"), group=0)
 
 
 # --- where a command was sent -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Outbox repository: messages to people, claimed and sent by the dispatcher."""
+"""Outbox repository: messages to people, claimed and sent by the outbox sender (handlers.outbox_sender)."""
 
 from __future__ import annotations
 

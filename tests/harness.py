@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 
-from bot.app import UnitApp, build_application
+from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.models import UserInfo
+from handlers.context import UnitApp
 from handlers.jobs import run_sweep
 from tests.support import RecordingRequest, updates
 from tests.support.botapi import Call
@@ -25,13 +26,15 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+    year, month, day, *rest = args
+    hour, minute = [*rest, 0, 0][:2]
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def make_settings(db_path: Path, **extra: Any) -> Settings:
     """Settings on the database named by ``db_path``: that SQLite file, or the PostgreSQL database the
     test's engine made for that name (tests/support/engines.py)."""
-    return Settings(token=TOKEN, database=storage_url(db_path), language="en", _env_file=None, **extra)  # type: ignore[call-arg]
+    return Settings(token=TOKEN, database=storage_url(db_path), language="en", _env_file=None, **extra)
 
 
 @dataclass
@@ -54,7 +57,7 @@ class Harness:
         self.p = People()
 
     @property
-    def services(self) -> Any:
+    def services(self) -> Any:  # the Services (Any: tests reach into them freely)
         return self.app.bot_data.services
 
     async def send(self, raw: dict[str, Any], *, drain: bool = True) -> list[Call]:
@@ -109,7 +112,7 @@ class Harness:
         tg.admins[p.street_chat["id"]] = [p.street]
         await self.cmd(p.staff, p.staff_chat, "newcommunity", "Sunny Side")
         calls = await self.cmd(p.staff, p.staff_chat, "invite")
-        code = calls[-1].text.split(":", 1)[1].split()[0]
+        code = (calls[-1].text or "").split(":", 1)[1].split()[0]
         await self.cmd(p.staff, p.building_chat, "register", code)
         await self.cmd(p.staff, p.building_chat, "units", units)
         await self.cmd(
@@ -122,7 +125,7 @@ class Harness:
             await self.cmd(person, updates.private_chat(person), "start")
         if with_street:
             calls = await self.cmd(p.staff, p.staff_chat, "streetcode")
-            code = calls[-1].text.split(":", 1)[1].split()[0]
+            code = (calls[-1].text or "").split(":", 1)[1].split()[0]
             await self.cmd(p.street, p.street_chat, "linkstreet", code)
         if not elections:
             ctx = await self.services.registry.chat_context(p.staff_chat["id"])
@@ -147,7 +150,7 @@ class Harness:
         calls = await self.press(who, calls[-1], f"f:c:{category}")
         calls = await self.text(who, text)
         receipt = [c for c in calls if c.chat_id == who["id"] and "#" in (c.text or "")][-1]
-        return int(receipt.text.split("#", 1)[1].split()[0])
+        return int((receipt.text or "").split("#", 1)[1].split()[0])
 
 
 async def make_harness(tmp_path: Path, start: datetime, **settings: Any) -> tuple[Harness, UnitApp]:

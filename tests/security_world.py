@@ -85,6 +85,8 @@ class World:
     proposal: int  # Building 7's
     perk: int
     category: int
+    wish: int = 0  # Rita's micro-wish, open in Building 7's chat (issue 12)
+    household: int = 0  # a household of unit 1 on Uma's care list (issue 12)
     chats: set[int] = field(default_factory=set)  # Sunny Side's chats
     people: set[int] = field(default_factory=set)  # Sunny Side's heads, staff and residents
 
@@ -103,6 +105,8 @@ class World:
             "perk": self.perk,
             "cat": self.category,
             "nina": NINA["id"],
+            "w": self.wish,
+            "hh": self.household,
         }
 
 
@@ -238,7 +242,29 @@ async def build_world(h: Harness) -> World:
         perk=await _scalar(h, "SELECT id FROM perks WHERE community_id = ?", (ctx7.community.id,)),
         category=await _scalar(h, "SELECT id FROM perk_categories WHERE community_id = ?", (ctx7.community.id,)),
     )
+    world.wish, world.household = await _wish_and_household(h)
     world.chats = {p.staff_chat["id"], chat7["id"], CHAT8["id"], p.street_chat["id"]}
     world.people = {u["id"] for u in (p.staff, p.bhead, p.uhead, p.resident, p.street, ULLA, BELLA, RIA, MAX)}
     assert all(world.ids().values()), world.ids()
     return world
+
+
+async def _wish_and_household(h: Harness) -> tuple[int, int]:
+    """Issue 12: Rita posts a micro-wish (without her name); Uma puts a household of unit 1 on the care
+    list (its label and note are private)."""
+    p = h.p
+    rita, uma = updates.private_chat(p.resident), updates.private_chat(p.uhead)
+    await h.cmd(p.resident, rita, "wish")
+    await h.text(p.resident, "Please help me change a light bulb")
+    await h.press(p.resident, h.last_to(rita), "wi:t:7")
+    await h.press(p.resident, h.last_to(rita), "wi:n:0")
+    wish = await _scalar(h, "SELECT id FROM wishes WHERE resident_id = ? AND state = 'open'", (p.resident["id"],))
+    await h.cmd(p.uhead, uma, "care")
+    await h.press(p.uhead, h.last_to(uma), "cr:new:0")
+    unit = next(d for _, d in h.last_to(uma).buttons if d.startswith("cr:u:"))
+    await h.press(p.uhead, h.last_to(uma), unit)
+    await h.text(p.uhead, "Flat 101")
+    for data in ("cr:n:1", "cr:f:7", "cr:k:0"):
+        await h.press(p.uhead, h.last_to(uma), data)
+    household = await _scalar(h, "SELECT id FROM care_households WHERE state = 'active'")
+    return int(wish), int(household)

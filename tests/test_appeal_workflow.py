@@ -135,7 +135,7 @@ async def test_unit_is_asked_once_then_private_appeal_starts_directly(h: Harness
         ("4", f"f:u:{bid}:4"),
     ]
     calls = await h.press(me, unit_question, f"f:u:{bid}:1")
-    assert (calls[-1].method, calls[-1].text.split("\n")[:2]) == (
+    assert (calls[-1].method, (calls[-1].text or "").split("\n")[:2]) == (
         "editMessageText",
         ["Building 7, unit 1", "What is it about? Press one:"],
     )
@@ -824,6 +824,7 @@ async def test_status_in_the_building_chat_is_anonymous(h: Harness) -> None:
     calls = await h.cmd(h.p.resident, h.p.building_chat, "status")
     (summary,) = calls
     assert summary.chat_id == h.p.building_chat["id"]
+    assert summary.text is not None
     assert summary.text.startswith(
         "📊 Building 7: 2 open appeals (0 overdue, 1 waiting for residents). Resolved this month: 0.\n\n"
         "🔑 Building code for the poster: "

@@ -247,7 +247,8 @@ async def test_sticker_while_describing_an_appeal_keeps_the_draft(h: Harness) ->
 # --- anti-spam ---------------------------------------------------------------------------------------
 async def inbox(h: Harness, user_id: int) -> list[Any]:
     async with h.services.db.read() as tx:
-        return await tx.fetchall("SELECT * FROM inbox WHERE user_id = ? ORDER BY id", (user_id,))
+        rows: list[Any] = await tx.fetchall("SELECT * FROM inbox WHERE user_id = ? ORDER BY id", (user_id,))
+        return rows
 
 
 async def try_to_file(h: Harness, text: str) -> list[str]:

@@ -203,6 +203,8 @@ def _escalated_once_for_a_while(e2e: E2E, procs: list[BotProcess]) -> None:
     """Exactly one escalation, and still exactly one after five more sweep intervals (0.3 s each) of
     every running process."""
     p = e2e.chat.p
+    # the three notices of one escalation leave the outbox one after another: all of them first
+    e2e.chat.wait_text(p.uhead, "Appeal #1 was passed to the building head")
 
     def once() -> bool:
         return (

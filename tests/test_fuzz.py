@@ -203,7 +203,8 @@ class Fuzzer:
             "location": {"latitude": 31.2, "longitude": 121.5},
             "contact": {"phone_number": "+8613800000000", "first_name": "X"},
         }[kind]
-        return updates.wrap("message", updates.message_dict(who, chat, **{kind: body}))
+        content: dict[str, Any] = {kind: body}
+        return updates.wrap("message", updates.message_dict(who, chat, **content))
 
     def membership(self) -> dict[str, Any]:
         """The bot or a person added to or removed from a group (the bot's own chats included)."""
@@ -228,9 +229,20 @@ async def test_fuzz_every_command_and_button(h: Harness, caplog: pytest.LogCaptu
     await build_world(h)
     await h.cmd(h.p.resident, h.p.building_chat, "appeal")  # the filing link button (ap_)
     commands, prefixes = registered(h)
-    assert len(commands) >= 30 and {"f:", "a:", "uh:", "mu:", "lang:", "pt:h:", "pk:", "ev:", "ep:", "pv:"} <= set(
-        prefixes
-    )
+    assert len(commands) >= 30 and {
+        "f:",
+        "a:",
+        "uh:",
+        "mu:",
+        "lang:",
+        "pt:h:",
+        "pk:",
+        "ev:",
+        "ep:",
+        "pv:",
+        "wi:",
+        "cr:",
+    } <= set(prefixes)
     words, links = button_words(h), deep_link_prefixes(h)
     assert len(words) > 20 and {"ap_", "card_", "rc_"} <= set(links)
     fuzz = Fuzzer(h, random.Random(SEED), words)

@@ -42,7 +42,8 @@ def _po_path(lang: str) -> Path:
 
 @cache
 def _catalog(lang: str) -> Catalog:
-    return load_catalog(lang)  # unitbot.po and every feature's .po, merged as the bot merges them
+    catalog: Catalog = load_catalog(lang)  # unitbot.po and every feature's .po, merged as the bot merges them
+    return catalog
 
 
 @cache
@@ -54,7 +55,7 @@ def _messages(lang: str) -> dict[str, tuple[str, ...]]:
             continue  # the header
         key = msg.id[0] if isinstance(msg.id, tuple | list) else msg.id
         forms = tuple(msg.string) if isinstance(msg.string, tuple | list) else (msg.string,)
-        out[key] = forms
+        out[key] = tuple(f or "" for f in forms)
     return out
 
 
@@ -112,7 +113,7 @@ def test_no_empty_or_fuzzy_translations() -> None:
                 continue
             assert not msg.fuzzy, f"{lang}: {msg.id} is marked fuzzy (not loaded)"
             forms = msg.string if isinstance(msg.string, tuple | list) else (msg.string,)
-            assert all(f.strip() for f in forms), f"{lang}: {msg.id} has an empty translation"
+            assert all((f or "").strip() for f in forms), f"{lang}: {msg.id} has an empty translation"
             if isinstance(msg.id, tuple | list):
                 assert len(forms) == catalog.num_plurals, f"{lang}: {msg.id[0]} needs {catalog.num_plurals} forms"
 
@@ -320,9 +321,12 @@ def _families() -> dict[str, set[str]]:
 
     The values come from the code's own enums and tables, so a new member without a translation fails.
     """
+    from bot.services.care.households import EVERY_DAYS, NEEDS
+    from bot.services.care.visits import OUTCOMES
     from bot.services.elections import ElectionSettings
     from bot.services.point_rules import EDITABLE_RULES
     from bot.services.proposal_rules import DEFAULT_OPTIONS, MODES
+    from bot.services.wishes.rules import WHEN_DAYS
 
     return {
         "category.": {c.value for c in Category},
@@ -337,6 +341,11 @@ def _families() -> dict[str, set[str]]:
         "proposal.verdict.": _returned_strings("bot.services.proposal_rules", "verdict"),
         "title.rule.": set(typing.get_args(ElectionSettings.model_fields["yearly_rule"].annotation)),
         "points.rule.": set(EDITABLE_RULES),
+        # issue 12: micro-wishes and the care list
+        "wish.when.": {str(d) for d in WHEN_DAYS},
+        "care.need.": set(NEEDS),
+        "care.every.": {str(d) for d in EVERY_DAYS},
+        "care.outcome.": set(OUTCOMES.values()),
     }
 
 
@@ -519,7 +528,7 @@ def test_every_message_renders_with_its_params(catalogs: Catalogs, lang: str, ke
 def test_plural_forms_header(lang: str, nplurals: int, cases: dict[int, int]) -> None:
     assert _header(lang, "Language") == lang
     assert re.match(rf"nplurals={nplurals};", _header(lang, "Plural-Forms"))
-    plural = _gnu(lang).plural  # gettext's function parsed from the compiled header
+    plural = _gnu(lang).plural  # type: ignore[attr-defined]  # gettext's function parsed from the compiled header
     assert {n: plural(n) for n in cases} == cases
 
 

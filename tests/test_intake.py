@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.request import BaseRequest, RequestData
 
 from bot.app import open_storage
 from bot.clock import FakeClock
@@ -94,11 +95,22 @@ class GatedRequest(RecordingRequest):
         self.gate = asyncio.Event()
         self.waiting = 0
 
-    async def do_request(self, url: str, method: str, request_data: Any = None, **kw: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
         if request_data is not None and request_data.parameters.get("chat_id") == self.held_chat:
             self.waiting += 1
             await self.gate.wait()
-        return await super().do_request(url, method, request_data, **kw)
+        return await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
 
 
 async def test_a_chat_waiting_for_telegram_does_not_hold_up_other_chats_and_keeps_its_own_order(

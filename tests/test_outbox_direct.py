@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from telegram.error import RetryAfter
 
-from bot.app import UnitApp, build_application, open_storage
+from bot.app import build_application, open_storage
 from bot.clock import FakeClock
 from bot.pacing import Limits, Pacer
+from handlers.context import UnitApp
 from handlers.pacing import PacingLimiter
 from tests.harness import local, make_settings
 from tests.support import RecordingRequest, updates

@@ -16,7 +16,7 @@ import pytest
 
 from bot.models import Notice, Priority
 from bot.pacing import Limits, Pacer
-from handlers.delivery import Dispatcher
+from handlers.outbox_sender import OutboxSender
 from storage.outbox import OutboxRepo
 from tests.harness import Harness
 from tests.support.flood import FakeTime, LimitedTelegram
@@ -31,7 +31,7 @@ def paced(h: Harness) -> tuple[Harness, FakeTime, LimitedTelegram]:
     clock = FakeTime()
     telegram = LimitedTelegram(clock=clock)
     h.rt.telegram = telegram
-    h.app.bot_data.dispatcher = Dispatcher(h.app, Pacer(Limits(), clock=clock, sleep=clock.sleep))
+    h.app.bot_data.outbox_sender = OutboxSender(h.app, Pacer(Limits(), clock=clock, sleep=clock.sleep))
     return h, clock, telegram
 
 
@@ -55,10 +55,10 @@ async def test_600_chats_get_their_ballot_exactly_once_without_a_429(
     start = clock()
     assert await h.app.bot_data.outbox().drain() == 600
     assert telegram.floods == []
-    assert sorted(c.chat_id for c in h.rt.calls if c.method == "sendMessage") == sorted(chats)
+    assert sorted(int(c.chat_id or 0) for c in h.rt.calls if c.method == "sendMessage") == sorted(chats)
     elapsed = sends(telegram)[-1][0] - start
     assert 600 / 30 - 1 <= elapsed <= 21, elapsed  # Telegram's 30/s is the floor (fake time)
-    assert await h.services.delivery.pending() == 0
+    assert await h.services.outbox.pending() == 0
 
 
 async def test_a_throttled_group_does_not_delay_a_private_message(
@@ -102,7 +102,7 @@ async def test_urgent_notices_are_stored_first_and_bulk_last(h: Harness) -> None
             Notice(PERSON + 1, "appeal.resident_unreachable", {"id": 2}, urgent=True),
         ],
     )
-    delivery = h.services.delivery
+    delivery = h.services.outbox
     claimed = [[(i.chat_id, i.priority) for i in await delivery.claim(1)] for _ in range(3)]
     assert claimed == [[(PERSON + 1, 0)], [(PERSON, 1)], [(GROUP, 2)]]
 
@@ -110,12 +110,17 @@ async def test_urgent_notices_are_stored_first_and_bulk_last(h: Harness) -> None
 async def test_the_claim_leaves_out_chats_whose_budget_is_spent(h: Harness) -> None:
     await queue(h, (Notice(GROUP, "election.withdrawn", {"period": "1", "name": f"{i}"}) for i in range(10)))
     await queue(h, (Notice(PERSON + i, "appeal.resident_unreachable", {"id": i}) for i in range(3)))
-    delivery = h.services.delivery
+    delivery = h.services.outbox
     taken = await delivery.claim(10, exclude={GROUP})
     assert sorted(i.chat_id for i in taken) == [PERSON, PERSON + 1, PERSON + 2]
     # a chat the budget refuses is skipped for this round; its messages are still due, unclaimed
     refused: list[int] = []
-    again = await delivery.claim(10, accept=lambda chat: refused.append(chat) is not None)
+
+    def refuse(chat: int) -> bool:
+        refused.append(chat)
+        return False
+
+    again = await delivery.claim(10, accept=refuse)
     assert again == [] and refused == [GROUP]  # asked once for the chat, not once per message
     one = await delivery.claim(10)
     assert [i.chat_id for i in one] == [GROUP]  # one message per chat at a time, in order
@@ -127,12 +132,12 @@ async def test_a_429_defers_only_its_chat(paced: tuple[Harness, FakeTime, Limite
     telegram.fail_next("sendMessage", GROUP, status=429, retry_after=30)
     await queue(h, (Notice(GROUP, "election.withdrawn", {"period": "1", "name": f"{i}"}) for i in range(3)))
     await queue(h, (Notice(PERSON + i, "appeal.resident_unreachable", {"id": i}) for i in range(5)))
-    dispatcher = h.app.bot_data.outbox()
-    assert await dispatcher.drain() == 5  # every other chat; none of the group's
+    sender = h.app.bot_data.outbox()
+    assert await sender.drain() == 5  # every other chat; none of the group's
     assert sends(telegram, GROUP) == []
-    assert dispatcher.pacer.paused_for == 0  # one chat's flood control does not stop the sender
+    assert sender.pacer.paused_for == 0  # one chat's flood control does not stop the sender
     h.clock.advance(timedelta(seconds=32))
-    assert await dispatcher.drain() == 3
+    assert await sender.drain() == 3
 
 
 async def test_429s_in_several_chats_at_once_pause_the_whole_sender(
@@ -142,9 +147,9 @@ async def test_429s_in_several_chats_at_once_pause_the_whole_sender(
     for i in range(3):
         telegram.fail_next("sendMessage", PERSON + i, status=429, retry_after=20)
     await queue(h, (Notice(PERSON + i, "appeal.resident_unreachable", {"id": i}) for i in range(3)))
-    dispatcher = h.app.bot_data.outbox()
-    await dispatcher.drain()
-    assert dispatcher.pacer.paused_for > 15
+    sender = h.app.bot_data.outbox()
+    await sender.drain()
+    assert sender.pacer.paused_for > 15
 
 
 def test_the_pacer_keeps_each_budget() -> None:
@@ -182,12 +187,12 @@ async def test_shutdown_does_not_wait_for_a_chat_budget(h: Harness) -> None:
 
     telegram = LimitedTelegram(clock=clock)
     h.rt.telegram = telegram
-    dispatcher = Dispatcher(h.app, Pacer(Limits(), clock=clock, sleep=slow_sleep))
-    h.app.bot_data.dispatcher = dispatcher
+    sender = OutboxSender(h.app, Pacer(Limits(), clock=clock, sleep=slow_sleep))
+    h.app.bot_data.outbox_sender = sender
     await queue(h, (Notice(GROUP, "election.withdrawn", {"period": "1", "name": f"{i}"}) for i in range(25)))
-    dispatcher.kick()
+    sender.kick()
     while len(sends(telegram, GROUP)) < 20:  # noqa: ASYNC110 - the fake records from the sender's tasks
         await asyncio.sleep(0.005)
-    await dispatcher.wait_idle()
-    assert len(sends(telegram, GROUP)) == 20 and await h.services.delivery.pending() == 5
-    assert await dispatcher.drain() == 5  # the next drain goes on
+    await sender.wait_idle()
+    assert len(sends(telegram, GROUP)) == 20 and await h.services.outbox.pending() == 5
+    assert await sender.drain() == 5  # the next drain goes on

@@ -73,7 +73,8 @@ async def balance(h: Harness, user: dict[str, Any]) -> int:
 
 
 async def stock(h: Harness, perk_id: int) -> int | None:
-    return (await h.services.perks.perk(perk_id)).perk.stock
+    found: int | None = (await h.services.perks.perk(perk_id)).perk.stock
+    return found
 
 
 async def staff(h: Harness, name: str, args: str = "", **kw: Any) -> list[Call]:
@@ -573,7 +574,7 @@ async def second_community(h: Harness) -> int:
     tg.admins[house["id"]] = [p.staff]
     await h.cmd(p.staff, staff2, "newcommunity", "Hill Top")
     await h.cmd(p.staff, staff2, "community", "timezone Europe/Moscow")
-    code = (await h.cmd(p.staff, staff2, "invite"))[-1].text.split(":", 1)[1].split()[0]
+    code = ((await h.cmd(p.staff, staff2, "invite"))[-1].text or "").split(":", 1)[1].split()[0]
     await h.cmd(p.staff, house, "register", code)
     await h.cmd(p.staff, house, "units", "1-2")
     await h.cmd(p.staff, house, "unithead", "1", reply_to=updates.message(p.uhead, house, "hi"))

@@ -98,7 +98,8 @@ async def resolve(h: Harness, who: UserInfo, appeal_id: int) -> None:
 
 async def ledger(h: Harness, user_id: int) -> list[Any]:
     async with h.services.db.read() as tx:
-        return await tx.fetchall("SELECT * FROM ledger WHERE user_id = ? ORDER BY id", (user_id,))
+        rows: list[Any] = await tx.fetchall("SELECT * FROM ledger WHERE user_id = ? ORDER BY id", (user_id,))
+        return rows
 
 
 async def assert_consistent(db: Database) -> None:

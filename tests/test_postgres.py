@@ -85,7 +85,7 @@ def test_the_url_chooses_the_engine() -> None:
 )
 def test_a_wrong_database_url_is_refused_without_echoing_it(value: str, complaint: str) -> None:
     with pytest.raises(ValidationError) as info:
-        StorageSettings(database=value, _env_file=None)  # type: ignore[call-arg]
+        StorageSettings(database=value, _env_file=None)
     said = " ".join(str(e["msg"]) for e in info.value.errors())  # what `python -m bot` prints
     assert complaint in said
     assert "pw" not in said
@@ -216,7 +216,7 @@ async def test_a_deadline_hit_by_a_transient_conflict_is_retried_not_marked_erro
     async def fire(tx: Any, row: Any, now: Any) -> str:
         if failures:
             raise failures.pop()
-        return await real_fire(tx, row, now)
+        return str(await real_fire(tx, row, now))
 
     monkeypatch.setattr(sweeper, "_fire", fire)
     h.clock.set(local(2026, 11, 24, 10, 0))  # past the first-reply deadline

@@ -130,7 +130,7 @@ async def test_the_receipt_is_queued_in_the_filing_transaction_and_survives_a_cr
         await harness.press(me, harness.last_to(me), "f:c:problem")
         # the description arrives; the handler commits the appeal, then the process is killed before
         # anything is sent: no outbox drain at all
-        app.bot_data.dispatcher.kick = lambda: None  # type: ignore[method-assign]
+        app.bot_data.outbox().kick = lambda: None  # type: ignore[method-assign]
         before = len(harness.rt.calls)
         await harness.send(updates.message(me, updates.private_chat(me), "Water on the stairs"), drain=False)
         assert sends(harness.rt.calls[before:]) == []
@@ -196,7 +196,7 @@ async def test_buildings_known_from_the_group_are_offered_and_another_can_be_cho
     second = updates.group_chat(-1001000000009, "Building 9 业主群")
     tg.admins[second["id"]] = [h.p.staff]
     invite = await h.cmd(h.p.staff, h.p.staff_chat, "invite")
-    code = invite[-1].text.split(":", 1)[1].split()[0]
+    code = (invite[-1].text or "").split(":", 1)[1].split()[0]
     await h.cmd(h.p.staff, second, "register", code)
     assert h.texts(second)[-1].startswith("🏠 Building 9 is now part of Sunny Side.")  # the group's tail left out
     await h.send(updates.message(me, second, "hello"))
@@ -221,15 +221,17 @@ async def test_start_gives_each_role_its_screen_and_a_persistent_keyboard(h: Har
     assert markup["is_persistent"] is True and markup["resize_keyboard"] is True
     assert [[b["text"] for b in row] for row in markup["keyboard"]] == [
         ["📝 Report a problem", "📋 My appeals"],
+        ["🎁 A wish"],
         ["🗳 Vote", "🌐 Language", "❓ Help"],
     ]
-    assert calls[-1].text.startswith("Hello, Rita! 👋\nI pass your problems")
+    assert (calls[-1].text or "").startswith("Hello, Rita! 👋\nI pass your problems")
     head = h.p.uhead
     calls = await h.cmd(head, updates.private_chat(head), "help")
     rows = [
         [b["text"] for b in row] for row in keyboard_of([c for c in calls if c.method == "sendMessage"][-1])["keyboard"]
     ]
     assert rows[0] == ["📂 Open appeals", "⭐ My points"]
+    assert rows[1] == ["🏠 Care list"]
     assert "You are the unit head of: 1 · Building 7." in (calls[0].text or "")
     menus = [c for c in calls if c.method == "setMyCommands"]
     assert menus and menus[-1].params["scope"] == {"type": "chat", "chat_id": head["id"]}
@@ -282,7 +284,7 @@ async def test_command_menus_fit_each_scope(h: Harness) -> None:
         scope = call.params["scope"]
         key = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
         by_scope.setdefault(key, set()).update(c["command"] for c in call.params["commands"])
-    assert by_scope["all_private_chats"] == {"appeal", "myappeals", "lang", "cancel", "help"}
+    assert by_scope["all_private_chats"] == {"appeal", "myappeals", "wish", "lang", "cancel", "help"}
     assert "units" in by_scope["all_chat_administrators"] and "units" not in by_scope["all_group_chats"]
     staff = by_scope[f"chat:{h.p.staff_chat['id']}"]
     assert {"invite", "open", "sla", "award"} <= staff
@@ -416,7 +418,7 @@ async def test_a_building_has_a_name_of_its_own(h: Harness) -> None:
     tg.admins[chat["id"]] = [p.staff]
     await h.cmd(p.staff, p.staff_chat, "newcommunity", "Sunny Side")
     invite = await h.cmd(p.staff, p.staff_chat, "invite")
-    code = invite[-1].text.split(":", 1)[1].split()[0]
+    code = (invite[-1].text or "").split(":", 1)[1].split()[0]
     await h.cmd(p.staff, chat, "register", f"{code} 3号楼")
     answer = h.texts(chat)[-1]
     assert answer.startswith("🏠 3号楼 is now part of Sunny Side.\nBuilding code for the poster: ")
@@ -457,6 +459,7 @@ async def test_the_migration_names_existing_buildings_after_their_group(tmp_path
         for stmt in split_statements(eleven.sql.replace("{pk}", PK[db.dialect])):
             await tx.execute(stmt.rstrip(";"))
         row = await tx.fetchone("SELECT name, code FROM buildings")
+    assert row is not None
     assert (row["name"], row["code"]) == ("7号楼业主群", None)
     await db.close()
 
@@ -470,7 +473,7 @@ async def test_words_added_to_an_appeal_and_their_acknowledgement_are_queued_tog
     receipt = [
         m for (cid, _), m in h.rt.telegram.messages.items() if cid == me["id"] and "received" in m.get("text", "")
     ]
-    h.app.bot_data.dispatcher.kick = lambda: None  # type: ignore[method-assign]
+    h.app.bot_data.outbox().kick = lambda: None  # type: ignore[method-assign]
     await h.send(
         updates.message(me, updates.private_chat(me), "It is the 3rd floor", reply_to=receipt[-1]), drain=False
     )

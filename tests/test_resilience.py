@@ -21,7 +21,8 @@ def sends(calls: list[Any], chat_id: int | None = None) -> list[Any]:
 
 async def outbox_rows(h: Harness) -> list[Any]:
     async with h.services.db.read() as tx:
-        return await tx.fetchall("SELECT * FROM outbox ORDER BY id")
+        rows: list[Any] = await tx.fetchall("SELECT * FROM outbox ORDER BY id")
+        return rows
 
 
 async def reply_as_head(h: Harness, appeal_id: int, text: str) -> list[Any]:
@@ -68,7 +69,7 @@ async def test_chat_migrated_on_an_outbox_send_follows_the_new_id(h: Harness) ->
     await h.cmd(h.p.staff, other, "register", code)  # the staff chat is told: an outbox message
 
     [rejected] = [c for c in h.rt.rejected if c.chat_id == h.p.staff_chat["id"]]
-    assert rejected.error["parameters"] == {"migrate_to_chat_id": new_staff}
+    assert rejected.error is not None and rejected.error["parameters"] == {"migrate_to_chat_id": new_staff}
     assert any("Building 9 was registered by Olga" in t for t in h.texts(new_staff))
     assert not any("Building 9" in t for t in h.texts(h.p.staff_chat))
     ctx = await h.services.registry.chat_context(new_staff)
@@ -123,7 +124,7 @@ async def test_429_on_an_outbox_send_is_retried_after_retry_after(h: Harness) ->
     await h.setup_community()
     h.rt.fail_next("sendMessage", h.p.uhead["id"], status=429, retry_after=5)
     appeal_id = await h.file_appeal()
-    assert [c.error["parameters"] for c in h.rt.rejected] == [{"retry_after": 5}]
+    assert [(c.error or {}).get("parameters") for c in h.rt.rejected] == [{"retry_after": 5}]
     assert not any(f"#{appeal_id}" in t for t in h.texts(h.p.uhead))  # not sent, not lost
 
     h.clock.advance(timedelta(seconds=3))

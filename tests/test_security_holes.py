@@ -70,7 +70,8 @@ async def test_a_unit_button_of_another_building_registers_nobody(h: Harness, w:
 
 
 async def unit_of(h: Harness, building: int, name: str) -> int:
-    return next(u.id for u in await h.services.registry.units(building) if u.name == name)
+    found: int = next(u.id for u in await h.services.registry.units(building) if u.name == name)
+    return found
 
 
 async def test_a_filing_unit_button_of_another_building_registers_nobody(h: Harness, w: World) -> None:

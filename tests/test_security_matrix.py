@@ -76,6 +76,29 @@ BUTTONS = [
         "ev:{e}:{cand}",
         "ep:{e}:{b7}:0",
         "pv:{p}:0",
+        # issue 12: micro-wishes and the care list
+        "wi:b:{b7}",
+        "wi:t:7",
+        "wi:n:0",
+        "wi:c:0",
+        "wi:h:{w}",
+        "wi:w:{w}",
+        "wi:s:{w}",
+        "wi:d:{w}",
+        "wi:q:{w}",
+        "wi:ok:{w}",
+        "wi:no:{w}",
+        "wi:x:{w}",
+        "cr:u:{u1}",
+        "cr:n:0",
+        "cr:f:7",
+        "cr:k:0",
+        "cr:c:0",
+        "cr:v:{hh}",
+        "cr:w:{hh}",
+        "cr:p:{hh}",
+        "cr:a:{hh}",
+        "cr:r:{hh}",
     )
 ] + [Attack("button", "pk:n", "group")]
 
@@ -128,6 +151,10 @@ COMMANDS = [
         "vote",
         "results",
         "decisions",
+        "wish",
+        "wishes",
+        "care",
+        "knock",
     )
 ]
 
@@ -145,6 +172,10 @@ ALLOWED = {
     # Ria lives in Building 8: she may start (and cancel) an appeal about it
     (RIA["id"], "private", "appeal"),
     (RIA["id"], "private", "cancel"),
+    # issue 12: Ulla heads a unit of this community and is in Building 7's chat: she may volunteer
+    # for a wish posted there; Ria is a resident of this community: she may write a wish
+    (ULLA["id"], "group", "wi:h:{w}"),
+    (RIA["id"], "private", "wish"),
 }
 HEAD_OF_SUNNY_SIDE = {ULLA["id"], BELLA["id"]}  # their points and perks there are theirs to see
 
@@ -172,7 +203,7 @@ def registered(h: Harness) -> tuple[set[str], set[str]]:
 
 
 # the commands that take no ids and only read or answer where they are sent: attacked with junk
-READ_ONLY = {"help", "lang", "myunit", "appeal", "myappeals", "open", "status", "cancel", "sla", "points"}
+READ_ONLY = {"help", "lang", "myunit", "appeal", "myappeals", "open", "status", "cancel", "sla", "points", "wishes"}
 
 
 async def test_the_matrix_covers_every_handler(h: Harness) -> None:

@@ -84,7 +84,8 @@ async def test_invite_has_an_add_to_group_deep_link(h: Harness) -> None:
     [(label, url)] = msg.buttons
     assert "Add the bot" in label
     assert url == f"https://t.me/{updates.BOT_USERNAME}?startgroup={code}"
-    assert "url" in msg.reply_markup["inline_keyboard"][0][0]  # type: ignore[index]
+    assert msg.reply_markup is not None
+    assert "url" in msg.reply_markup["inline_keyboard"][0][0]
 
 
 async def test_invite_only_in_the_staff_chat_by_staff(h: Harness) -> None:

@@ -94,6 +94,7 @@ def test_a_read_only_database_is_refused_at_start(e2e: E2E, tmp_path: Path) -> N
     # a first run creates the database; then it becomes read-only
     proc = e2e.spawn("first").start()
     assert proc.stop() == 0
+    assert isinstance(e2e.database, Path)  # a SQLite file (sqlite_only)
     if os.geteuid() != 0:
         e2e.database.chmod(0o444)
         database = e2e.database

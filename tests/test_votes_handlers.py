@@ -460,14 +460,14 @@ async def test_results_go_out_as_text_when_the_chart_cannot_be_drawn(
 async def test_a_message_that_fails_to_render_does_not_hold_up_the_others(
     h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from handlers.delivery import Dispatcher
+    from handlers.outbox_sender import OutboxSender
 
     await build_town(h)
     p = h.p
     opened = await open_election(h)
     ballot9 = ballot_of(opened, CHAT9["id"])
     await h.press(YAN, ballot9, vote_data(ballot9, VERA))  # somebody voted: the results have a chart
-    real = Dispatcher._parts
+    real = OutboxSender._parts
     broken_once = {p.building_chat["id"]}
 
     def parts(item: Any, t: Any) -> Any:
@@ -476,7 +476,7 @@ async def test_a_message_that_fails_to_render_does_not_hold_up_the_others(
             raise KeyError("a bug")
         return real(item, t)
 
-    monkeypatch.setattr(Dispatcher, "_parts", staticmethod(parts))
+    monkeypatch.setattr(OutboxSender, "_parts", staticmethod(parts))
     h.clock.set(CLOSES)
     closed = await h.sweep()
     assert "could not be sent" in caplog.text
@@ -877,9 +877,10 @@ async def test_charts_use_the_configured_font(h: Harness, monkeypatch: pytest.Mo
     """UNITBOT_CARD_FONT (a font with Chinese glyphs) draws the result charts as well as the ID cards."""
     font = SERIF
     import bot.charts
+    import bot.fonts
 
     used: list[str | None] = []
-    real = bot.charts.Writer
+    real = bot.fonts.Writer
 
     def writer(path: str | None, size: int, **kw: Any) -> Any:
         used.append(path)

@@ -143,7 +143,7 @@ def test_each_application_has_its_own_metrics() -> None:
 
 # --- settings ------------------------------------------------------------------------------------
 def settings(**values: Any) -> Settings:
-    return Settings(token=TOKEN, _env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(token=TOKEN, _env_file=None, **values)
 
 
 @pytest.mark.parametrize(

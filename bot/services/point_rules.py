@@ -52,6 +52,8 @@ class PointsSettings(BaseModel):
     election_multiplier: int = Field(20, ge=0, le=1000)  # ... times this for a monthly election win
     code_minutes: int = Field(30, ge=5, le=7 * 24 * 60)  # how long a redemption code stays good
     card_days: int = Field(90, ge=1, le=3660)  # how long an issued ID card shows as valid
+    wish_fulfilled: int = Field(5, ge=0, le=10_000)  # a volunteer's micro-wish confirmed fulfilled (issue 12)
+    care_visit: int = Field(1, ge=0, le=10_000)  # a care-list visit made, once per due visit (issue 12)
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> PointsSettings:
@@ -84,6 +86,8 @@ class Reason(StrEnum):
     MANUAL_DEDUCT = "manual.deduct"
     REDEEMED = "perk.redeemed"
     REFUND = "perk.refund"
+    WISH_FULFILLED = "wish.fulfilled"
+    CARE_VISIT = "care.visit"
 
 
 def month_key(moment: datetime, community: Community) -> str:

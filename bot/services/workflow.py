@@ -334,7 +334,7 @@ class WorkflowService(ServiceBase):
         """Move the appeal one level up the chain; None when it is already at the top."""
         return await escalate(self, tx, appeal, community, now, actor_id=actor_id, reason=reason)
 
-    # --- helpers (ResidentService, DeliveryService and the Sweeper use them too) ---------------------
+    # --- helpers (ResidentService, OutboxService and the Sweeper use them too) ---------------------
     async def _level_chat(self, community: Community, level: Level) -> int:
         return level_chat(community, level)
 

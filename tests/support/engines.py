@@ -159,7 +159,7 @@ def run_sql(
         from storage.engines.postgres import translate
 
         with psycopg.connect(str(database), autocommit=True, connect_timeout=10) as conn:
-            cur = conn.execute(translate(sql, bool(params)), params or None)  # type: ignore[arg-type]
+            cur = conn.execute(translate(sql, bool(params)), params or None)
             return [tuple(r) for r in cur.fetchall()] if cur.description else []
     import sqlite3
 

@@ -116,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if len(body) < length:  # the client died mid-request (kill -9): Telegram gets no call from it
+        if len(body) < length:  # the client went away mid-request (a kill -9): Telegram never sees it
             self.close_connection = True
             return
         url = urlsplit(self.path)

@@ -1,6 +1,6 @@
 """What the election posts: the ballot's buttons, the results' text lines and chart bars, and the
 result messages (counts only: nothing here says who voted for whom). The chart itself is drawn when
-the message is sent (``handlers.delivery``), so the outbox stores only numbers.
+the message is sent (``handlers.outbox_sender``), so the outbox stores only numbers.
 
 The text versions name every winner and list every candidate of a building; only the community-wide
 list in the staff's text stops after ``TEXT_MAX`` lines ("...and N more"). Charts show every
@@ -79,7 +79,7 @@ def _summary(results: ElectionResults) -> dict[str, Any]:
 def photo_spec(
     caption_key: str, caption_params: dict[str, Any], bars: list[dict[str, object]], measure: str = "votes"
 ) -> dict[str, Any]:
-    """A bar chart the outbox renders at send time (``handlers.delivery``: sendPhoto, then the text);
+    """A bar chart the outbox renders at send time (``handlers.outbox_sender``: sendPhoto, then the text);
     ``measure``: what the bars count ("votes", or "wins" for a yearly title decided by monthly wins)."""
     return {
         "kind": "bars",

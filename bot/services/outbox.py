@@ -1,6 +1,6 @@
 """The outbox's domain side: claim due messages, record what happened when sending them.
 
-The actual sending is Telegram's business (``handlers.delivery``); this module only decides what a
+The actual sending is Telegram's business (``handlers.outbox_sender``); this module only decides what a
 result means: sent, retry later (429 / network), chat moved, or a person who cannot be reached —
 then the appeal's next level is told instead.
 """
@@ -25,7 +25,7 @@ RELAYS_TO_RESIDENT = frozenset({"resident.reply", "resident.question", "resident
 MAX_ATTEMPTS = 8
 
 
-class DeliveryService(ServiceBase):
+class OutboxService(ServiceBase):
     def __init__(self, workflow: WorkflowService) -> None:
         super().__init__(workflow.db, workflow.clock, workflow.calendars)
         self.workflow = workflow

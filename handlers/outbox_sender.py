@@ -25,15 +25,15 @@ from handlers.pacing import OUTBOX, retry_after_seconds
 from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
-    from bot.app import UnitApp
     from bot.i18n import Translator
+    from handlers.context import UnitApp
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8  # messages in flight at once (each to a different chat)
 IDLE_POLL = 0.25  # longest nap while due messages wait for a chat's budget (new work is seen by then)
 
 
-class Dispatcher:
+class OutboxSender:
     def __init__(self, app: UnitApp, pacer: Pacer | None = None, *, concurrency: int = CONCURRENCY) -> None:
         self.app = app
         self.pacer = pacer or Pacer()
@@ -71,7 +71,7 @@ class Dispatcher:
             return await self._drain()
 
     async def _drain(self) -> int:
-        delivery = self.app.bot_data.services.delivery
+        delivery = self.app.bot_data.services.outbox
         pacer = self.pacer
         sent = 0
         flying: dict[asyncio.Task[int], int] = {}  # send task -> its chat
@@ -116,7 +116,7 @@ class Dispatcher:
 
     async def _send(self, item: OutboxItem) -> int:
         services = self.app.bot_data.services
-        delivery = services.delivery
+        delivery = services.outbox
         bot = self.app.bot
         # the budget of the first part was taken by the claim; each further part takes its own
         paced: dict[str, Any] = {"rate_limit_args": OUTBOX} if bot.rate_limiter is not None else {}
