@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot.config import check_database_setting, database_url, is_postgres_url
 from storage.copy import CopyMismatch, CopyRefused, CopyReport, copy_database
-from storage.db import open_database
+from storage.engines import open_database
 from storage.errors import DatabaseUnavailable, safe_url
 
 OK, MISMATCH, REFUSED = 0, 1, 2

@@ -4,7 +4,7 @@
 * PostgreSQL (``storage/engines/postgres.py``, psycopg 3 with an async connection pool):
   ``UNITBOT_DATABASE=postgresql://user@host/db``.
 
-``open_database(url)`` picks the engine. All SQL in the project is written once, with ``?``
+``storage.engines.open_database(url)`` picks the engine. All SQL in the project is written once, with ``?``
 placeholders and portable constructs (``INSERT ... ON CONFLICT``, ``RETURNING``, partial indexes); the
 PostgreSQL engine translates placeholders and adds ``FOR UPDATE SKIP LOCKED`` where
 :meth:`Tx.lock_clause` is used, so claims taken by several processes are disjoint.
@@ -103,7 +103,7 @@ class Tx(ABC):
 
 
 class Database(ABC):
-    """One database, opened by ``connect()`` and closed by ``close()``; see :func:`open_database`."""
+    """One database, opened by ``connect()`` and closed by ``close()``; see ``storage.engines.open_database``."""
 
     url: str  # what UNITBOT_DATABASE said (a file path or a postgresql:// URL)
 
@@ -143,15 +143,3 @@ async def _no_lock() -> AsyncIterator[None]:
 
 def is_postgres_url(url: str) -> bool:
     return url.strip().lower().startswith(POSTGRES_SCHEMES)
-
-
-def open_database(url: str, **options: Any) -> Database:
-    """The engine for ``url``: ``postgresql://...`` (or ``postgres://``) is PostgreSQL, anything else
-    a SQLite file path (``:memory:`` for a throw-away database). Nothing is opened yet."""
-    if is_postgres_url(url):
-        from storage.engines.postgres import PostgresDatabase
-
-        return PostgresDatabase(url.strip(), **options)
-    from storage.engines.sqlite import SqliteDatabase
-
-    return SqliteDatabase(url, **options)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from bot.models import UserInfo
 from bot.services.cards import card_number
-from storage.db import open_database
+from storage.engines import open_database
 from storage.ledger import LedgerRepo
 from tests.harness import Harness
 from tests.support import updates

@@ -42,7 +42,8 @@ from bot.services.perk_catalog import (
 from bot.services.perks import PerksService
 from bot.services.point_rules import record_award
 from bot.services.points import PointsService
-from storage.db import Database, open_database
+from storage.db import Database
+from storage.engines import open_database
 from storage.registry import RegistryRepo
 from tests.harness import Harness, local
 from tests.support import updates

@@ -27,7 +27,8 @@ from bot.clock import to_ts
 from bot.config import StorageSettings
 from bot.models import Level, Notice
 from storage import migrate as migrate_module
-from storage.db import Database, open_database
+from storage.db import Database
+from storage.engines import open_database
 from storage.engines.postgres import PostgresDatabase, translate
 from storage.engines.sqlite import SqliteDatabase
 from storage.errors import is_transient, safe_url

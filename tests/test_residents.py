@@ -436,7 +436,7 @@ async def test_a_building_has_a_name_of_its_own(h: Harness) -> None:
 
 
 async def test_the_migration_names_existing_buildings_after_their_group(tmp_path: Any) -> None:
-    from storage.db import open_database
+    from storage.engines import open_database
     from storage.migrate import PK, load_migrations, split_statements
     from tests.support.engines import storage_url
 

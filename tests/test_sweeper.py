@@ -23,7 +23,8 @@ from bot.models import Level
 from bot.services.base import Calendars, Defaults
 from bot.services.sweeper import Sweeper, SweepReport
 from bot.services.workflow import WorkflowService
-from storage.db import Database, Tx, open_database
+from storage.db import Database, Tx
+from storage.engines import open_database
 from storage.engines.postgres import PostgresTx
 from storage.engines.sqlite import SqliteTx
 from tests.harness import Harness, appeal_of, events_of, local

@@ -29,8 +29,8 @@ from bot.services.elections import (
 )
 from bot.services.proposal_rules import HouseholdVoted, OptionUnknown
 from bot.services.proposals import ProposalService
-from storage.db import open_database
 from storage.elections import ElectionsRepo
+from storage.engines import open_database
 from storage.proposals import ProposalsRepo
 from storage.registry import RegistryRepo
 from tests.harness import Harness, local

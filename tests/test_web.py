@@ -21,7 +21,7 @@ from bot.metrics import Metrics
 from bot.runtime import register_webhook
 from bot.services.operations import BugReport, OperatorReports
 from bot.web import HealthRoutes, WebhookRoute, WebServer
-from storage.db import open_database
+from storage.engines import open_database
 from storage.migrate import migrate
 from tests.harness import TOKEN, Harness, make_settings
 from tests.support import updates

@@ -36,7 +36,8 @@ from bot.services.staff_chat import StaffChatService
 from bot.services.sweeper import Sweeper
 from bot.services.wishes import WishService, WishSweep
 from bot.services.workflow import WorkflowService
-from storage.db import Database, open_database
+from storage.db import Database
+from storage.engines import open_database
 from storage.migrate import migrate
 
 log = logging.getLogger(__name__)

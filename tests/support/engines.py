@@ -60,7 +60,7 @@ class PostgresServer:
         return psycopg.connect(admin_url(), autocommit=True, connect_timeout=3)
 
     def _make_template(self) -> None:
-        from storage.db import open_database
+        from storage.engines import open_database
         from storage.migrate import migrate
 
         worker = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main"))
