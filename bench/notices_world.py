@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.app import open_storage
 from bot.models import Role, UserInfo
+from storage.engines.sqlite import SqliteDatabase
 from storage.registry import RegistryRepo
 from tests.harness import local, make_harness
 
@@ -34,7 +35,9 @@ def head_id(building: int, unit: int, units: int) -> int:
 async def build(db: Path, buildings: int, units: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         h, app = await make_harness(Path(tmp), local(2026, 11, 23, 10, 0))
-        app.bot_data.services.db.path = str(db)
+        sqlite = app.bot_data.services.db
+        assert isinstance(sqlite, SqliteDatabase)  # the bench's world is a SQLite file
+        sqlite.path = sqlite.url = str(db)
         async with app:
             await open_storage(app)
             try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.app import open_storage
 from bot.models import Role, UserInfo
+from storage.engines.sqlite import SqliteDatabase
 from storage.registry import RegistryRepo
 from tests.harness import local, make_harness
 
@@ -30,7 +31,9 @@ FIRST_HEAD = 9_000_000
 async def build(db: Path, buildings: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         h, app = await make_harness(Path(tmp), local(2026, 11, 23, 10, 0))
-        app.bot_data.services.db.path = str(db)
+        sqlite = app.bot_data.services.db
+        assert isinstance(sqlite, SqliteDatabase)  # the bench's world is a SQLite file
+        sqlite.path = sqlite.url = str(db)
         async with app:
             await open_storage(app)
             try:

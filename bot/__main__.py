@@ -3,6 +3,8 @@
     python -m bot                  run: long polling, or webhooks when UNITBOT_WEBHOOK_URL is set
     python -m bot backup FILE      a consistent copy of the SQLite database, safe while the bot runs
     python -m bot restore FILE     put a backup in place (refuses a non-empty database without --force)
+    python -m bot copy-db SOURCE TARGET
+                                   copy the whole history between SQLite and PostgreSQL, checked
 
 Each command is one entry of ``COMMANDS`` (its arguments and its function): add a command there.
 Exit status 2 means the configuration or the command line is wrong (systemd does not restart it):
@@ -74,6 +76,12 @@ def restore(args: argparse.Namespace) -> int:
     return restore_command(args.file, force=args.force)
 
 
+def copy_db(args: argparse.Namespace) -> int:
+    from bot.copy_db import copy_db_command
+
+    return copy_db_command(args.source, args.target)
+
+
 @dataclass(frozen=True)
 class Command:
     run: Callable[[argparse.Namespace], int]
@@ -90,10 +98,18 @@ def _restore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace a database that already holds data")
 
 
+def _copy_db_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", help="the database to copy: a SQLite file or a postgresql:// URL")
+    parser.add_argument("target", help="an empty database: a new SQLite file or a postgresql:// URL (createdb first)")
+
+
 COMMANDS: dict[str, Command] = {
     "run": Command(run, "run the bot (the default)"),
     "backup": Command(backup, "copy the SQLite database consistently, also while the bot runs", _backup_arguments),
     "restore": Command(restore, "restore a backup into UNITBOT_DATABASE", _restore_arguments),
+    "copy-db": Command(
+        copy_db, "copy the whole history between SQLite and PostgreSQL into an empty database", _copy_db_arguments
+    ),
 }
 
 

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     token: SecretStr = Field(description="Bot token from @BotFather")
     database: str = Field(
         default="unitbot.sqlite3",
-        description="SQLite file path (or ':memory:' for throw-away runs)",
+        description="SQLite file path (or ':memory:' for throw-away runs), or a PostgreSQL URL "
+        "postgresql://user[:password]@host[:port]/dbname",
     )
     api_base_url: str = Field(
         default="https://api.telegram.org/bot",
@@ -235,10 +236,21 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        return check_database_setting(value)
+
+    def database_url(self) -> str:
+        return database_url(self.database)
+
     def database_path(self) -> str:
-        if self.database == ":memory:":
-            return self.database
-        return str(Path(self.database).expanduser())
+        """The SQLite file (``:memory:`` as it is); not for a PostgreSQL URL (see ``uses_postgres``)."""
+        return database_path(self.database)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return is_postgres_url(self.database)
 
 
 class StorageSettings(BaseSettings):
@@ -247,10 +259,59 @@ class StorageSettings(BaseSettings):
     model_config = Settings.model_config
     database: str = Field(default=Settings.model_fields["database"].default)
 
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        return check_database_setting(value)
+
+    def database_url(self) -> str:
+        return database_url(self.database)
+
     def database_path(self) -> str:
-        if self.database == ":memory:":
-            return self.database
-        return str(Path(self.database).expanduser())
+        return database_path(self.database)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return is_postgres_url(self.database)
+
+
+def is_postgres_url(value: str) -> bool:
+    return value.strip().lower().startswith(("postgresql://", "postgres://"))
+
+
+def check_database_setting(value: str) -> str:
+    """A SQLite path, or a PostgreSQL URL with a host and a database name. Never echoes the value
+    (a URL may hold a password)."""
+    value = value.strip()
+    if not value:
+        raise ValueError("is empty: a SQLite file path or a postgresql:// URL")
+    if is_postgres_url(value):
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            raise ValueError("is not a valid postgresql:// URL (check the port)") from None
+        if not parts.hostname and "host=" not in parts.query:
+            raise ValueError("postgresql:// URL has no host (postgresql://user@host:5432/dbname)")
+        if not parts.path.strip("/"):
+            raise ValueError("postgresql:// URL has no database name (postgresql://user@host:5432/dbname)")
+        return value
+    scheme = urlsplit(value).scheme if "://" in value else ""
+    if scheme:
+        raise ValueError(f"{scheme}:// is not supported: a SQLite file path or a postgresql:// URL")
+    return value
+
+
+def database_url(value: str) -> str:
+    return value.strip() if is_postgres_url(value) else database_path(value)
+
+
+def database_path(value: str) -> str:
+    if is_postgres_url(value):
+        raise ValueError("UNITBOT_DATABASE is a PostgreSQL URL, not a SQLite file")
+    if value == ":memory:":
+        return value
+    return str(Path(value).expanduser())
 
 
 # --- loading at start: one clear line per bad setting ---------------------------------------------

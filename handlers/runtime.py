@@ -161,15 +161,23 @@ class Runtime:
             raise
 
     async def _open_storage(self) -> None:
+        from storage.errors import DatabaseUnavailable, safe_url
+
         services = self.app.bot_data.services
-        where = services.settings.database
-        path = services.settings.database_path()
-        if path != ":memory:" and not Path(path).parent.is_dir():
-            raise StartupError(f"UNITBOT_DATABASE: {where} cannot be opened for writing (no such directory)")
+        settings = services.settings
+        if settings.uses_postgres:
+            where = safe_url(settings.database_url())  # never the password
+        else:  # the directory checks are for a SQLite file only
+            where = settings.database
+            path = settings.database_path()
+            if path != ":memory:" and not Path(path).parent.is_dir():
+                raise StartupError(f"UNITBOT_DATABASE: {where} cannot be opened for writing (no such directory)")
         self._storage_open = True
         try:
             await services.open_storage()
             await services.intake.check_writable()
+        except DatabaseUnavailable as exc:
+            raise StartupError(f"UNITBOT_DATABASE: {exc}") from None
         except Exception as exc:
             # aiosqlite finishes a failed connection's thread in the background: let it end while
             # the event loop still runs (else it reports "Event loop is closed" at exit)

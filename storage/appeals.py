@@ -84,14 +84,18 @@ class AppealsRepo:
         )
 
     async def get(self, appeal_id: int) -> Appeal | None:
-        row = await self.tx.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
+        """The appeal; in a write transaction on PostgreSQL its row is locked until the commit (what
+        is read is what ``update`` checks against: no ``StaleAppeal`` between processes)."""
+        sql = "SELECT * FROM appeals WHERE id = ?" + self.tx.read_for_update()  # noqa: S608 - a fixed clause
+        row = await self.tx.fetchone(sql, (appeal_id,))
         return _appeal(row) if row else None
 
     async def update(self, appeal: Appeal, now: datetime, **changes: Any) -> None:
         """Apply ``changes`` (column -> python value) if the appeal is still at ``appeal.stage``.
 
-        Raises ``StaleAppeal`` when another transaction changed it first (optimistic check; with
-        immediate transactions this only happens across processes on PostgreSQL).
+        Raises ``StaleAppeal`` when another transaction changed it first (optimistic check: SQLite has
+        one writer, and on PostgreSQL :meth:`get` in a write transaction locks the row, so this is
+        only a safety net).
         """
         cols = []
         values: list[Any] = []

@@ -1,65 +1,69 @@
-"""The database engine: one small interface, SQLite (aiosqlite, WAL) by default.
+"""The database interface: one small abstract ``Database`` / ``Tx`` pair, two engines behind it.
 
-All SQL in the project is written with ``?`` placeholders and portable constructs
-(``INSERT ... ON CONFLICT``, ``RETURNING``, partial indexes) so that a PostgreSQL engine can be
-added behind the same :class:`Database` interface (it would translate placeholders to ``$n`` and add
-``FOR UPDATE SKIP LOCKED`` where :meth:`Tx.lock_clause` is used).
+* SQLite (``storage/engines/sqlite.py``, aiosqlite, WAL): the default, ``UNITBOT_DATABASE`` a file path.
+* PostgreSQL (``storage/engines/postgres.py``, psycopg 3 with an async connection pool):
+  ``UNITBOT_DATABASE=postgresql://user@host/db``.
+
+``storage.engines.open_database(url)`` picks the engine. All SQL in the project is written once, with ``?``
+placeholders and portable constructs (``INSERT ... ON CONFLICT``, ``RETURNING``, partial indexes); the
+PostgreSQL engine translates placeholders and adds ``FOR UPDATE SKIP LOCKED`` where
+:meth:`Tx.lock_clause` is used, so claims taken by several processes are disjoint.
 
 Transactions:
-* ``async with db.write() as tx`` opens ``BEGIN IMMEDIATE`` (a read-then-write transaction that
-  starts deferred gets SQLITE_BUSY at once under contention, whatever the busy timeout).
-* ``async with db.read() as tx`` for reads.
-One connection serves the process; an ``asyncio.Lock`` keeps coroutines from interleaving
-statements of different transactions on it. Other processes are kept apart by SQLite's own locking.
+* ``async with db.write() as tx`` for a transaction that writes. SQLite: ``BEGIN IMMEDIATE`` (the
+  one writer of the file). PostgreSQL: READ COMMITTED, its default; each statement sees what was
+  committed before it, a conditional ``UPDATE ... WHERE <still so>`` waits for a row another
+  transaction holds and then re-checks its condition, and claims lock the rows they take.
+* ``async with db.read() as tx`` for reads: one consistent snapshot (PostgreSQL: REPEATABLE READ).
 Repositories receive a ``Tx`` and never commit; services own the transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any, Literal
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Literal, Protocol
 
-import aiosqlite
-
-log = logging.getLogger(__name__)
-
-Row = sqlite3.Row
 Params = Sequence[Any]
 Dialect = Literal["sqlite", "postgres"]
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-class Tx:
-    """A transaction handle passed to repositories.
+class Row(Protocol):
+    """A result row: by position (``row[0]``) or by column name (``row["id"]``); ``sqlite3.Row`` and
+    the PostgreSQL engine's rows both are one."""
 
-    Statements run directly on the SQLite connection, in the event loop's thread: once the
-    transaction holds its lock (taken by ``BEGIN`` in aiosqlite's worker thread, the one step that
-    can wait on another process), a statement on a local file takes microseconds, far less than a
-    round trip to a worker thread (about 57 us here; a filing runs ~45 statements). In WAL mode
-    neither reads nor a lock holder's writes wait on other connections.
-    """
+    def __getitem__(self, key: Any, /) -> Any: ...
 
-    dialect: Dialect = "sqlite"
+    def keys(self) -> list[str]: ...
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Tx(ABC):
+    """A transaction handle passed to repositories."""
+
+    dialect: Dialect
+
+    def __init__(self, *, writing: bool = False) -> None:
         self.memo: dict[object, Any] = {}  # values derived within this transaction (e.g. calendars)
+        self.writing = writing  # opened by db.write()
 
+    @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return self._conn.execute(sql, params).rowcount
+        """Run one statement; the number of rows it changed."""
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        self._conn.executemany(sql, rows)
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        row: Row | None = self._conn.execute(sql, params).fetchone()
-        return row
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return list(self._conn.execute(sql, params).fetchall())
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -85,72 +89,57 @@ class Tx:
         finally:
             await self.execute(f"RELEASE SAVEPOINT {name}")
 
+    def read_for_update(self) -> str:
+        """Suffix for reading a row this write transaction is going to change: PostgreSQL locks it
+        (``FOR UPDATE``: a concurrent writer of the same row waits, then reads the row as committed),
+        so read-check-write on one row behaves as under SQLite's single writer; nothing on SQLite or
+        in a read transaction."""
+        return " FOR UPDATE" if self.dialect == "postgres" and self.writing else ""
+
     def lock_clause(self) -> str:
-        """Row-locking suffix for claim queries (SQLite serialises writers already)."""
+        """Row-locking suffix for claim queries: SQLite serialises writers already; PostgreSQL locks
+        the rows a claim takes and skips those another transaction holds."""
         return "" if self.dialect == "sqlite" else " FOR UPDATE SKIP LOCKED"
 
 
-class Database:
-    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
-        self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
-        self._conn: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+class Database(ABC):
+    """One database, opened by ``connect()`` and closed by ``close()``; see ``storage.engines.open_database``."""
+
+    url: str  # what UNITBOT_DATABASE said (a file path or a postgresql:// URL)
 
     @property
-    def dialect(self) -> Dialect:
-        return "sqlite"
+    @abstractmethod
+    def dialect(self) -> Dialect: ...
 
-    async def connect(self) -> None:
-        if self._conn is not None:
-            return
-        # check_same_thread=False: statements of a transaction run in the loop's thread (see Tx)
-        conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        try:
-            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            if self.path != ":memory:":
-                await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-        except BaseException:
-            await conn.close()  # e.g. a read-only directory (no -wal file): its thread would hang exit
-            raise
-        self._conn = conn
+    @abstractmethod
+    async def connect(self) -> None: ...
 
-    async def close(self) -> None:
-        # aiosqlite runs a non-daemon thread per connection: an unclosed one hangs process exit
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await conn.close()
+    @abstractmethod
+    async def close(self) -> None: ...
 
-    def _connection(self) -> aiosqlite.Connection:
-        if self._conn is None:
-            raise RuntimeError("database is not connected (open it in post_init)")
-        return self._conn
+    @abstractmethod
+    def write(self) -> AbstractAsyncContextManager[Tx]:
+        """``async with db.write() as tx``: a transaction that writes."""
 
-    @asynccontextmanager
-    async def _transaction(self, begin: str) -> AsyncIterator[Tx]:
-        conn = self._connection()
-        async with self._lock:
-            await conn.execute(begin)  # may wait (busy_timeout) on another process: in the worker thread
-            raw = conn._conn  # the sqlite3 connection aiosqlite opened for us
-            try:
-                yield Tx(raw)
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            else:
-                raw.execute("COMMIT")
-
-    def write(self) -> Any:
-        """``async with db.write() as tx``: an immediate (write-locked) transaction."""
-        return self._transaction("BEGIN IMMEDIATE")
-
-    def read(self) -> Any:
+    @abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Tx]:
         """``async with db.read() as tx``: a read transaction (a consistent snapshot)."""
-        return self._transaction("BEGIN")
 
-    async def executescript(self, script: str) -> None:
-        async with self._lock:
-            await self._connection().executescript(script)
+    def migration_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held around migrations so that processes starting at once apply each migration once.
+        SQLite: nothing more is needed (each migration is checked and applied in one immediate
+        transaction); PostgreSQL: a session advisory lock."""
+        return _no_lock()
+
+    @abstractmethod
+    async def tables(self) -> list[str]:
+        """The names of the tables in the database (without the engine's own)."""
+
+
+@asynccontextmanager
+async def _no_lock() -> AsyncIterator[None]:
+    yield
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.strip().lower().startswith(POSTGRES_SCHEMES)

@@ -141,6 +141,13 @@ class ElectionsRepo:
         row = await self.tx.fetchone("SELECT * FROM elections WHERE id = ?", (election_id,))
         return _election(row) if row else None
 
+    async def claim(self, election_id: int) -> Election | None:
+        """The election, its row locked until this transaction ends (PostgreSQL); None if it does not
+        exist or another process holds it now (that process is opening or closing it: skipped here)."""
+        sql = "SELECT * FROM elections WHERE id = ?" + self.tx.lock_clause()  # noqa: S608 - a fixed clause
+        row = await self.tx.fetchone(sql, (election_id,))
+        return _election(row) if row else None
+
     async def by_period(self, community_id: int, period: str) -> Election | None:
         row = await self.tx.fetchone(
             "SELECT * FROM elections WHERE community_id = ? AND period = ?", (community_id, period)

@@ -1,8 +1,11 @@
 """Versioned schema migrations: ``storage/migrations/NNNN_name.sql``, applied in order, once each.
 
-Each file is applied in its own immediate transaction together with its row in
-``schema_migrations``, so two processes starting at once cannot both apply it. ``{pk}`` in a file
-stands for the dialect's auto-increment primary key.
+Each file is applied in its own write transaction together with its row in ``schema_migrations``
+(DDL is transactional on both engines): a migration that fails halfway leaves nothing behind, and
+the database stays at the version before it. Processes starting at once are kept apart by the
+engine's ``migration_lock`` (PostgreSQL: an advisory lock; SQLite: the immediate transaction), so
+each migration is applied once. ``{pk}`` in a file stands for the dialect's auto-increment primary
+key; both engines run the same files.
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ def split_statements(sql: str) -> list[str]:
 
 async def migrate(db: Database) -> list[int]:
     """Bring the schema up to date; returns the versions applied now."""
+    async with db.migration_lock():
+        return await _migrate(db)
+
+
+async def _migrate(db: Database) -> list[int]:
     async with db.write() as tx:
         await tx.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
@@ -58,8 +66,12 @@ async def migrate(db: Database) -> list[int]:
             done = await tx.fetchval("SELECT 1 FROM schema_migrations WHERE version = ?", (mig.version,))
             if done:
                 continue
-            for stmt in split_statements(mig.sql.replace("{pk}", PK[db.dialect])):
-                await tx.execute(stmt.rstrip(";"))
+            try:
+                for stmt in split_statements(mig.sql.replace("{pk}", PK[db.dialect])):
+                    await tx.execute(stmt.rstrip(";"))
+            except Exception:
+                log.error("migration %s failed: nothing of it was applied (the database stays as it was)", mig.name)
+                raise
             await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (mig.version, mig.name))
             applied.append(mig.version)
             log.info("applied migration %s", mig.name)

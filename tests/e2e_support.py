@@ -72,7 +72,7 @@ class BotProcess:
         self,
         server: FakeBotApiServer,
         workdir: Path,
-        database: Path,
+        database: Path | str,  # a SQLite file or a PostgreSQL URL
         clock: ClockFile,
         name: str,
         extra_env: dict[str, str] | None = None,
@@ -403,7 +403,7 @@ class E2E:
     server: FakeBotApiServer
     clock: ClockFile
     chat: Chat
-    database: Path
+    database: Path | str  # a SQLite file, or a PostgreSQL URL (tests/support/engines.py)
     procs: list[BotProcess] = field(default_factory=list)
 
     def spawn(self, name: str, **extra_env: str) -> BotProcess:

@@ -19,6 +19,7 @@ from handlers.context import UnitApp
 from handlers.jobs import run_sweep
 from tests.support import RecordingRequest, updates
 from tests.support.botapi import Call
+from tests.support.engines import storage_url
 
 TOKEN = "123456789:AAHtestTOKENtestTOKENtestTOKEN12345"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -31,7 +32,9 @@ def local(*args: int) -> datetime:
 
 
 def make_settings(db_path: Path, **extra: Any) -> Settings:
-    return Settings(token=TOKEN, database=str(db_path), language="en", _env_file=None, **extra)
+    """Settings on the database named by ``db_path``: that SQLite file, or the PostgreSQL database the
+    test's engine made for that name (tests/support/engines.py)."""
+    return Settings(token=TOKEN, database=storage_url(db_path), language="en", _env_file=None, **extra)
 
 
 @dataclass

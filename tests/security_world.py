@@ -146,7 +146,14 @@ async def snapshot(w: World) -> dict[str, list[tuple[Any, ...]]]:
             "proposal_id": await ids("SELECT id FROM proposals WHERE community_id = ?"),
             "building_id": await ids("SELECT id FROM buildings WHERE community_id = ?"),
         }
-        tables = [r[0] for r in await tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in await tx.fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                if tx.dialect == "sqlite"
+                else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+            )
+        ]
         for table in tables:
             if table in NOT_STATE or table.startswith("sqlite_"):
                 continue

@@ -15,6 +15,8 @@ from storage.backup import inspect, online_backup
 from tests.harness import Harness
 from tests.support import updates
 
+pytestmark = pytest.mark.sqlite_only  # backups are SQLite files (PostgreSQL: pg_dump, README)
+
 
 def appeal_ids(path: Path) -> list[int]:
     with sqlite3.connect(path) as conn:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import re
-import sqlite3
 import time
 from collections import Counter
 from datetime import timedelta
@@ -17,6 +16,7 @@ from typing import Any
 from tests.conftest import E2E_START
 from tests.e2e_support import E2E, BotProcess, wait_until
 from tests.support import updates
+from tests.support.engines import run_sql
 
 SEED = 20261123
 CRASHES = 20
@@ -85,11 +85,7 @@ def receipts(e2e: E2E) -> Counter[int]:
 
 
 def query(e2e: E2E, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(f"file:{e2e.database}?mode=ro", uri=True, timeout=10)
-    try:
-        return list(conn.execute(sql, params).fetchall())
-    finally:
-        conn.close()
+    return run_sql(e2e.database, sql, params, read_only=True)  # the SQLite file or the PostgreSQL database
 
 
 def test_kill_9_twenty_times_under_load_loses_nothing(e2e: E2E) -> None:

@@ -225,6 +225,7 @@ class DiskFull:
         return self._failing() if self.full else self._write()
 
 
+@pytest.mark.sqlite_only  # a full SQLite disk, simulated by its error
 async def test_a_full_disk_is_said_plainly_logged_once_and_recovers(
     h: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -22,6 +22,8 @@ from storage.db import Tx
 from tests.harness import Harness
 from tests.support import updates
 
+pytestmark = pytest.mark.sqlite_only  # reads SQLite's query plans (EXPLAIN QUERY PLAN) and its raw connection
+
 Statement = tuple[str, tuple[Any, ...]]
 
 

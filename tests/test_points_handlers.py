@@ -16,7 +16,7 @@ from PIL import Image
 
 from bot.models import UserInfo
 from bot.services.cards import card_number
-from storage.db import Database
+from storage.engines import open_database
 from storage.ledger import LedgerRepo
 from tests.harness import Harness
 from tests.support import updates
@@ -305,7 +305,7 @@ async def test_double_redemption_and_double_check_at_the_same_moment(h: Harness,
 
     # two checks of one code, by two connections to the same database file
     code = code_of([photos[0]])
-    other = Database(h.services.settings.database_path())
+    other = open_database(h.services.db.url)
     await other.connect()
     try:
         from bot.services.perks import PerksService

@@ -43,6 +43,7 @@ from bot.services.perks import PerksService
 from bot.services.point_rules import record_award
 from bot.services.points import PointsService
 from storage.db import Database
+from storage.engines import open_database
 from storage.registry import RegistryRepo
 from tests.harness import Harness, local
 from tests.support import updates
@@ -81,7 +82,7 @@ async def community(h: Harness) -> int:
 
 @asynccontextmanager
 async def second_db(h: Harness) -> AsyncIterator[Database]:
-    db = Database(h.services.db.path)
+    db = open_database(h.services.db.url)
     await db.connect()
     try:
         yield db

@@ -437,16 +437,17 @@ async def test_a_building_has_a_name_of_its_own(h: Harness) -> None:
 
 
 async def test_the_migration_names_existing_buildings_after_their_group(tmp_path: Any) -> None:
-    from storage.db import Database
-    from storage.migrate import load_migrations, split_statements
+    from storage.engines import open_database
+    from storage.migrate import PK, load_migrations, split_statements
+    from tests.support.engines import storage_url
 
-    db = Database(str(tmp_path / "old.sqlite3"))
+    db = open_database(storage_url(tmp_path / "old.sqlite3", empty=True))
     await db.connect()
     async with db.write() as tx:
         for mig in load_migrations():
             if mig.version >= 11:
                 break
-            for stmt in split_statements(mig.sql.replace("{pk}", "INTEGER PRIMARY KEY")):
+            for stmt in split_statements(mig.sql.replace("{pk}", PK[db.dialect])):
                 await tx.execute(stmt.rstrip(";"))
         await tx.execute(
             "INSERT INTO communities (name, staff_chat_id, timezone, country, language, created_by, created_at)"
@@ -456,9 +457,10 @@ async def test_the_migration_names_existing_buildings_after_their_group(tmp_path
             "INSERT INTO buildings (community_id, chat_id, title, created_at) VALUES (1, -2, '7号楼业主群', 0)"
         )
         (eleven,) = [m for m in load_migrations() if m.version == 11]
-        for stmt in split_statements(eleven.sql.replace("{pk}", "INTEGER PRIMARY KEY")):
+        for stmt in split_statements(eleven.sql.replace("{pk}", PK[db.dialect])):
             await tx.execute(stmt.rstrip(";"))
         row = await tx.fetchone("SELECT name, code FROM buildings")
+    assert row is not None
     assert (row["name"], row["code"]) == ("7号楼业主群", None)
     await db.close()
 

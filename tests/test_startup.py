@@ -70,6 +70,7 @@ def test_working_hours_that_end_before_they_start_are_refused(e2e: E2E) -> None:
     assert_refused(run_bot(e2e, UNITBOT_WORK_START="18:00", UNITBOT_WORK_END="09:00"), "UNITBOT_WORK_END")
 
 
+@pytest.mark.sqlite_only  # a SQLite path in a directory that is not one
 def test_a_database_that_cannot_be_opened_for_writing_is_refused(e2e: E2E, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where a directory should be")
@@ -88,10 +89,12 @@ def _read_only_mount(path: Path) -> bool:
     )
 
 
+@pytest.mark.sqlite_only  # a read-only SQLite file
 def test_a_read_only_database_is_refused_at_start(e2e: E2E, tmp_path: Path) -> None:
     # a first run creates the database; then it becomes read-only
     proc = e2e.spawn("first").start()
     assert proc.stop() == 0
+    assert isinstance(e2e.database, Path)  # a SQLite file (sqlite_only)
     if os.geteuid() != 0:
         e2e.database.chmod(0o444)
         database = e2e.database

@@ -19,15 +19,17 @@ from bot.services.base import Calendars, Defaults
 from bot.services.stats import Durations, Period, Rate, Scope, StatsService
 from bot.services.stats.rules import clock_seconds
 from storage.db import Database
+from storage.engines import open_database
 from storage.migrate import migrate
 from tests.stats_world import StatsWorld
+from tests.support.engines import storage_url
 
 H = 3600
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(str(tmp_path / "stats.sqlite3"))
+    database = open_database(storage_url(tmp_path / "stats.sqlite3"))
     await database.connect()
     await migrate(database)
     try:

@@ -29,8 +29,8 @@ from bot.services.elections import (
 )
 from bot.services.proposal_rules import HouseholdVoted, OptionUnknown
 from bot.services.proposals import ProposalService
-from storage.db import Database
 from storage.elections import ElectionsRepo
+from storage.engines import open_database
 from storage.proposals import ProposalsRepo
 from storage.registry import RegistryRepo
 from tests.harness import Harness, local
@@ -259,7 +259,7 @@ async def test_catch_up_after_downtime_acts_once_with_two_connections(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = await build_world(h)
-    other_db = Database(h.services.db.path)
+    other_db = open_database(h.services.db.url)
     await other_db.connect()
     try:
         other = ElectionService(other_db, h.clock, h.services.registry.calendars)

@@ -21,7 +21,7 @@ from bot.metrics import Metrics
 from bot.runtime import register_webhook
 from bot.services.operations import BugReport, OperatorReports
 from bot.web import HealthRoutes, WebhookRoute, WebServer
-from storage.db import Database
+from storage.engines import open_database
 from storage.migrate import migrate
 from tests.harness import TOKEN, Harness, make_settings
 from tests.support import updates
@@ -228,7 +228,7 @@ def test_formatters_redact_even_without_the_filter() -> None:
 
 # --- bug reports ---------------------------------------------------------------------------------
 async def test_bug_reports_are_rate_limited_across_instances(h: Harness, tmp_path: Path) -> None:
-    other = Database(h.services.db.path)  # a second instance on the same database
+    other = open_database(h.services.db.url)  # a second instance on the same database
     await other.connect()
     try:
         await migrate(other)
@@ -330,7 +330,7 @@ async def test_the_webhook_is_registered_once_and_again_only_when_it_changed(tmp
 
 
 async def test_bug_reports_are_still_rate_limited_when_the_database_is_down(h: Harness, tmp_path: Path) -> None:
-    down = Database(str(tmp_path / "never-opened.sqlite3"))  # every transaction raises
+    down = open_database(str(tmp_path / "never-opened.sqlite3"))  # every transaction raises
     reports = OperatorReports(down, h.clock, timedelta(minutes=10))
     bug = BugReport("OperationalError", "storage.outbox:80", "job:outbox", "bot-1")
     assert await reports.claim(bug) == 0  # reported: the operator must hear of a broken database

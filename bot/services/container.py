@@ -46,6 +46,7 @@ from bot.services.sweeper import Sweeper
 from bot.services.wishes import WishService, WishSweep
 from bot.services.workflow import WorkflowService
 from storage.db import Database
+from storage.engines import open_database
 from storage.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Services:
-        db = Database(settings.database_path())
+        db = open_database(settings.database_url())
         defaults = Defaults(
             timezone=settings.timezone,
             country=settings.country,

@@ -151,7 +151,8 @@ def _project_root() -> Path:
     return Path(__file__).resolve().parents[2]  # bot/services/operations.py -> the checkout
 
 
-PLUMBING = frozenset({"storage.db"})  # the engine: every SQL error passes through it, it names nothing
+# the database interface and its engines: every SQL error passes through them, they name nothing
+PLUMBING = frozenset({"storage.db", "storage.engines.sqlite", "storage.engines.postgres"})
 
 
 def bug_location(error: BaseException) -> str:

@@ -284,8 +284,12 @@ class PerksService(ServiceBase):
         community = await RegistryRepo(tx).get_community(red.community_id)
         assert community is not None
         if not await repo.use_code(digest, merchant.id, now):
-            if red.used_at is not None:
-                raise CodeUsed(at=moment(red.used_at, community.timezone))
+            # read it again: another merchant's check may have used it since our first read (on
+            # PostgreSQL the UPDATE waited for that transaction and then matched nothing): "already
+            # used" is the answer then, not "expired"
+            current = await repo.redemption_by_hash(digest) or red
+            if current.used_at is not None:
+                raise CodeUsed(at=moment(current.used_at, community.timezone))
             raise CodeExpired()
         holder = await RegistryRepo(tx).get_user(red.user_id)
         return CodeCheck(

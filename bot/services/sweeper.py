@@ -2,7 +2,10 @@
 
 Each batch is one immediate transaction: due rows are read, acted on and marked done together, so a
 crash loses nothing (the transaction rolls back and the next sweep redoes it) and two processes never
-act on the same row (SQLite serialises writers; PostgreSQL would use ``FOR UPDATE SKIP LOCKED``).
+act on the same row (SQLite serialises writers; on PostgreSQL the claim locks its rows with
+``FOR UPDATE SKIP LOCKED``, so other processes take the next ones). A row that fails through a
+transient conflict (a deadlock, a lost connection) stays due and is tried again at the next sweep;
+only a bug marks it done with outcome "error".
 The query walks the partial index on unfinished deadlines, so its cost grows with what is due, not
 with history. Each row runs inside a SAVEPOINT: a bug on one appeal is logged and marked, it never
 blocks the others.
@@ -23,8 +26,9 @@ from bot.services.routing import appeal_buttons, card_params
 from bot.services.satisfaction import fire_follow_up, rating_buttons, schedule_after_close
 from bot.services.workflow import WorkflowService
 from bot.sla import SlaSettings
-from storage.appeals import AppealsRepo
+from storage.appeals import AppealsRepo, StaleAppeal
 from storage.db import Row, Tx
+from storage.errors import is_transient
 from storage.followups import FollowUpsRepo
 from storage.registry import RegistryRepo
 
@@ -53,6 +57,7 @@ class Sweeper(ServiceBase):
         report = SweepReport()
         now = self.clock.now()
         while True:
+            retry_later = False
             async with self.db.write() as tx:
                 rows = await AppealsRepo(tx).claim_due(now, self.batch)
                 for row in rows:
@@ -62,13 +67,25 @@ class Sweeper(ServiceBase):
                         with appeal_scope(row["appeal_id"]):  # log lines name the appeal
                             async with tx.savepoint("deadline"):  # one failing appeal is undone alone
                                 outcome = await self._fire(tx, row, now)
-                    except Exception:
+                    except Exception as exc:
+                        if is_transient(exc) or isinstance(exc, StaleAppeal):
+                            # a conflict with another process (deadlock, serialization) or an outage:
+                            # the deadline stays due and the next sweep tries it again
+                            log.warning(
+                                "deadline %s of appeal %s: %s, tried again at the next sweep",
+                                row["id"],
+                                row["appeal_id"],
+                                type(exc).__name__,
+                            )
+                            report.add("retry")
+                            retry_later = True
+                            continue
                         log.exception("deadline %s of appeal %s failed", row["id"], row["appeal_id"])
                         outcome = "error"
                     await AppealsRepo(tx).finish_deadline(row["id"], now, outcome)
                     report.add(outcome)
-            if len(rows) < self.batch:
-                return report
+            if len(rows) < self.batch or retry_later:
+                return report  # (a batch with rows left for later would claim them again at once)
 
     async def _first_reply_floor(self, tx: Tx, appeal: Appeal, community: Community, now: datetime) -> datetime | None:
         """A missed first reply counts only once the card reached the head and they had their share

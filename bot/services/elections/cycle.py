@@ -105,7 +105,7 @@ class ElectionCycle(ServiceBase):
     async def _open(self, election_id: int, now: datetime) -> str | None:
         async with self.db.write() as tx:
             repo = ElectionsRepo(tx)
-            election = await repo.get(election_id)
+            election = await repo.claim(election_id)  # locked: several processes share the ticks
             if election is None or election.state != "scheduled" or election.opens_at > now:
                 return None
             community = await self._community(tx, election.community_id)
@@ -184,7 +184,7 @@ class ElectionCycle(ServiceBase):
     async def _close(self, election_id: int, now: datetime) -> bool:
         async with self.db.write() as tx:
             repo = ElectionsRepo(tx)
-            election = await repo.get(election_id)
+            election = await repo.claim(election_id)  # locked: several processes share the ticks
             if election is None or election.state != "open" or election.closes_at > now:
                 return False
             if not await repo.mark_closed(election.id, now):
