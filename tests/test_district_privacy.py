@@ -11,6 +11,7 @@ from tests.harness import Harness, appeal_of, events_of
 from tests.security_world import RESIDENT_TAG, SECRET, World, build_world
 from tests.support import updates
 from tests.support.botapi import Call
+from tests.support.engines import on_postgres
 
 REPLY = "We will fix it on Tuesday, Rita"
 ADDED = "and the light is out"
@@ -39,11 +40,16 @@ async def scan(h: Harness, marks: list[str]) -> list[str]:
     """Where any of ``marks`` is held: "table.column: 'mark'" for every table, row and column."""
     found: list[str] = []
     async with h.services.db.read() as tx:
-        tables = [r[0] for r in await tx.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        listing = (
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            if on_postgres()
+            else "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+        tables = [r[0] for r in await tx.fetchall(listing)]
         assert len(tables) > 40
         for table in tables:
             for row in await tx.fetchall(f"SELECT * FROM {table}"):
-                for column in row.keys():  # noqa: SIM118 - a sqlite3.Row iterates over values
+                for column in row.keys():  # noqa: SIM118 - a row iterates over values
                     value = str(row[column])
                     found += [f"{table}.{column}: {m!r}" for m in marks if m in value]
     return found
