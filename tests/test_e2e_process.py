@@ -96,7 +96,7 @@ def test_whole_appeal_through_the_real_process(e2e: E2E) -> None:
     clock.set(UNIT_DEADLINE + timedelta(minutes=1))
     to_bhead = chat.wait_text(p.bhead, "Appeal #1 was passed to you (building head)", since)
     assert "the deadline passed" in (to_bhead.text or "")
-    assert "New deadline: 2026-11-27 10:01" in (to_bhead.text or "")
+    assert "New deadline: Fri 27 Nov, 10:01" in (to_bhead.text or "")
     chat.wait_text(p.uhead, "Appeal #1 was passed to the building head", since)
     chat.wait_text(p.resident, "was passed to the building head", since)
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.clock import to_ts
-from storage.db import Tx
+from storage.engines.sqlite import SqliteTx as Tx  # the engine these tests read the plans of
 from tests.harness import Harness
 from tests.support import updates
 
