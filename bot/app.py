@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from telegram.ext import ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 import handlers
 from bot.clock import Clock, FileClock, SystemClock
@@ -17,6 +17,7 @@ from bot.pacing import Limits, Pacer
 from bot.services.container import Services
 from handlers.context import AppContext, BotData, UnitApp
 from handlers.intake import Intake
+from handlers.json_request import JsonRequest
 from handlers.observability import ObservedRequest
 from handlers.outbox_sender import OutboxSender
 from handlers.pacing import PacingLimiter
@@ -70,8 +71,8 @@ def build_application(
         .updater(None)  # updates come through the durable intake (handlers.intake, handlers.runtime)
     )
     if request is None:
-        request = HTTPXRequest(connection_pool_size=16)
-        updates_request = updates_request or HTTPXRequest(read_timeout=40)
+        request = JsonRequest(connection_pool_size=16)
+        updates_request = updates_request or JsonRequest(read_timeout=40)
     flood_control = services.metrics.flood_control.inc  # 429 answers, counted at the transport
     builder = builder.request(ObservedRequest(request, flood_control)).get_updates_request(
         ObservedRequest(updates_request or request, flood_control)

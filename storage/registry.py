@@ -57,17 +57,19 @@ class RegistryRepo:
         self.tx = tx
 
     # --- users -------------------------------------------------------------------------------
-    async def upsert_user(self, user: UserInfo, now: datetime, *, started: bool = False) -> None:
-        await self.tx.execute(
+    async def upsert_user(self, user: UserInfo, now: datetime, *, started: bool = False) -> str | None:
+        """Insert or refresh the user; returns their language (the one they chose, else Telegram's)."""
+        rows = await self.tx.fetchall(
             "INSERT INTO users (id, first_name, last_name, username, language_code, started, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name,"
             " username = excluded.username, language_code = excluded.language_code,"
             " started = CASE WHEN excluded.started = 1 THEN 1 ELSE users.started END,"
             " unreachable_since = CASE WHEN excluded.started = 1 THEN NULL ELSE users.unreachable_since END,"
-            " updated_at = excluded.updated_at",
+            " updated_at = excluded.updated_at RETURNING lang_override, language_code",
             (user.id, user.first_name, user.last_name, user.username, user.language_code, int(started), to_ts(now)),
         )
+        return (rows[0]["lang_override"] or rows[0]["language_code"]) if rows else None
 
     async def get_user(self, user_id: int) -> UserInfo | None:
         row = await self.tx.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))

@@ -53,8 +53,10 @@ class RegistryService(ServiceBase):
 
     # --- users and languages ---------------------------------------------------------------
     async def touch(self, user: UserInfo, *, private: bool = False) -> None:
+        now = self.clock.now()
         async with self.db.write() as tx:
-            await RegistryRepo(tx).upsert_user(user, self.clock.now(), started=private)
+            lang = await RegistryRepo(tx).upsert_user(user, now, started=private)
+        self._remember_language(user.id, lang, now)  # the answer that follows needs it: no second read
 
     async def language_of(self, user_id: int) -> str | None:
         now = self.clock.now()
@@ -63,10 +65,13 @@ class RegistryService(ServiceBase):
             return cached[0]
         async with self.db.read() as tx:
             override, code = await RegistryRepo(tx).user_language(user_id)
+        self._remember_language(user_id, override or code, now)
+        return override or code
+
+    def _remember_language(self, user_id: int, lang: str | None, now: datetime) -> None:
         if len(self._languages) > 50_000:
             self._languages.clear()
-        self._languages[user_id] = (override or code, now + LANGUAGE_TTL)
-        return override or code
+        self._languages[user_id] = (lang, now + LANGUAGE_TTL)
 
     async def set_language(self, actor: UserInfo, lang: str) -> None:
         if lang not in LANGUAGES:
