@@ -27,7 +27,7 @@ from bot.services.stats.figures import (
     Scope,
     TrendPoint,
 )
-from bot.services.stats.report import ReportData
+from bot.services.stats.report import ReportData, gc_paused
 from bot.services.stats.rules import appeal_facts
 from bot.services.stats.tally import Sums, Tally
 from bot.sla import SlaSettings
@@ -98,6 +98,10 @@ class StatsService(ServiceBase):
 
     async def report(self, viewer: Viewer, period: Period) -> ReportData:
         """Everything the monthly report's files hold."""
+        with gc_paused():
+            return await self._report(viewer, period)
+
+    async def _report(self, viewer: Viewer, period: Period) -> ReportData:
         view = await self.view(viewer, period, heads=True)
         rows = []
         timelines: dict[int, list[tuple[int, str]]] = {}

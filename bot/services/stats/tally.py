@@ -20,7 +20,10 @@ def _breakdown(pairs: Iterable[tuple[str, int]]) -> Breakdown:
     by_level: dict[Level, int] = {}
     total = 0
     for category, level in pairs:
-        c, lv = _CATEGORIES.get(category) or Category(category), _LEVELS.get(level) or Level(level)
+        c = _CATEGORIES.get(category)
+        lv = _LEVELS.get(level)
+        if c is None or lv is None:  # not one of ours: the enum says so
+            c, lv = Category(category), Level(level)
         by_category[c] = by_category.get(c, 0) + 1
         by_level[lv] = by_level.get(lv, 0) + 1
         total += 1
@@ -101,7 +104,7 @@ class Sums:
         for row in self.sums:
             for i, value in enumerate(row[4:]):
                 c[i] += value
-            category, level = Category(row.category), Level(row.level)
+            category, level = _CATEGORIES.get(row.category) or Category(row.category), Level(row.level)
             by_category[category] = by_category.get(category, 0) + row.filed
             by_level[level] = by_level.get(level, 0) + row.filed
         filed, r_hits, r_base, s_hits, s_base, satisfied, rated, unrated, auto, reopened, reopens, esc, escs = c
