@@ -57,11 +57,12 @@ _gc_holders = 0
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Cyclic garbage collection held off while a report is made (reference counting still frees
-    everything else at once). A district's report makes some 10^5 objects that live until it is
-    sent; meanwhile every full collection walks the whole heap: three or four of them, ~0.3 s each,
-    were half of the report's reading time. The collector runs again when the last report (of any
-    thread or coroutine) is done; if it was off already it stays off."""
+    """Cyclic garbage collection held off while a report or an overview is made (reference counting
+    still frees everything else at once). A district's report makes some 10^5 objects that live
+    until it is sent; meanwhile the collector ran some 900 times, three or four of them over the
+    whole heap at ~0.3 s each: half of the report's reading time (an overview: one full collection,
+    ~0.1 s, in every other call). Held off, it runs once afterwards. It runs again when the last
+    holder (of any thread or coroutine) is done; if it was off already it stays off."""
     global _gc_holders
     with _gc_lock:
         _gc_holders += 1
