@@ -51,8 +51,16 @@ class ReportData:
     unit_names: dict[int, str]
 
 
-_gc_lock = threading.Lock()
-_gc_holders = 0
+class _Collector:
+    """Who holds the cyclic garbage collector off, and whether to turn it back on after them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holders = 0
+        self.resume = False
+
+
+_COLLECTOR = _Collector()
 
 
 @contextmanager
@@ -63,23 +71,19 @@ def gc_paused() -> Iterator[None]:
     whole heap at ~0.3 s each: half of the report's reading time (an overview: one full collection,
     ~0.1 s, in every other call). Held off, it runs once afterwards. It runs again when the last
     holder (of any thread or coroutine) is done; if it was off already it stays off."""
-    global _gc_holders
-    with _gc_lock:
-        _gc_holders += 1
-        if _gc_holders == 1:
-            was_enabled = gc.isenabled()
+    held = _COLLECTOR
+    with held.lock:
+        if held.holders == 0:
+            held.resume = gc.isenabled()
             gc.disable()
-            _gc_state.append(was_enabled)
+        held.holders += 1
     try:
         yield
     finally:
-        with _gc_lock:
-            _gc_holders -= 1
-            if _gc_holders == 0 and _gc_state.pop():
+        with held.lock:
+            held.holders -= 1
+            if held.holders == 0 and held.resume:
                 gc.enable()
-
-
-_gc_state: list[bool] = []
 
 
 def _day_label(day: date, lang: str) -> str:
