@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from bot.clock import from_ts, to_ts
 from bot.models import OPEN_STATUSES, UserInfo
@@ -46,8 +47,7 @@ class AppealFacts:
     escalations: int
 
 
-@dataclass(frozen=True)
-class CohortRow:
+class CohortRow(NamedTuple):
     """One appeal of a period, as the figures need it."""
 
     community_id: int
@@ -69,8 +69,7 @@ class CohortRow:
     escalations: int
 
 
-@dataclass(frozen=True)
-class OpenRow:
+class OpenRow(NamedTuple):
     """An appeal open now (new, in progress or waiting)."""
 
     community_id: int
@@ -79,6 +78,37 @@ class OpenRow:
     category: str
     level: int
     overdue: bool
+
+
+class SumRow(NamedTuple):
+    """The counts behind a group's figures, for one building, category and level of a period's
+    appeals (the same counts :class:`bot.services.stats.tally.Tally` makes of their rows)."""
+
+    community_id: int
+    building_id: int
+    category: str
+    level: int
+    filed: int
+    response_hits: int
+    response_base: int
+    resolution_hits: int
+    resolution_base: int
+    satisfied: int
+    rated: int
+    unrated: int
+    auto_closed: int
+    reopened: int
+    reopen_events: int
+    escalated: int
+    escalations: int
+
+
+class DurationRow(NamedTuple):
+    """An appeal's measured working seconds: to its first reply, to the resolution that stands."""
+
+    building_id: int
+    first_reply_s: int | None
+    resolve_s: int | None
 
 
 @dataclass(frozen=True)
@@ -169,7 +199,46 @@ class StatsRepo:
             f" rating, reopens, escalations FROM appeal_stats WHERE {terms} AND created_at >= ? AND created_at < ?",
             (*values, to_ts(start), to_ts(end)),
         )
-        return [CohortRow(*tuple(r)) for r in rows]
+        return [CohortRow._make(r) for r in rows]
+
+    async def cohort_sums(self, where: ScopeFilter, start: datetime, end: datetime, now: datetime) -> list[SumRow]:
+        """The counts of the appeals filed in ``[start, end)`` per building, category and level (one
+        index range of appeal_stats_community_created, added up by the database: the overview reads
+        some hundred rows instead of one per appeal)."""
+        terms, values = where.sql()
+        now_ts = to_ts(now)
+        rows = await self.tx.fetchall(
+            "SELECT community_id, building_id, category, level, COUNT(*),"  # noqa: S608
+            f" {_case('first_reply_at IS NOT NULL AND first_reply_at <= first_reply_due_at')},"
+            f" {_case('first_reply_at IS NOT NULL OR first_reply_due_at <= ?')},"
+            f" {_case('resolved_at IS NOT NULL AND resolved_on_time = 1')},"
+            f" {_case('resolved_at IS NOT NULL OR resolve_due_at <= ?')},"
+            f" {_case('closed <> 0 AND rating >= 4')},"
+            f" {_case('closed <> 0 AND rating IS NOT NULL')},"
+            f" {_case('closed <> 0 AND rating IS NULL')},"
+            f" {_case('auto_closed <> 0')},"
+            f" {_case('reopens > 0')}, SUM(reopens),"
+            f" {_case('escalations > 0')}, SUM(escalations)"
+            f" FROM appeal_stats WHERE {terms} AND created_at >= ? AND created_at < ?"
+            " GROUP BY community_id, building_id, category, level",
+            (now_ts, now_ts, *values, to_ts(start), to_ts(end)),
+        )
+        return [SumRow(int(r[0]), int(r[1]), str(r[2]), int(r[3]), *(int(v or 0) for v in tuple(r)[4:])) for r in rows]
+
+    async def cohort_durations(self, where: ScopeFilter, start: datetime, end: datetime) -> list[DurationRow]:
+        """The measured times of the appeals filed in ``[start, end)`` (as the figures count them: a
+        first reply's time once replied, a resolution's while it stands); appeals with neither are
+        left out."""
+        terms, values = where.sql()
+        rows = await self.tx.fetchall(
+            "SELECT building_id, CASE WHEN first_reply_at IS NOT NULL THEN first_reply_s END,"  # noqa: S608
+            " CASE WHEN resolved_at IS NOT NULL THEN resolve_s END"
+            f" FROM appeal_stats WHERE {terms} AND created_at >= ? AND created_at < ?"
+            " AND ((first_reply_at IS NOT NULL AND first_reply_s IS NOT NULL)"
+            " OR (resolved_at IS NOT NULL AND resolve_s IS NOT NULL))",
+            (*values, to_ts(start), to_ts(end)),
+        )
+        return [DurationRow._make(r) for r in rows]
 
     async def open_now(self, where: ScopeFilter, now: datetime) -> list[OpenRow]:
         """Appeals open now, overdue when their level's deadline passed (as /status counts them);
@@ -258,8 +327,7 @@ def _facts_row(f: AppealFacts, now: datetime) -> tuple[object, ...]:
     )
 
 
-@dataclass(frozen=True)
-class ReportRow:
+class ReportRow(NamedTuple):
     """One appeal of the month for the report's appeals sheet."""
 
     appeal_id: int
@@ -300,7 +368,7 @@ class ReportRepo:
             " AND s.created_at >= ? AND s.created_at < ? ORDER BY s.created_at, s.appeal_id",
             (*values, to_ts(start), to_ts(end)),
         )
-        return [ReportRow(*tuple(r)) for r in rows]
+        return [ReportRow._make(r) for r in rows]
 
     async def timelines(self, where: ScopeFilter, start: datetime, end: datetime) -> dict[int, list[tuple[int, str]]]:
         """(moment, kind) of every history row of the appeals filed in ``[start, end)``, per appeal in
@@ -312,9 +380,23 @@ class ReportRepo:
             (*values, to_ts(start), to_ts(end)),
         )
         out: dict[int, list[tuple[int, str]]] = {}
-        for appeal_id, at, kind in rows:
-            out.setdefault(int(appeal_id), []).append((int(at), str(kind)))
+        current: list[tuple[int, str]] = []
+        last: object = None
+        for appeal_id, at, kind in rows:  # ordered by appeal: a new list when the appeal changes
+            if appeal_id != last:
+                last = appeal_id
+                current = out[int(appeal_id)] = []
+            current.append((at, kind))
         return out
+
+    async def names(self, community_id: int) -> tuple[dict[int, str], dict[int, str]]:
+        """The community's building titles and unit names by id (two reads, whatever the size)."""
+        buildings = await self.tx.fetchall("SELECT id, title FROM buildings WHERE community_id = ?", (community_id,))
+        units = await self.tx.fetchall(
+            "SELECT u.id, u.name FROM units u JOIN buildings b ON b.id = u.building_id WHERE b.community_id = ?",
+            (community_id,),
+        )
+        return {int(r[0]): str(r[1]) for r in buildings}, {int(r[0]): str(r[1]) for r in units}
 
 
 @dataclass(frozen=True)

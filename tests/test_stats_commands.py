@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -127,6 +127,14 @@ async def test_the_report_workbook_holds_the_months_figures(h: Harness) -> None:
     assert rows[first]["Filed"].day == 23 and rows[first]["Filed"].hour == 10  # a date cell, Shanghai time
     assert "filed" in rows[first]["History"] and "taken" in rows[first]["History"]
     assert "23 Nov 10:00" in rows[first]["History"]
+    # each row its own moments (a styled cell per column, refilled row by row), as date cells shown
+    # the language's way; rates as percent cells
+    assert isinstance(rows[first]["First reply"], datetime) and rows[second]["First reply"] is None
+    assert rows[second]["Resolved"] is None and rows[second]["Resolved on time"] == "no"  # its day ran out
+    sheet = book["Appeals"]
+    assert [sheet.cell(row=r, column=7).number_format for r in (2, 3)] == ["d mmm yyyy hh:mm"] * 2
+    rate = next(c for row in book["Summary"].iter_rows() for c in row if c.value == 0.5)
+    assert rate.number_format == "0.0%"
 
 
 async def test_the_report_as_csv_in_the_chats_language(h: Harness) -> None:

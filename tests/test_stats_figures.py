@@ -3,6 +3,7 @@ clocks, reopened, escalated, unrated and auto-closed appeals, in two time zones 
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -121,6 +122,12 @@ async def test_a_hand_made_month_has_the_known_rates(db: Database, tz: str, coun
     unit = await stats.figures(Scope.unit(world.community_id, world.unit_ids[1][1]), figures.period)
     assert unit.total.filed.total == 1 and unit.total.resolution == Rate(0, 1)
 
+    # the overview reads sums the database added up: the same figures as the rows give, any scope
+    for scope in (Scope.community(world.community_id), only_b2.scope, unit.scope):
+        summed, summed_rows = await stats.overview(scope, figures.period)
+        assert summed.total == (await stats.figures(scope, figures.period)).total
+        assert summed_rows == await stats.by_building(scope, figures.period)
+
     trend = await stats.trend(Scope.community(world.community_id), 3, Period.of_month(2026, 11))
     assert [p.month for p in trend] == ["2026-09", "2026-10", "2026-11"]
     assert [p.filed for p in trend] == [0, 1, 5]
@@ -188,6 +195,7 @@ def test_median_and_p90_lie_within_the_values(values: list[int]) -> None:
     assert d.count == len(values)
     assert d.median_hours is not None and d.p90_hours is not None
     assert min(values) / H <= d.median_hours <= d.p90_hours <= max(values) / H
+    assert d.median_hours == statistics.median(values) / H
     assert sum(1 for v in values if v / H <= d.p90_hours) >= 0.9 * len(values)
 
 

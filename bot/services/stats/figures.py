@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -141,8 +140,10 @@ class Durations:
         if not values:
             return cls()
         ordered = sorted(values)
-        p90 = ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-        return cls(len(ordered), statistics.median(ordered) / 3600, p90 / 3600)
+        n = len(ordered)
+        middle = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2  # statistics.median
+        p90 = ordered[max(0, math.ceil(0.9 * n) - 1)]
+        return cls(n, middle / 3600, p90 / 3600)
 
 
 @dataclass(frozen=True)

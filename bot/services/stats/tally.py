@@ -4,23 +4,30 @@ One pass over the rows (a report adds them up once per head: thousands of small 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.models import Category, Level
 from bot.services.stats.figures import Breakdown, Durations, GroupFigures, Rate
-from storage.stats import CohortRow, OpenRow
+from storage.stats import CohortRow, OpenRow, SumRow
+
+_CATEGORIES = {c.value: c for c in Category}
+_LEVELS = {level.value: level for level in Level}
 
 
 def _breakdown(pairs: Iterable[tuple[str, int]]) -> Breakdown:
-    counts = Counter(pairs)
-    by_category: Counter[Category] = Counter()
-    by_level: Counter[Level] = Counter()
-    for (category, level), n in counts.items():
-        by_category[Category(category)] += n
-        by_level[Level(level)] += n
-    return Breakdown(sum(counts.values()), dict(by_category), dict(by_level))
+    by_category: dict[Category, int] = {}
+    by_level: dict[Level, int] = {}
+    total = 0
+    for category, level in pairs:
+        c = _CATEGORIES.get(category)
+        lv = _LEVELS.get(level)
+        if c is None or lv is None:  # not one of ours: the enum says so
+            c, lv = Category(category), Level(level)
+        by_category[c] = by_category.get(c, 0) + 1
+        by_level[lv] = by_level.get(lv, 0) + 1
+        total += 1
+    return Breakdown(total, by_category, by_level)
 
 
 @dataclass
@@ -77,4 +84,44 @@ class Tally:
             escalations=escalations,
             first_reply=Durations.of_seconds(first_reply),
             resolution_time=Durations.of_seconds(resolution_time),
+        )
+
+
+@dataclass
+class Sums:
+    """Counts the database added up (:meth:`storage.stats.StatsRepo.cohort_sums`) and the measured
+    times of one group, turned into the same :class:`GroupFigures` as a :class:`Tally` of its rows."""
+
+    sums: list[SumRow] = field(default_factory=list)
+    first_reply: list[int] = field(default_factory=list)
+    resolution_time: list[int] = field(default_factory=list)
+    open_rows: list[OpenRow] = field(default_factory=list)
+
+    def figures(self) -> GroupFigures:
+        c = [0] * 13  # the counts of SumRow after level, in its order
+        by_category: dict[Category, int] = {}
+        by_level: dict[Level, int] = {}
+        for row in self.sums:
+            for i, value in enumerate(row[4:]):
+                c[i] += value
+            category, level = _CATEGORIES.get(row.category) or Category(row.category), Level(row.level)
+            by_category[category] = by_category.get(category, 0) + row.filed
+            by_level[level] = by_level.get(level, 0) + row.filed
+        filed, r_hits, r_base, s_hits, s_base, satisfied, rated, unrated, auto, reopened, reopens, esc, escs = c
+        return GroupFigures(
+            filed=Breakdown(filed, by_category, by_level),
+            open_now=_breakdown((r.category, r.level) for r in self.open_rows),
+            overdue_now=_breakdown((r.category, r.level) for r in self.open_rows if r.overdue),
+            response=Rate(r_hits, r_base),
+            resolution=Rate(s_hits, s_base),
+            satisfaction=Rate(satisfied, rated),
+            rated=rated,
+            unrated=unrated,
+            auto_closed=auto,
+            reopened=reopened,
+            reopen_events=reopens,
+            escalated=esc,
+            escalations=escs,
+            first_reply=Durations.of_seconds(self.first_reply),
+            resolution_time=Durations.of_seconds(self.resolution_time),
         )
