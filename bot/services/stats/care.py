@@ -68,16 +68,17 @@ class WishStats:
     fulfilled: int = 0
     expired: int = 0
     cancelled: int = 0  # withdrawn by the resident: outside the fulfilment rate
-    pending: int = 0  # still open or claimed
+    pending: int = 0  # still open or claimed: outside the fulfilment rate until they end
     open_now: int = 0  # the whole scope now, whenever posted: waiting for a volunteer
     claimed_now: int = 0  # taken, not fulfilled yet
     time_to_claim: Durations = field(default_factory=Durations)  # clock hours, posting -> the claim that stands
 
     @property
     def fulfilment(self) -> Rate:
-        """Fulfilled / (posted - cancelled): "98% fulfilled" as districts say it, of the wishes posted;
-        one still open counts as not (yet) fulfilled."""
-        return Rate(self.fulfilled, self.posted - self.cancelled)
+        """Fulfilled / (fulfilled + expired): of the period's wishes whose outcome is known, as districts
+        say "98% fulfilled" and as the staff chat's /wishes counts it; one still open or claimed is
+        not counted yet, one the resident withdrew is no outcome of the volunteers' work."""
+        return Rate(self.fulfilled, self.fulfilled + self.expired)
 
     @property
     def in_use(self) -> bool:
