@@ -249,3 +249,25 @@ async def test_the_report_has_a_care_and_wishes_sheet_with_counts_only(db: Datab
         assert b1[1:6] == (3, 5, 5, 3, 1)  # households, visits, due, on time, missed
         rate_row = next(i for i, row in enumerate(cells, 1) if row and row[0] == "On-time visit rate")
         assert ws.cell(row=rate_row, column=2).number_format == "0.0%"
+
+
+@pytest.mark.parametrize(
+    ("households", "rounds", "ru_households", "ru_rounds"),
+    [(1, 1, "1 квартира", "1 обход"), (3, 2, "3 квартиры", "2 обхода"), (5, 11, "5 квартир", "11 обходов")],
+)
+def test_the_stats_block_says_counts_with_each_languages_plurals(
+    households: int, rounds: int, ru_households: str, ru_rounds: str
+) -> None:
+    from bot.services.stats.care import CareStats, WishStats
+    from handlers.stats_render import care_text
+
+    care = CareStats(households=households, well=2, due=2, on_time=1, missed=1, rounds=rounds, round_households=4)
+    figures = CareWishFigures(NOVEMBER, NOW, care, WishStats())
+    catalogs = Catalogs()
+    ru = care_text(catalogs.translator("ru"), figures)
+    assert f"Список заботы: {ru_households}" in ru and f"Обходы: {ru_rounds}" in ru
+    assert "Вовремя: 50% (1 из 2)" in ru and "Желаний" not in ru  # no wishes: no wish line
+    en = care_text(catalogs.translator("en"), figures)
+    assert f"Care list: {households} household{'' if households == 1 else 's'}\n" in en
+    assert f"关爱名单：{households} 户" in care_text(catalogs.translator("zh"), figures)
+    assert care_text(catalogs.translator("en"), CareWishFigures(NOVEMBER, NOW, CareStats(), WishStats())) == ""
