@@ -47,3 +47,22 @@ async def test_stats_shows_the_care_and_wishes_block_only_when_they_are_used(h: 
     rows = {r[0]: r[1] for r in book["Care and wishes"].iter_rows(values_only=True) if r and len(r) > 1}
     assert rows["Households on the care list now"] == 1 and rows["Visited on time"] == 1
     assert rows["Wishes posted"] == 1 and rows["Wishes open now"] == 1
+
+
+async def test_the_dashboard_overview_shows_the_care_counts_once_the_list_is_used(h: Harness) -> None:
+    from tests.test_dashboard import serve_dashboard, signed
+
+    await care_town(h)
+    p = h.p
+    server, client = await serve_dashboard(h)
+    try:
+        status, body = await client.get("/app/api/overview", signed(h, p.staff))
+        assert status == 200 and "Care list and wishes" not in body
+        await add_household(h, p.uhead)
+        status, body = await client.get("/app/api/overview", signed(h, p.staff))
+        assert status == 200 and "Care list and wishes" in body
+        assert "Households on the care list: 1 · visits this month: 0 · due: 0, missed: 0" in body
+        assert 'data-figures="wishes"' not in body  # no wishes: no wish line
+        assert "Mrs Wang" not in body and "PRIVATE-NOTE" not in body
+    finally:
+        await server.stop()
