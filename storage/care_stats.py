@@ -77,8 +77,7 @@ class CareStatsRepo:
         rows = await self.tx.fetchall(
             "SELECT d.household_id, h.building_id, d.kind, d.due_for, d.done_at, d.outcome"  # noqa: S608
             " FROM care_households h JOIN care_deadlines d ON d.household_id = h.id"
-            f" WHERE {terms} AND h.state <> 'draft' AND d.kind IN ({marks}) AND d.due_for >= ? AND d.due_for < ?"
-            " ORDER BY d.household_id, d.due_for, d.id",
+            f" WHERE {terms} AND h.state <> 'draft' AND d.kind IN ({marks}) AND d.due_for >= ? AND d.due_for < ?",
             (*values, *DUE_KINDS, to_ts(start), to_ts(end)),
         )
         return [DueRow(int(r[0]), int(r[1]), str(r[2]), int(r[3]), r[4], r[5]) for r in rows]

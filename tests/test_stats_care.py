@@ -271,3 +271,39 @@ def test_the_stats_block_says_counts_with_each_languages_plurals(
     assert f"Care list: {households} household{'' if households == 1 else 's'}\n" in en
     assert f"关爱名单：{households} 户" in care_text(catalogs.translator("zh"), figures)
     assert care_text(catalogs.translator("en"), CareWishFigures(NOVEMBER, NOW, CareStats(), WishStats())) == ""
+
+
+@pytest.mark.sqlite_only  # reads SQLite's query plans (EXPLAIN QUERY PLAN)
+async def test_every_care_and_wish_figure_query_is_an_index_search(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from storage.engines.sqlite import SqliteTx as Tx  # the engine's own (the abstract Tx's is overridden)
+
+    month = await make_month(db, sweep=True)
+    seen: list[tuple[str, tuple[object, ...]]] = []
+    original = Tx.fetchall
+
+    async def recording(self: Tx, sql: str, params: object = ()) -> object:
+        seen.append((sql, tuple(params)))  # type: ignore[arg-type]
+        return await original(self, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Tx, "fetchall", recording)
+    stats = StatsService(db, FakeClock(NOW), Calendars(Defaults()))
+    cid = month.world.community_id
+    await stats.care_wishes(Scope.community(cid), NOVEMBER)
+    await stats.care_wishes(Scope.building(cid, month.world.building_ids[0]), NOVEMBER)
+    monkeypatch.undo()
+    tables = ("care_households", "care_visits", "care_deadlines", "knock_rounds", "wishes")
+    ours = [(sql, params) for sql, params in seen if any(f"FROM {name}" in sql for name in tables)]
+    assert len(ours) >= 12
+    conn = sqlite3.connect(tmp_path / "care.sqlite3")
+    try:
+        for sql, params in ours:
+            steps = [str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+            scans = [s for s in steps if s.startswith("SCAN") and "USING" not in s]
+            assert not scans, (sql, steps)
+            assert any("USING INDEX" in s or "USING COVERING INDEX" in s for s in steps), (sql, steps)
+    finally:
+        conn.close()
