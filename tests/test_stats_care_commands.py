@@ -66,3 +66,23 @@ async def test_the_dashboard_overview_shows_the_care_counts_once_the_list_is_use
         assert "Mrs Wang" not in body and "PRIVATE-NOTE" not in body
     finally:
         await server.stop()
+
+
+async def test_the_monthly_report_of_a_month_with_care_visits_and_no_appeals_has_the_care_sheet(h: Harness) -> None:
+    from tests.harness import local
+
+    await h.setup_community(reports=True)
+    p = h.p
+    household = await add_household(h, p.uhead)
+    h.clock.advance(timedelta(days=7, minutes=5))
+    due = with_data([c for c in await h.sweep() if c.chat_id == p.uhead["id"]], "cr:w:")
+    await h.press(p.uhead, due, f"cr:w:{household}")
+    h.clock.set(local(2026, 12, 1, 10, 0))
+    calls = [c for c in await h.sweep() if c.chat_id == p.staff_chat["id"]]
+    docs = [c for c in calls if c.method == "sendDocument"]
+    assert len(docs) == 1 and not [c for c in calls if c.method in ("sendPhoto", "sendMediaGroup")]  # no chart
+    book = load_workbook(io.BytesIO(docs[0].files["document"].data))
+    rows = {r[0]: r[1] for r in book["Care and wishes"].iter_rows(values_only=True) if r and len(r) > 1}
+    assert rows["Visits recorded"] == 1 and rows["Visited on time"] == 1
+    assert "monthly report for November 2026" in said(calls)[-1]
+    no_private_words_in_groups(h)
