@@ -104,7 +104,7 @@ async def report_command(update: Update, context: AppContext) -> None:
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
     data = await stats.report(viewer, period)
     t = await chat_translator(update, context, viewer)
-    if not data.appeals:  # nothing to put in a file: said plainly
+    if not data.appeals and not (data.care and data.care.in_use):  # nothing to put in a file: said plainly
         await send_text(
             update, context, t("stats.report_empty", title=viewer.title, month=month_label(period.month or "", t.lang))
         )
@@ -153,12 +153,13 @@ async def send_report_item(
         await app.bot.send_message(item.chat_id, t(refusal.key, **refusal.params), **paced)
         return
     parts: list[Callable[[], Awaitable[object]]] = []
-    if data.appeals:
-        view = await services.stats.view(viewer, period)
-        images = await chart_images(t, view, services.settings.card_font)
-        caption = t("stats.chart_caption", month=month)
-        for batch in _albums(images):
-            parts.append(lambda batch=batch: send_album(app.bot, item.chat_id, batch, caption, **paced))  # type: ignore[misc]
+    if data.appeals or (data.care and data.care.in_use):  # the care list and wishes alone make a report too
+        if data.appeals:
+            view = await services.stats.view(viewer, period)
+            images = await chart_images(t, view, services.settings.card_font)
+            caption = t("stats.chart_caption", month=month)
+            for batch in _albums(images):
+                parts.append(lambda batch=batch: send_album(app.bot, item.chat_id, batch, caption, **paced))  # type: ignore[misc]
         content, name = await report_file(t, data, "xlsx")
         if len(content) > TELEGRAM_FILE_LIMIT:
             too_large = t("stats.error_too_large", month=month, size=f"{len(content) / 2**20:.0f}")

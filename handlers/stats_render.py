@@ -13,6 +13,7 @@ from bot.fonts import find_font
 from bot.i18n import Translator
 from bot.models import Category
 from bot.services.stats import BuildingRow, Period, Rate
+from bot.services.stats.care import CareWishFigures
 from bot.services.stats.chart import BuildingBar, ChartText, TrendSeries, stats_chart_pngs
 from bot.services.stats.report import ReportData, csv_bytes, xlsx_bytes
 from bot.services.stats.service import StatsView
@@ -53,7 +54,59 @@ def hours_text(t: Translator, hours: float | None) -> str:
     return "—" if hours is None else t("stats.hours", h=f"{hours:.1f}")
 
 
+def care_text(t: Translator, care: CareWishFigures | None) -> str:
+    """The care list's and wishes' short block of /stats: only the parts the scope uses (a community
+    without care households or wishes sees nothing); counts only, never a name or a note."""
+    if care is None:
+        return ""
+    blocks: list[str] = []
+    c, w = care.care, care.wishes
+    if c.in_use:
+        block = t(
+            "stats.care_block",
+            households=t.plural("stats.care.households", c.households),
+            visits=c.visits,
+            well=c.well,
+            help=c.help,
+            away=c.away,
+            due=c.due,
+            on_time=c.on_time,
+            missed=c.missed,
+            pending=c.pending,
+            on_time_rate=rate_text(t, c.on_time_rate),
+        )
+        if c.rounds:
+            block += "\n" + t(
+                "stats.care_rounds",
+                rounds=t.plural("stats.care.rounds", c.rounds),
+                completed=c.rounds_completed,
+                completion=rate_text(t, c.round_completion),
+            )
+        blocks.append(block)
+    if w.in_use:
+        blocks.append(
+            t(
+                "stats.wish_block",
+                posted=w.posted,
+                claimed=w.claimed,
+                fulfilled=w.fulfilled,
+                expired=w.expired,
+                fulfilment=rate_text(t, w.fulfilment),
+                claim_median=hours_text(t, w.time_to_claim.median_hours),
+                open_now=w.open_now,
+                claimed_now=w.claimed_now,
+            )
+        )
+    return "\n\n".join(blocks)
+
+
 def stats_text(t: Translator, view: StatsView) -> str:
+    text = _appeals_text(t, view)
+    care = care_text(t, view.care)
+    return f"{text}\n\n{care}" if care else text
+
+
+def _appeals_text(t: Translator, view: StatsView) -> str:
     figures = view.figures
     g = figures.total
     title = view.viewer.title

@@ -185,7 +185,8 @@ class DashboardRoutes:
         period = self.service.month(viewer, month)
         figures, buildings, trend = await self.service.overview(viewer, period)
         open_lines = await self.service.open_by_building(viewer)
-        return pages.overview(t, viewer, figures, buildings, trend, open_lines)
+        care = await self.service.care_wishes(viewer, period)
+        return pages.overview(t, viewer, figures, buildings, trend, open_lines, care)
 
     async def _appeals(self, viewer: Viewer, t: Translator, query: dict[str, str]) -> str:
         page = await self.service.appeals(viewer, parse_filter(query))

@@ -25,6 +25,7 @@ from bot.services.dashboard.views import (
     Viewer,
 )
 from bot.services.stats import BuildingRow, Figures, HeadRow, Period, Rate, TrendPoint
+from bot.services.stats.care import CareWishFigures
 
 PAGES = ("overview", "appeals", "heads", "elections", "reports")
 
@@ -74,6 +75,7 @@ def overview(
     buildings: Sequence[BuildingRow],
     trend: Sequence[TrendPoint],
     open_lines: Sequence[BuildingLine],
+    care: CareWishFigures | None = None,
 ) -> str:
     total = figures.total
     period = figures.period
@@ -105,6 +107,7 @@ def overview(
     ]
     if total.filed.total == 0:
         parts.append(message(t, "dash.overview.no_appeals", 200))
+    parts.append(care_section(t, care))
     parts.append(f"<h2>{e(t('dash.overview.trend'))}</h2>")
     parts.append(trend_table(t, trend))
     parts.append(f"<h2>{e(t('dash.overview.by_building'))}</h2>")
@@ -114,6 +117,36 @@ def overview(
         parts.append(bar_chart(t, open_lines))
         parts.append(building_table(t, buildings))
     return "".join(parts)
+
+
+def care_section(t: Translator, care: CareWishFigures | None) -> str:
+    """The care list's and wishes' counts (issue 12), only the parts the scope uses; counts only."""
+    if care is None or not care.in_use:
+        return ""
+    lines: list[str] = []
+    c, w = care.care, care.wishes
+    if c.in_use:
+        text = t(
+            "dash.overview.care",
+            households=c.households,
+            visits=c.visits,
+            due=c.due,
+            missed=c.missed,
+            on_time=percent(c.on_time_rate),
+            rounds=c.rounds,
+        )
+        lines.append(f'<p class="counts" data-figures="care">{e(text)}</p>')
+    if w.in_use:
+        text = t(
+            "dash.overview.wishes",
+            posted=w.posted,
+            fulfilled=w.fulfilled,
+            rate=percent(w.fulfilment),
+            open=w.open_now,
+            claimed=w.claimed_now,
+        )
+        lines.append(f'<p class="counts" data-figures="wishes">{e(text)}</p>')
+    return f"<h2>{e(t('dash.overview.care_title'))}</h2>" + "".join(lines)
 
 
 def trend_table(t: Translator, trend: Sequence[TrendPoint]) -> str:

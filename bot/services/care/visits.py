@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from bot.calendar import WorkCalendar
 from bot.dates import moment
 from bot.errors import InvalidInput, NotConfigured, PermissionDenied
 from bot.models import Button, Category, Community, Notice, Priority, Reply, Role, UserInfo
@@ -37,6 +38,12 @@ OUTCOMES = {"w": "well", "p": "help", "a": "away"}
 DOUBLE_TAP = timedelta(minutes=10)  # the same outcome again by the same person: one visit
 AWAY_RETRY = timedelta(days=1)  # not at home: due again the next day
 ROUND_DAYS = 7
+
+
+def missed_at(cal: WorkCalendar, due: datetime) -> datetime:
+    """When a visit due at ``due`` counts as missed if none was recorded: one working day later (the
+    moment the building head is told). The statistics count missed visits by this same rule."""
+    return cal.add_working_seconds(due, cal.working_day_length().total_seconds())
 
 
 class VisitService(ServiceBase):
@@ -240,8 +247,9 @@ class VisitService(ServiceBase):
             head = (unit.head_user_id if unit else None) or building.head_user_id
             if head is not None:
                 await self._private(tx, community, now, head, "care.visit_due", params, row)
-            missed = cal.add_working_seconds(h.next_due_at, day)
-            await repo.add_deadline("missed_building", missed, household_id=h.id, due_for=h.next_due_at)
+            await repo.add_deadline(
+                "missed_building", missed_at(cal, h.next_due_at), household_id=h.id, due_for=h.next_due_at
+            )
             return "reminded"
         if row.kind == "missed_building":
             if building.head_user_id is not None:

@@ -33,6 +33,7 @@ from bot.services.district.reassign import Reassigned, ReassignService
 from bot.services.routing import can_act
 from bot.services.stats import BuildingRow, Figures, Period, ScopeKind, StatsService, TrendPoint
 from bot.services.stats import Scope as StatsScope
+from bot.services.stats.care import CareWishFigures
 from bot.services.stats.report import ReportData
 from bot.services.workflow import Outcome, WorkflowService
 from storage.appeals import AppealsRepo
@@ -196,6 +197,10 @@ class DashboardService(ServiceBase):
         figures, buildings = await self.stats.overview(scope, period)
         trend = await self.stats.trend(scope, months, period)
         return figures, buildings, trend
+
+    async def care_wishes(self, viewer: Viewer, period: Period) -> CareWishFigures:
+        """The care list's and wishes' counts of the person's statistics scope (never a name or a note)."""
+        return await self.stats.care_wishes(self.stats_scope(viewer), period)
 
     async def report(self, viewer: Viewer, period: Period) -> ReportData:
         """The monthly report's data (the statistics service's, as /report builds it), for the chat

@@ -25,6 +25,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from bot.i18n import Translator
 from bot.models import Level
+from bot.services.stats.care import CareWishFigures
 from bot.services.stats.figures import BuildingRow, Figures, GroupFigures, HeadRole, Rate, TrendPoint
 from storage.stats import ReportRow
 
@@ -49,6 +50,7 @@ class ReportData:
     timelines: dict[int, list[tuple[int, str]]]
     building_names: dict[int, str]
     unit_names: dict[int, str]
+    care: CareWishFigures | None = None  # the care list and wishes (their own sheet, when used)
 
 
 class _Collector:
@@ -429,6 +431,7 @@ def _xlsx(data: ReportData, t: Translator) -> bytes:
 
     for row in data.appeals:
         appeals.ws.append(rows.values(row, moment))
+    care_sheet(book, data, t)
     buf = io.BytesIO()
     # openpyxl's own writer (what Workbook.save does) into an archive of the fastest deflate level:
     # the sheets are repetitive XML, level 1 makes them ~10% bigger than level 6 in a third of the time
@@ -452,3 +455,86 @@ def csv_bytes(data: ReportData, t: Translator) -> bytes:
     for row in data.appeals:
         writer.writerow(["" if v is None else v for v in rows.values(row, moment)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- the care list and wishes (issue 12): a sheet of their own -------------------------------------
+def _care_rows(sheet: _Sheet, care: CareWishFigures) -> list[tuple[str, object]]:
+    """(label key, cell) of the summary's care and wish figures, in order (counts only)."""
+    c, w = care.care, care.wishes
+    return [
+        ("stats.care.col.households", c.households),
+        ("stats.care.col.visits", c.visits),
+        ("stats.care.col.well", c.well),
+        ("stats.care.col.help", c.help),
+        ("stats.care.col.away", c.away),
+        ("stats.care.col.due", c.due),
+        ("stats.care.col.on_time", c.on_time),
+        ("stats.care.col.missed", c.missed),
+        ("stats.care.col.pending", c.pending),
+        ("stats.care.col.on_time_rate", sheet.percent(_pct(c.on_time_rate))),
+        ("stats.care.col.rounds", c.rounds),
+        ("stats.care.col.rounds_completed", c.rounds_completed),
+        ("stats.care.col.round_visited", c.round_visited),
+        ("stats.care.col.round_households", c.round_households),
+        ("stats.care.col.round_completion", sheet.percent(_pct(c.round_completion))),
+        ("stats.wish.col.posted", w.posted),
+        ("stats.wish.col.claimed", w.claimed),
+        ("stats.wish.col.fulfilled", w.fulfilled),
+        ("stats.wish.col.expired", w.expired),
+        ("stats.wish.col.cancelled", w.cancelled),
+        ("stats.wish.col.pending", w.pending),
+        ("stats.wish.col.open_now", w.open_now),
+        ("stats.wish.col.claimed_now", w.claimed_now),
+        ("stats.wish.col.fulfilment", sheet.percent(_pct(w.fulfilment))),
+        ("stats.wish.col.claim_median", _hours(w.time_to_claim.median_hours)),
+    ]
+
+
+_CARE_BUILDING_KEYS = (
+    "stats.care.col.households",
+    "stats.care.col.visits",
+    "stats.care.col.due",
+    "stats.care.col.on_time",
+    "stats.care.col.missed",
+    "stats.care.col.on_time_rate",
+    "stats.care.col.rounds",
+    "stats.care.col.rounds_completed",
+    "stats.wish.col.posted",
+    "stats.wish.col.fulfilled",
+    "stats.wish.col.fulfilment",
+    "stats.wish.col.open_now",
+)
+
+
+def care_sheet(book: Workbook, data: ReportData, t: Translator) -> None:
+    """The "care and wishes" sheet: the scope's figures, then a row per building. Only when the scope
+    uses the care list or wishes; counts only, never a household's label or note."""
+    care = data.care
+    if care is None or not care.in_use:
+        return
+    sheet = _Sheet(book, t("stats.sheet.care"), t.lang)
+    sheet.heading([t("stats.care.report_title", title=data.title, month=care.period.month or "")])
+    sheet.ws.append([t("stats.col.period"), care.period.month or f"{care.period.start} – {care.period.end}"])
+    for key, value in _care_rows(sheet, care):
+        sheet.ws.append([t(key), value])
+    sheet.ws.append([])
+    sheet.heading([t("stats.col.building"), *(t(k) for k in _CARE_BUILDING_KEYS)])
+    for row in care.buildings:
+        c, w = row.care, row.wishes
+        cells: list[object] = [
+            c.households,
+            c.visits,
+            c.due,
+            c.on_time,
+            c.missed,
+            sheet.percent(_pct(c.on_time_rate)),
+            c.rounds,
+            c.rounds_completed,
+            w.posted,
+            w.fulfilled,
+            sheet.percent(_pct(w.fulfilment)),
+            w.open_now,
+        ]
+        sheet.ws.append([row.name, *cells])
+    sheet.ws.append([])
+    sheet.ws.append([t("stats.care.definitions_note")])

@@ -16,6 +16,7 @@ from bot.errors import NotConfigured
 from bot.models import Building, Community, Unit
 from bot.services.base import Calendars, ServiceBase
 from bot.services.stats.access import Viewer, month_of, viewer_of
+from bot.services.stats.care import CareWishFigures, care_wish_figures
 from bot.services.stats.figures import (
     BuildingRow,
     Figures,
@@ -57,6 +58,7 @@ class StatsView:
     figures: Figures
     buildings: list[BuildingRow]
     trend: list[TrendPoint]
+    care: CareWishFigures | None = None  # the care list and wishes (shown when the scope uses them)
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ class StatsService(ServiceBase):
         if not buildings:
             raise NotConfigured("stats.error_no_buildings")
         trend = await self.trend(viewer.scope, TREND_MONTHS, period)
-        return StatsView(viewer, figures, buildings, trend)
+        care = await self.care_wishes(viewer.scope, period)
+        return StatsView(viewer, figures, buildings, trend, care)
 
     async def report(self, viewer: Viewer, period: Period) -> ReportData:
         """Everything the monthly report's files hold."""
@@ -130,6 +133,7 @@ class StatsService(ServiceBase):
             timelines=timelines,
             building_names=building_names,
             unit_names=unit_names,
+            care=view.care,
         )
 
     # --- the summary ----------------------------------------------------------------------------
@@ -259,6 +263,12 @@ class StatsService(ServiceBase):
                     for i, value in enumerate(values):
                         acc[i] += value
         return [TrendPoint(m, s[0], Rate(s[1], s[2]), Rate(s[3], s[4]), Rate(s[5], s[6])) for m, s in sums.items()]
+
+    async def care_wishes(self, scope: Scope, period: Period) -> CareWishFigures:
+        """The care list's and micro-wishes' counts of the scope for ``period`` (bot.services.stats.care)."""
+        async with self.db.read() as tx:
+            filters = await self._filters(tx, scope)
+            return await care_wish_figures(tx, self.calendars, filters, period, self.clock.now())
 
     # --- helpers ----------------------------------------------------------------------------------
     async def _filters(self, tx: Tx, scope: Scope) -> list[ScopeFilter]:
