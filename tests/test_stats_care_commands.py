@@ -33,9 +33,9 @@ async def test_stats_shows_the_care_and_wishes_block_only_when_they_are_used(h: 
     text = said(await h.cmd(p.staff, p.staff_chat, "stats"))[-1]
     assert "Care list: 1 household" in text
     assert "Visits recorded: 1 (all well 1, needs help 0, not at home 0)" in text
-    assert "Visits due: 1: on time 1, missed 0, not yet 0" in text
+    assert "Visits due: 1 (on time 1, missed 0, not yet 0)" in text
     assert "Visited on time: 100% (1 of 1)" in text
-    assert "Wishes posted: 1: claimed 0, fulfilled 0, expired 0" in text
+    assert "Wishes posted: 1 (claimed 0, fulfilled 0, expired 0)" in text
     assert "Open now: 1, being fulfilled: 0" in text
     assert "Mrs Wang" not in text and NOTE not in text
     no_private_words_in_groups(h)
