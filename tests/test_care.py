@@ -67,7 +67,7 @@ async def test_a_household_is_entered_reminded_missed_up_the_chain_and_visited_w
     p = h.p
     household = await add_household(h, p.uhead)
     view = await h.press(p.uhead, with_data(h.rt.sent_to(p.uhead["id"]), "cr:v:"), f"cr:v:{household}")
-    assert NOTE in (view[-1].text or "") and "Lives alone" in (view[-1].text or "")
+    assert NOTE in (view[-1].text or "") and ": lives alone, every week" in (view[-1].text or "")
     # the building head sees it too; the head of another unit does not
     anchor = (await h.cmd(p.bhead, updates.private_chat(p.bhead), "care"))[-1]
     assert "(households: 1)" in (anchor.text or "")
@@ -209,7 +209,8 @@ async def test_a_restart_in_the_middle_of_entering_a_household(h: Harness, tmp_p
             calls = await h2.press(p.uhead, need, "cr:n:3")
             calls = await h2.press(p.uhead, with_data(calls, "cr:f:"), "cr:f:14")
             calls = await h2.press(p.uhead, with_data(calls, "cr:k:"), "cr:k:0")
-            assert "is on the care list" in (calls[-1].text or "") and "Every two weeks" in (calls[-1].text or "")
+            done = calls[-1].text or ""
+            assert "is on the care list" in done and ": ill, every two weeks." in done
             double = await h2.press(p.uhead, need, "cr:n:3")  # an old button pressed again
             assert any("Start again" in s for s in said(double))
             assert await scalar(h2, "SELECT COUNT(*) FROM care_households WHERE state = 'active'") == 1

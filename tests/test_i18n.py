@@ -345,6 +345,8 @@ def _families() -> dict[str, set[str]]:
         "wish.when.": {str(d) for d in WHEN_DAYS},
         "care.need.": set(NEEDS),
         "care.every.": {str(d) for d in EVERY_DAYS},
+        "care.need_text.": set(NEEDS),
+        "care.every_text.": {str(d) for d in EVERY_DAYS},
         "care.outcome.": set(OUTCOMES.values()),
     }
 

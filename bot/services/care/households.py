@@ -82,8 +82,8 @@ def household_params(h: Household, unit: Unit | None, community: Community) -> d
         "id": h.id,
         "label": h.label,
         "unit": unit.name if unit else "-",
-        "need_key": f"care.need.{h.need or 'elderly'}",
-        "every_key": f"care.every.{h.every_days or 7}",
+        "need_key": f"care.need_text.{h.need or 'elderly'}",
+        "every_key": f"care.every_text.{h.every_days or 7}",
         "due": moment(h.next_due_at, community.timezone),
     }
 
