@@ -90,9 +90,7 @@ class JsonRequest(BaseRequest):
         )
         headers = {"User-Agent": self.USER_AGENT}
         try:
-            if request_data is None or not request_data.parameters:  # a download (GET), getMe, close
-                res = await self._client.request(method, url, headers=headers, timeout=timeout)
-            elif files:
+            if request_data is not None and files:
                 res = await self._client.request(
                     method,
                     url,
@@ -101,6 +99,8 @@ class JsonRequest(BaseRequest):
                     files=request_data.multipart_data,
                     data=request_data.json_parameters,
                 )
+            elif request_data is None or not request_data.parameters:  # a download (GET), getMe, close
+                res = await self._client.request(method, url, headers=headers, timeout=timeout)
             else:
                 headers["Content-Type"] = "application/json"
                 body = json.dumps(request_data.parameters, ensure_ascii=False, separators=(",", ":"))

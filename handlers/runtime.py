@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    Conflict,
+    EndPointNotFound,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.warnings import PTBUserWarning
 
 if TYPE_CHECKING:
@@ -87,11 +95,14 @@ class Poller:
         text and parses it once when it handles it; ``Bot.get_updates`` would parse every update
         into objects that the intake would only turn back into JSON (about a tenth of the process's
         CPU per answer: bench.outbox_bench cpu)."""
-        result = await self.app.bot.do_api_request(
-            "getUpdates",
-            api_kwargs={"offset": offset, "timeout": self.timeout, "allowed_updates": Update.ALL_TYPES},
-            read_timeout=self.timeout + POLL_SLACK,
-        )
+        try:
+            result = await self.app.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={"offset": offset, "timeout": self.timeout, "allowed_updates": Update.ALL_TYPES},
+                read_timeout=self.timeout + POLL_SLACK,
+            )
+        except EndPointNotFound as exc:  # do_api_request's word for Telegram's 401/404; getUpdates exists
+            raise InvalidToken("Telegram rejects the bot token") from exc
         if not isinstance(result, list):
             return []
         return [u for u in result if isinstance(u, dict) and isinstance(u.get("update_id"), int)]

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from telegram import Bot, InputFile, KeyboardButton, ReplyKeyboardMarkup
-from telegram.error import NetworkError, TimedOut
+from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from handlers.json_request import JsonRequest
 from handlers.runtime import Poller
@@ -127,3 +127,24 @@ async def test_the_poll_hands_over_updates_exactly_as_telegram_sent_them(h: Harn
     assert got == [raw]
     call = h.rt.calls[-1]
     assert call.method == "getUpdates" and call.params.get("allowed_updates")
+
+
+async def test_a_token_revoked_while_polling_is_said_as_a_rejected_token(h: Harness) -> None:
+    """do_api_request reports Telegram's 401 as EndPointNotFound; the poll says what it is."""
+    h.rt.telegram.fail_next("getUpdates", status=401, description="Unauthorized")
+    with pytest.raises(InvalidToken):
+        await Poller(h.app, h.app.bot_data.intake, timeout=0).fetch(None)
+
+
+async def test_a_call_whose_only_parameter_is_a_file_still_sends_the_file() -> None:
+    from telegram.request import RequestData
+    from telegram.request._requestparameter import RequestParameter
+
+    capture = Capture(answer=True)
+    request = JsonRequest(transport=httpx.MockTransport(capture))
+    data = RequestData([RequestParameter.from_input("document", InputFile(b"only-a-file", filename="a.txt"))])
+    status, _ = await request.do_request(f"https://api.telegram.org/bot{TOKEN}/x", "POST", data)
+    await request.shutdown()
+    assert status == 200
+    assert capture.requests[0].headers["content-type"].startswith("multipart/form-data")
+    assert b"only-a-file" in capture.requests[0].content

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.datetime import to_excel
 
-from bot.services.stats.report import _Clock, gc_paused, short_moment
+from bot.services.stats.report import MAX_PAUSE_SECONDS, _Clock, _Collector, gc_paused, short_moment
 
 # 2026 in zones with and without daylight saving (New York and Berlin change in March and
 # October/November, Lord Howe by half an hour), and one with a quarter-hour offset
@@ -73,5 +73,32 @@ def test_a_collector_that_was_off_stays_off() -> None:
         with gc_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_holds_never_keep_the_collector_off_past_the_cap() -> None:
+    """Overviews that keep overlapping (each waits on the database while holding) cannot hold the
+    collector off for good: once it has been off MAX_PAUSE_SECONDS, the next one turns it on."""
+    now = [0.0]
+    collector = _Collector(clock=lambda: now[0])
+    assert gc.isenabled()
+    try:
+        first = gc_paused(collector)
+        first.__enter__()
+        assert not gc.isenabled()
+        holds = [first]
+        for _ in range(5):  # a new hold before the last ends, a few seconds apart: never zero holders
+            now[0] += MAX_PAUSE_SECONDS / 3
+            nxt = gc_paused(collector)
+            nxt.__enter__()
+            holds.pop(0).__exit__(None, None, None)
+            holds.append(nxt)
+        assert gc.isenabled()  # on again although a hold is still open
+        holds.pop().__exit__(None, None, None)
+        assert gc.isenabled()
+        with gc_paused(collector):  # a new round: held off again
+            assert not gc.isenabled()
+        assert gc.isenabled()
     finally:
         gc.enable()

@@ -80,7 +80,7 @@ class RegistryService(ServiceBase):
             repo = RegistryRepo(tx)
             await repo.upsert_user(actor, self.clock.now())
             await repo.set_language(actor.id, lang)
-        self._languages.pop(actor.id, None)
+        self._remember_language(actor.id, lang, self.clock.now())  # what they chose, at once
 
     async def mark_started(self, user: UserInfo) -> None:
         await self.touch(user, private=True)

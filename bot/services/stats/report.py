@@ -11,6 +11,7 @@ import csv
 import gc
 import io
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,39 +54,58 @@ class ReportData:
     care: CareWishFigures | None = None  # the care list and wishes (their own sheet, when used)
 
 
-class _Collector:
-    """Who holds the cyclic garbage collector off, and whether to turn it back on after them."""
+#: At most this long with the collector held off, however many reports and overviews overlap: a
+#: hold spans the reads (awaits), so other coroutines run meanwhile; past this, the next one to come
+#: finds it on again and leaves it on until every holder is done (cycles never pile up unbounded).
+MAX_PAUSE_SECONDS = 10.0
 
-    def __init__(self) -> None:
+
+class _Collector:
+    """Who holds the cyclic garbage collector off, since when, and whether to turn it back on."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.lock = threading.Lock()
+        self.clock = clock
         self.holders = 0
-        self.resume = False
+        self.resume = False  # it was on when the first holder came
+        self.since = 0.0
+        self.expired = False  # turned on again while still held (MAX_PAUSE_SECONDS passed)
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.holders == 0:
+                self.resume, self.since, self.expired = gc.isenabled(), self.clock(), False
+                gc.disable()
+            elif not self.expired and self.clock() - self.since > MAX_PAUSE_SECONDS:
+                self.expired = True
+                if self.resume:
+                    gc.enable()
+            self.holders += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.holders -= 1
+            if self.holders == 0 and self.resume and not self.expired:
+                gc.enable()
 
 
 _COLLECTOR = _Collector()
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(collector: _Collector = _COLLECTOR) -> Iterator[None]:
     """Cyclic garbage collection held off while a report or an overview is made (reference counting
     still frees everything else at once). A district's report makes some 10^5 objects that live
     until it is sent; meanwhile the collector ran some 900 times, three or four of them over the
     whole heap at ~0.3 s each: half of the report's reading time (an overview: one full collection,
     ~0.1 s, in every other call). Held off, it runs once afterwards. It runs again when the last
-    holder (of any thread or coroutine) is done; if it was off already it stays off."""
-    held = _COLLECTOR
-    with held.lock:
-        if held.holders == 0:
-            held.resume = gc.isenabled()
-            gc.disable()
-        held.holders += 1
+    holder (of any thread or coroutine) is done, or for good once it has been off MAX_PAUSE_SECONDS
+    while holders kept overlapping; if it was off already it stays off."""
+    collector.enter()
     try:
         yield
     finally:
-        with held.lock:
-            held.holders -= 1
-            if held.holders == 0 and held.resume:
-                gc.enable()
+        collector.leave()
 
 
 def _day_label(day: date, lang: str) -> str:
