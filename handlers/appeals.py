@@ -82,7 +82,7 @@ async def open_appeals(update: Update, context: AppContext) -> None:
             return
         from handlers.setup import _sync_if_staff_chat
 
-        await _sync_if_staff_chat(update, context)
+        await _sync_if_staff_chat(update, context, ctx)
         lines = await context.services.queries.chat_open(actor(update), chat.id)
     else:
         lines = await context.services.queries.supervised(actor(update))

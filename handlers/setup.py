@@ -14,6 +14,7 @@ from bot.errors import Conflict, InvalidInput, NotFound, WrongChat
 from bot.i18n import plural
 from bot.models import Button, Reply, UserInfo
 from bot.services.building_codes import shown
+from bot.services.registry import ChatContext
 from bot.sla import EDITABLE
 from handlers.callback_data import button_ids, place_of
 from handlers.common import actor, deep_link, is_group, say, send_reply, translator, user_info
@@ -38,12 +39,14 @@ async def is_chat_member(context: AppContext, chat_id: int, user_id: int) -> boo
     return member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
 
 
-async def _sync_if_staff_chat(update: Update, context: AppContext) -> None:
-    """Staff are the admins of the staff chat: refresh before acting there."""
+async def _sync_if_staff_chat(update: Update, context: AppContext, ctx: ChatContext | None = None) -> None:
+    """Staff are the admins of the staff chat: refresh before acting there (``ctx``: the chat's
+    context when the caller has read it already)."""
     chat = update.effective_chat
     if chat is None or not is_group(update):
         return
-    ctx = await context.services.registry.chat_context(chat.id)
+    if ctx is None:
+        ctx = await context.services.registry.chat_context(chat.id)
     if ctx is not None and ctx.kind in ("staff", "street"):
         await context.services.registry.sync_admins(chat.id, await chat_admin_ids(update, context))
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from storage.registry import RegistryRepo
 from tests.harness import Harness, code_in, said
 from tests.support import updates
 
@@ -479,6 +482,36 @@ async def test_removed_admin_loses_staff_rights(h: Harness) -> None:
     assert said(calls) == ["Only community staff can do that."]
     calls = await h.cmd(boss, h.p.staff_chat, "invite")
     assert "Building invite code" in said(calls)[0]
+
+
+async def test_staff_commands_write_the_staff_only_when_the_admins_changed(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every staff command refreshes the staff from the chat's admins (a removed admin loses rights
+    at once), but an unchanged admin list is a read: /open in a busy staff chat takes no write lock."""
+    await building(h)
+    registry = h.services.registry
+    chat_id = h.p.staff_chat["id"]
+    writes: list[str] = []
+    real_replace = RegistryRepo.replace_staff
+
+    async def counted(self: RegistryRepo, *args: Any, **kwargs: Any) -> None:
+        writes.append("staff")
+        await real_replace(self, *args, **kwargs)
+
+    monkeypatch.setattr(RegistryRepo, "replace_staff", counted)
+    for _ in range(3):
+        calls = await h.cmd(h.p.staff, h.p.staff_chat, "open")
+        assert any(c.method == "getChatAdministrators" for c in calls)
+    assert writes == []
+    boss = updates.user(3003, "Pavel", "pavel_boss")
+    h.rt.admins[chat_id] = [h.p.staff, boss]  # promoted in Telegram: written at the next command
+    await h.cmd(h.p.staff, h.p.staff_chat, "open")
+    assert writes == ["staff"]
+    ctx = await registry.chat_context(chat_id)
+    assert ctx is not None and await registry.is_staff(ctx.community.id, boss["id"])
+    await h.cmd(boss, h.p.staff_chat, "open")  # the same admins again, in another order: a read
+    assert writes == ["staff"]
 
 
 # --- languages -----------------------------------------------------------------------------------

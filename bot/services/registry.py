@@ -170,7 +170,15 @@ class RegistryService(ServiceBase):
         return community
 
     async def sync_admins(self, chat_id: int, admin_ids: list[int]) -> ChatContext | None:
-        """Staff (street) roles follow the admins of the staff (street) chat."""
+        """Staff (street) roles follow the admins of the staff (street) chat. Every staff command
+        refreshes them, so the write is made only when the admins changed (a read otherwise)."""
+        async with self.db.read() as tx:
+            ctx = await self._chat_context(tx, chat_id)
+            if ctx is None or ctx.kind not in ("staff", "street"):
+                return ctx
+            role = Role.STAFF if ctx.kind == "staff" else Role.STREET
+            if await RegistryRepo(tx).staff_ids(ctx.community.id, role) == sorted(set(admin_ids)):
+                return ctx
         async with self.db.write() as tx:
             ctx = await self._chat_context(tx, chat_id)
             if ctx is not None and ctx.kind in ("staff", "street"):

@@ -12,29 +12,22 @@ import gc
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zipfile import ZIP_DEFLATED, ZipFile
 from zoneinfo import ZoneInfo
-
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.writer.excel import ExcelWriter
 
 from bot.i18n import Translator
 from bot.models import Level
 from bot.services.stats.care import CareWishFigures
 from bot.services.stats.figures import BuildingRow, Figures, GroupFigures, HeadRole, Rate, TrendPoint
+from bot.services.stats.xlsx import Style, Styled, Workbook
 from storage.stats import ReportRow
 
 #: Telegram's limit for a file a bot sends (sendDocument): 50 MB.
 TELEGRAM_FILE_LIMIT = 50 * 1024 * 1024
 _DATE_FORMATS = {"zh": 'yyyy"年"m"月"d"日" hh:mm', "ru": "dd.mm.yyyy hh:mm", "en": "d mmm yyyy hh:mm"}
-_PERCENT = "0.0%"
-_BOLD = Font(bold=True)  # one font for every heading cell
 _EPOCH_DAYS = 25569  # 1970-01-01 as a spreadsheet day (1899-12-30 is day 0)
 _ORDINAL_1970 = date(1970, 1, 1).toordinal()
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -122,6 +115,10 @@ def short_moment(ts: int, tz: ZoneInfo, lang: str) -> str:
     return f"{_day_label(local.date(), lang)} {local.hour:02d}:{local.minute:02d}"
 
 
+#: "HH:MM" of each minute of a day, made once.
+_HOURS_MINUTES = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))
+
+
 class _Clock:
     """Epoch seconds on the community's wall clock without a ``datetime`` per moment: the zone's
     UTC offset is looked up once per quarter hour (every zone's transitions fall on one), a day's
@@ -154,7 +151,7 @@ class _Clock:
         label = self._days.get(days)
         if label is None:
             label = self._days[days] = _day_label(date.fromordinal(_ORDINAL_1970 + days), self.lang)
-        return f"{label} {seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+        return f"{label} {_HOURS_MINUTES[seconds // 60]}"
 
 
 def _pct(rate: Rate) -> float | None:
@@ -165,41 +162,10 @@ def _hours(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-class _Sheet:
-    """A write-only sheet with a bold heading row, percent and date cells.
-
-    The big sheets keep one styled openpyxl cell per column and give it each row's value
-    (:func:`_put`): openpyxl writes a row's cells while ``append`` takes them, so a cell is free
-    again for the next row, and the style is set once per column instead of once per cell."""
-
-    def __init__(self, book: Workbook, title: str, lang: str) -> None:
-        self.ws = book.create_sheet(title[:31])
-        self.date_format = _DATE_FORMATS.get(lang, _DATE_FORMATS["en"])
-
-    def heading(self, labels: Sequence[str]) -> None:
-        row = []
-        for label in labels:
-            cell = WriteOnlyCell(self.ws, value=label)
-            cell.font = _BOLD
-            row.append(cell)
-        self.ws.append(row)
-
-    def styled(self, number_format: str) -> Cell:
-        cell = WriteOnlyCell(self.ws)
-        cell.number_format = number_format
-        return cell
-
-    def percent(self, value: float | None) -> Cell | None:
-        """A percent cell of its own (the few rows of the summary and buildings sheets)."""
-        return _put(self.styled(_PERCENT), value)
-
-
-def _put(cell: Cell, value: float | None) -> Cell | None:
-    """``cell`` holding ``value``, or no cell for no value."""
-    if value is None:
-        return None
-    cell.value = value
-    return cell
+def _percent(rate: Rate) -> Styled | None:
+    """A rate's percent cell, or an empty cell for a rate with no base."""
+    value = _pct(rate)
+    return None if value is None else Styled(value, Style.PERCENT)
 
 
 def _figure_headings(t: Translator) -> list[str]:
@@ -227,18 +193,18 @@ def _figure_headings(t: Translator) -> list[str]:
     ]
 
 
-def _figure_cells(sheet: _Sheet, g: GroupFigures) -> list[object]:
+def _figure_cells(g: GroupFigures) -> list[object]:
     return [
         g.filed.total,
         g.open_now.total,
         g.overdue_now.total,
-        sheet.percent(_pct(g.response)),
+        _percent(g.response),
         g.response.hits,
         g.response.base,
-        sheet.percent(_pct(g.resolution)),
+        _percent(g.resolution),
         g.resolution.hits,
         g.resolution.base,
-        sheet.percent(_pct(g.satisfaction)),
+        _percent(g.satisfaction),
         g.satisfaction.hits,
         g.rated,
         g.unrated,
@@ -268,15 +234,14 @@ def _head_headings(t: Translator) -> list[str]:
     ]
 
 
-def _head_cells(percents: Sequence[Cell], g: GroupFigures) -> list[object]:
-    """``percents``: the sheet's three percent cells (response, resolution, satisfaction)."""
+def _head_cells(g: GroupFigures) -> list[object]:
     return [
         g.filed.total,
         g.open_now.total,
         g.overdue_now.total,
-        _put(percents[0], _pct(g.response)),
-        _put(percents[1], _pct(g.resolution)),
-        _put(percents[2], _pct(g.satisfaction)),
+        _pct(g.response),  # percent cells by the sheet's column styles (_HEAD_STYLES)
+        _pct(g.resolution),
+        _pct(g.satisfaction),
         g.reopened,
         g.escalations,
         _hours(g.first_reply.median_hours),
@@ -341,7 +306,7 @@ class _Rows:
 
     def timeline(self, appeal_id: int) -> str:
         short, names = self.clock.short, self.events
-        return " → ".join(f"{short(at)} {names[kind]}" for at, kind in self.data.timelines.get(appeal_id, ()))
+        return " → ".join([f"{short(at)} {names[kind]}" for at, kind in self.data.timelines.get(appeal_id, ())])
 
     def yes_no(self, value: bool | None) -> str | None:
         return None if value is None else self.yes if value else self.no
@@ -389,20 +354,31 @@ def xlsx_bytes(data: ReportData, t: Translator) -> bytes:
         return _xlsx(data, t)
 
 
+#: Where the appeals sheet has its moments (filed, first reply, resolved, closed): date cells.
+_D = Style.DATE
+_APPEAL_STYLES = (None, None, None, None, None, None, _D, _D, None, None, _D, None, None, _D)
+#: Column widths (characters) of the big sheets: names and the timeline wide enough to read.
+_APPEAL_WIDTHS = (8, 18, 10, 12, 12, 12, 17, 17, 9, 9, 17, 9, 9, 17, 7, 7, 7, 7, 90)
+_HEAD_WIDTHS = (18, 12, 24, 8)
+#: The heads sheet's three rates (after name, role, places, points, filed, open, overdue): percent cells.
+_P = Style.PERCENT
+_HEAD_STYLES = (None, None, None, None, None, None, None, _P, _P, _P)
+
+
 def _xlsx(data: ReportData, t: Translator) -> bytes:
-    book = Workbook(write_only=True)
+    book = Workbook(_DATE_FORMATS.get(t.lang, _DATE_FORMATS["en"]))
     figures = data.figures
     total = figures.total
-    summary = _Sheet(book, t("stats.sheet.summary"), t.lang)
+    summary = book.sheet(t("stats.sheet.summary"), widths=(40, 16, 12, 12, 12))
     summary.heading([t("stats.report_title", title=data.title, month=figures.period.month or "")])
-    summary.ws.append([t("stats.col.period"), figures.period.month or f"{figures.period.start} – {figures.period.end}"])
-    for label, value in zip(_figure_headings(t), _figure_cells(summary, total), strict=True):
-        summary.ws.append([label, value])
+    summary.append([t("stats.col.period"), figures.period.month or f"{figures.period.start} – {figures.period.end}"])
+    for label, value in zip(_figure_headings(t), _figure_cells(total), strict=True):
+        summary.append([label, value])
     for category, count in sorted(total.filed.by_category.items()):
-        summary.ws.append([f"{t('stats.col.filed')}: {t(f'category.{category.value}')}", count])
+        summary.append([f"{t('stats.col.filed')}: {t(f'category.{category.value}')}", count])
     for level, count in sorted(total.filed.by_level.items()):
-        summary.ws.append([f"{t('stats.col.filed')}: {t(f'level.{level.name.lower()}')}", count])
-    summary.ws.append([])
+        summary.append([f"{t('stats.col.filed')}: {t(f'level.{level.name.lower()}')}", count])
+    summary.append([])
     summary.heading(
         [
             t("stats.col.month"),
@@ -413,51 +389,44 @@ def _xlsx(data: ReportData, t: Translator) -> bytes:
         ]
     )
     for point in data.trend:
-        summary.ws.append(
+        summary.append(
             [
                 point.month,
                 point.filed,
-                summary.percent(_pct(point.response)),
-                summary.percent(_pct(point.resolution)),
-                summary.percent(_pct(point.satisfaction)),
+                _percent(point.response),
+                _percent(point.resolution),
+                _percent(point.satisfaction),
             ]
         )
-    summary.ws.append([])
-    summary.ws.append([t("stats.definitions_note")])
+    summary.append([])
+    summary.append([t("stats.definitions_note")])
 
-    buildings = _Sheet(book, t("stats.sheet.buildings"), t.lang)
+    buildings = book.sheet(t("stats.sheet.buildings"), widths=(18,))
     buildings.heading([t("stats.col.building"), *_figure_headings(t)])
     for b in data.buildings:
-        buildings.ws.append([b.name, *_figure_cells(buildings, b.figures)])
+        buildings.append([b.name, *_figure_cells(b.figures)])
 
-    heads = _Sheet(book, t("stats.sheet.heads"), t.lang)
+    heads = book.sheet(t("stats.sheet.heads"), widths=_HEAD_WIDTHS)
     heads.heading(
         [t("stats.col.head"), t("stats.col.role"), t("stats.col.places"), t("stats.col.points"), *_head_headings(t)]
     )
-    percents = [heads.styled(_PERCENT) for _ in range(3)]
     roles = {role: t(f"level.{role.value}") for role in HeadRole}
     for h in figures.heads:
         if h.figures.filed.total or h.figures.open_now.total or h.points:  # a quiet head is no row
-            heads.ws.append([h.name, roles[h.role], ", ".join(h.places), h.points, *_head_cells(percents, h.figures)])
+            heads.append([h.name, roles[h.role], ", ".join(h.places), h.points, *_head_cells(h.figures)], _HEAD_STYLES)
 
-    appeals = _Sheet(book, t("stats.sheet.appeals"), t.lang)
+    appeals = book.sheet(t("stats.sheet.appeals"), widths=_APPEAL_WIDTHS)
     appeals.heading(appeal_columns(t))
     rows = _Rows(t, data)
     serial = rows.clock.serial
-    dates = [appeals.styled(appeals.date_format) for _ in range(4)]
 
-    def moment(i: int, ts: int | None) -> Cell | None:
-        return None if ts is None else _put(dates[i], serial(ts))
+    def moment(_: int, ts: int | None) -> float | None:
+        return None if ts is None else serial(ts)
 
     for row in data.appeals:
-        appeals.ws.append(rows.values(row, moment))
+        appeals.append(rows.values(row, moment), _APPEAL_STYLES)
     care_sheet(book, data, t)
-    buf = io.BytesIO()
-    # openpyxl's own writer (what Workbook.save does) into an archive of the fastest deflate level:
-    # the sheets are repetitive XML, level 1 makes them ~10% bigger than level 6 in a third of the time
-    with ZipFile(buf, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=1) as archive:
-        ExcelWriter(book, archive).save()
-    return buf.getvalue()
+    return book.to_bytes()
 
 
 def csv_bytes(data: ReportData, t: Translator) -> bytes:
@@ -478,7 +447,7 @@ def csv_bytes(data: ReportData, t: Translator) -> bytes:
 
 
 # --- the care list and wishes (issue 12): a sheet of their own -------------------------------------
-def _care_rows(sheet: _Sheet, care: CareWishFigures) -> list[tuple[str, object]]:
+def _care_rows(care: CareWishFigures) -> list[tuple[str, object]]:
     """(label key, cell) of the summary's care and wish figures, in order (counts only)."""
     c, w = care.care, care.wishes
     return [
@@ -491,12 +460,12 @@ def _care_rows(sheet: _Sheet, care: CareWishFigures) -> list[tuple[str, object]]
         ("stats.care.col.on_time", c.on_time),
         ("stats.care.col.missed", c.missed),
         ("stats.care.col.pending", c.pending),
-        ("stats.care.col.on_time_rate", sheet.percent(_pct(c.on_time_rate))),
+        ("stats.care.col.on_time_rate", _percent(c.on_time_rate)),
         ("stats.care.col.rounds", c.rounds),
         ("stats.care.col.rounds_completed", c.rounds_completed),
         ("stats.care.col.round_visited", c.round_visited),
         ("stats.care.col.round_households", c.round_households),
-        ("stats.care.col.round_completion", sheet.percent(_pct(c.round_completion))),
+        ("stats.care.col.round_completion", _percent(c.round_completion)),
         ("stats.wish.col.posted", w.posted),
         ("stats.wish.col.claimed", w.claimed),
         ("stats.wish.col.fulfilled", w.fulfilled),
@@ -505,7 +474,7 @@ def _care_rows(sheet: _Sheet, care: CareWishFigures) -> list[tuple[str, object]]
         ("stats.wish.col.pending", w.pending),
         ("stats.wish.col.open_now", w.open_now),
         ("stats.wish.col.claimed_now", w.claimed_now),
-        ("stats.wish.col.fulfilment", sheet.percent(_pct(w.fulfilment))),
+        ("stats.wish.col.fulfilment", _percent(w.fulfilment)),
         ("stats.wish.col.claim_median", _hours(w.time_to_claim.median_hours)),
     ]
 
@@ -532,12 +501,12 @@ def care_sheet(book: Workbook, data: ReportData, t: Translator) -> None:
     care = data.care
     if care is None or not care.in_use:
         return
-    sheet = _Sheet(book, t("stats.sheet.care"), t.lang)
+    sheet = book.sheet(t("stats.sheet.care"), widths=(40, 12, 12, 12, 12))
     sheet.heading([t("stats.care.report_title", title=data.title, month=care.period.month or "")])
-    sheet.ws.append([t("stats.col.period"), care.period.month or f"{care.period.start} – {care.period.end}"])
-    for key, value in _care_rows(sheet, care):
-        sheet.ws.append([t(key), value])
-    sheet.ws.append([])
+    sheet.append([t("stats.col.period"), care.period.month or f"{care.period.start} – {care.period.end}"])
+    for key, value in _care_rows(care):
+        sheet.append([t(key), value])
+    sheet.append([])
     sheet.heading([t("stats.col.building"), *(t(k) for k in _CARE_BUILDING_KEYS)])
     for row in care.buildings:
         c, w = row.care, row.wishes
@@ -547,14 +516,14 @@ def care_sheet(book: Workbook, data: ReportData, t: Translator) -> None:
             c.due,
             c.on_time,
             c.missed,
-            sheet.percent(_pct(c.on_time_rate)),
+            _percent(c.on_time_rate),
             c.rounds,
             c.rounds_completed,
             w.posted,
             w.fulfilled,
-            sheet.percent(_pct(w.fulfilment)),
+            _percent(w.fulfilment),
             w.open_now,
         ]
-        sheet.ws.append([row.name, *cells])
-    sheet.ws.append([])
-    sheet.ws.append([t("stats.care.definitions_note")])
+        sheet.append([row.name, *cells])
+    sheet.append([])
+    sheet.append([t("stats.care.definitions_note")])

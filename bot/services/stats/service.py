@@ -349,19 +349,27 @@ class StatsService(ServiceBase):
                         by_unit[open_row.unit_id].open_rows.append(open_row)
                         by_building[open_row.building_id].open_rows.append(open_row)
                 groups: dict[tuple[HeadRole, int], tuple[list[str], Tally]] = {}
+                quiet = Tally()
                 for unit in place.units:
                     if unit.head_user_id is not None:
-                        labels, tally = groups.setdefault((HeadRole.UNIT, unit.head_user_id), ([], Tally()))
-                        labels.append(unit.name)
-                        tally.cohort.extend(by_unit[unit.id].cohort)
-                        tally.open_rows.extend(by_unit[unit.id].open_rows)
+                        key = (HeadRole.UNIT, unit.head_user_id)
+                        group = groups.get(key)
+                        if group is None:
+                            group = groups[key] = ([], Tally())
+                        group[0].append(unit.name)
+                        own = by_unit.get(unit.id, quiet)
+                        group[1].cohort.extend(own.cohort)
+                        group[1].open_rows.extend(own.open_rows)
                 for building in place.buildings:
                     if building.head_user_id is not None:
                         key = (HeadRole.BUILDING, building.head_user_id)
-                        labels, tally = groups.setdefault(key, ([], Tally()))
-                        labels.append(building.title)
-                        tally.cohort.extend(by_building[building.id].cohort)
-                        tally.open_rows.extend(by_building[building.id].open_rows)
+                        group = groups.get(key)
+                        if group is None:
+                            group = groups[key] = ([], Tally())
+                        group[0].append(building.title)
+                        own = by_building.get(building.id, quiet)
+                        group[1].cohort.extend(own.cohort)
+                        group[1].open_rows.extend(own.open_rows)
                 people = sorted({uid for _, uid in groups})
                 points = await repo.points(place.community.id, period.months(), people)
                 names = await repo.people(people)

@@ -13,6 +13,7 @@ from storage.stats import CohortRow, OpenRow, SumRow
 
 _CATEGORIES = {c.value: c for c in Category}
 _LEVELS = {level.value: level for level in Level}
+_NOTHING = Breakdown(0, {}, {})  # frozen; its dicts are never written to (GroupFigures is read-only)
 
 
 def _breakdown(pairs: Iterable[tuple[str, int]]) -> Breakdown:
@@ -68,10 +69,12 @@ class Tally:
             reopen_events += r.reopens
             escalated += r.escalations > 0
             escalations += r.escalations
+        open_rows = self.open_rows
         return GroupFigures(
             filed=_breakdown((r.category, r.level) for r in self.cohort),
-            open_now=_breakdown((r.category, r.level) for r in self.open_rows),
-            overdue_now=_breakdown((r.category, r.level) for r in self.open_rows if r.overdue),
+            # most groups of a report (a head's units) have nothing open: one empty split for them
+            open_now=_breakdown((r.category, r.level) for r in open_rows) if open_rows else _NOTHING,
+            overdue_now=_breakdown((r.category, r.level) for r in open_rows if r.overdue) if open_rows else _NOTHING,
             response=Rate(response_hits, response_base),
             resolution=Rate(resolution_hits, resolution_base),
             satisfaction=Rate(satisfied, rated),
