@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.services.stats.xlsx import (
     CELL_TEXT_LIMIT,
+    MAX_COLUMNS,
     SHEET_NAME_LIMIT,
     Style,
     Styled,
@@ -67,6 +69,53 @@ def test_a_text_longer_than_excel_allows_is_cut_with_an_ellipsis() -> None:
     assert ws["B1"].value == "x" * CELL_TEXT_LIMIT  # exactly at the limit: kept whole
 
 
+def test_the_cell_limit_counts_as_excel_does_and_never_splits_an_emoji() -> None:
+    book = Workbook("d mmm yyyy")
+    book.sheet("S").append(["😀" * 20_000, "a" + "😀" * 16_383, "😀" * 16_383])
+    (ws,) = _read(book)
+    cut = ws["A1"].value
+    assert isinstance(cut, str) and cut.endswith("…")
+    assert len(cut.encode("utf-16-le")) // 2 <= CELL_TEXT_LIMIT
+    assert set(cut[:-1]) == {"😀"}  # whole emoji only: no half of a surrogate pair
+    assert ws["B1"].value == "a" + "😀" * 16_383  # 32,767 UTF-16 units: kept whole
+    assert ws["C1"].value == "😀" * 16_383
+
+
+def test_texts_that_look_like_excels_own_escapes_stay_as_written() -> None:
+    book = Workbook("d mmm yyyy")
+    book.sheet("S").append(["file_x0041_.txt", "_x005F_", "x_1234_", "\rstarts with a CR"])
+    (ws,) = _read(book)
+    # Excel (and LibreOffice) decode "_xHHHH_" in a text; openpyxl reads the raw text, so what a
+    # spreadsheet program shows is openpyxl's own decoder applied to it
+    shown = [unescape(str(c.value)) for c in ws[1]]
+    assert shown == ["file_x0041_.txt", "_x005F_", "x_1234_", "\rstarts with a CR"]
+    assert unescape("file_x0041_.txt") == "fileA.txt"  # what Excel would show without the escape
+    xml = zipfile.ZipFile(io.BytesIO(book.to_bytes())).read("xl/worksheets/sheet1.xml").decode()
+    assert "file_x005F_x0041_.txt" in xml
+    assert '<t xml:space="preserve">&#13;starts' in xml  # a leading CR is whitespace to keep
+
+
+def test_values_a_cell_cannot_hold_are_refused_and_big_integers_become_doubles() -> None:
+    book = Workbook("d mmm yyyy")
+    sheet = book.sheet("S")
+    with pytest.raises(TypeError):
+        sheet.append([datetime(2026, 1, 2, tzinfo=UTC)])
+    sheet.append([2**53, 2**53 + 1, -(2**60)])
+    (ws,) = _read(book)
+    assert ws["A1"].value == 2**53
+    assert ws["B1"].value == float(2**53 + 1) and ws["C1"].value == float(-(2**60))
+    xml = zipfile.ZipFile(io.BytesIO(book.to_bytes())).read("xl/worksheets/sheet1.xml").decode()
+    assert "<v>9007199254740992</v>" in xml and "<v>9007199254740992.0</v>" in xml
+
+
+def test_a_sheet_refuses_rows_past_excels_limits() -> None:
+    sheet = Workbook("d mmm yyyy").sheet("S")
+    with pytest.raises(ValueError, match="cells"):
+        sheet.append([1] * (MAX_COLUMNS + 1))
+    with pytest.raises(ValueError, match="cells"):
+        sheet.heading(["x"] * (MAX_COLUMNS + 1))
+
+
 def test_numbers_that_are_not_finite_are_empty_cells() -> None:
     book = Workbook("d mmm yyyy")
     book.sheet("S").append([math.nan, math.inf, Styled(-math.inf, Style.PERCENT), 3])
@@ -101,7 +150,9 @@ def test_a_style_for_a_text_or_an_empty_cell_is_ignored() -> None:
 
 def test_sheet_names_follow_excels_rules() -> None:
     book = Workbook("d mmm yyyy")
-    for title in ["Buildings: A/B [1]?", "x" * 40, "x" * 40, "Heads", "HEADS", "", "'quoted'"]:
+    titles = ["Buildings: A/B [1]?", "x" * 40, "x" * 40, "Heads", "HEADS", "", "'quoted'"]
+    titles += ["a" * 30 + "'b", "History", "楼" * 40, "😀" * 20]
+    for title in titles:
         book.sheet(title).append([title])
     names = [ws.title for ws in _read(book)]
     assert names[0] == "Buildings  A B  1"
@@ -109,12 +160,18 @@ def test_sheet_names_follow_excels_rules() -> None:
     assert names[2] == "x" * (SHEET_NAME_LIMIT - 4) + " (2)"
     assert names[3:5] == ["Heads", "HEADS (2)"]  # names are unique regardless of case
     assert names[5] == "Sheet" and names[6] == "quoted"
-    assert all(len(n) <= SHEET_NAME_LIMIT for n in names)
+    assert names[7] == "a" * 30  # cut, then no apostrophe left at the end
+    assert names[8] == "History (2)"  # Excel keeps "History" for itself
+    assert names[9] == "楼" * SHEET_NAME_LIMIT
+    assert names[10] == "😀" * 15  # 30 UTF-16 units: Excel counts an emoji as two
+    assert all(len(n.encode("utf-16-le")) // 2 <= SHEET_NAME_LIMIT for n in names)
 
 
 def test_an_empty_workbook_still_has_a_sheet() -> None:
-    (ws,) = _read(Workbook("d mmm yyyy"))
+    book = Workbook("d mmm yyyy")
+    (ws,) = _read(book)
     assert ws.title == "Sheet" and ws.max_row == 1 and ws["A1"].value is None
+    assert book.sheets == []  # writing it out changed nothing
 
 
 def test_column_widths_are_written() -> None:
@@ -158,6 +215,7 @@ def test_wide_rows_get_the_right_column_letters() -> None:
 _cell = st.one_of(
     st.none(),
     st.text(max_size=60),
+    st.from_regex(r"[a-z ]{0,3}_x[0-9A-Fa-f]{4}_[a-z ]{0,3}", fullmatch=True),  # Excel's escapes
     st.integers(min_value=-(2**53), max_value=2**53),
     st.floats(allow_nan=True, allow_infinity=True, width=64),
 )
@@ -178,7 +236,8 @@ def test_any_row_of_texts_and_numbers_reads_back_as_written(rows: list[list[obje
                 assert got is None
             elif isinstance(value, str):
                 expected = "".join(ch for ch in value if _xml_char(ch))
-                assert got == (expected or None)  # nothing left of a text: an empty cell
+                shown = unescape(got) if isinstance(got, str) else got  # as Excel shows it
+                assert shown == (expected or None)  # nothing left of a text: an empty cell
             else:
                 assert isinstance(value, int | float)
                 assert got == value

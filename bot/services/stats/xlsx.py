@@ -28,9 +28,19 @@ SHEET_NAME_LIMIT = 31
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 #: What XML 1.0 can't carry (control characters, lone surrogates, U+FFFE/U+FFFF): dropped from texts.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Excel's escape of a character inside a text (``_xHHHH_``): a text that has one literally gets its
+#: underscore escaped (``_x005F_``).
+_EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+#: Excel's limits for a sheet: rows and columns.
+MAX_ROWS = 1_048_576
+MAX_COLUMNS = 16_384
+#: A name Excel keeps for itself.
+_RESERVED_SHEET_NAMES = {"history"}
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+#: Integers a spreadsheet's numbers (doubles) hold exactly; larger ones are written as doubles.
+_EXACT = 2**53
 #: Texts up to this length are escaped once per sheet (longer ones, a timeline, are mostly unique).
 _CACHED_TEXT = 80
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -53,18 +63,34 @@ class Styled:
     style: Style
 
 
+def _units(value: str) -> int:
+    """The length of ``value`` as Excel counts it: UTF-16 code units (an emoji is two)."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _cut(value: str, units: int) -> str:
+    """``value`` cut to at most ``units`` UTF-16 code units, never inside a surrogate pair."""
+    data = value.encode("utf-16-le", "surrogatepass")[: 2 * units]
+    if len(data) >= 2 and 0xD8 <= data[-1] <= 0xDB:  # a pair's first half: drop it
+        data = data[:-2]
+    return data.decode("utf-16-le", "ignore")
+
+
 def _text(value: str) -> str | None:
     """The ``<t>`` element of a text, or None when nothing is left of it (an empty cell)."""
-    if len(value) > CELL_TEXT_LIMIT:
-        value = value[: CELL_TEXT_LIMIT - 1] + "…"
     if _XML_BAD.search(value):
         value = _XML_BAD.sub("", value)
+    if len(value) > CELL_TEXT_LIMIT // 2 and _units(value) > CELL_TEXT_LIMIT:
+        value = _cut(value, CELL_TEXT_LIMIT - 1) + "…"
     if not value:
         return None
+    preserve = value[:1].isspace() or value[-1:].isspace()
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if "\r" in value:  # an XML reader turns a bare CR into a line feed; a reference keeps it
         value = value.replace("\r", "&#13;")
-    if value[:1].isspace() or value[-1:].isspace():
+    if "_x" in value:  # Excel reads "_x0041_" as "A": its own escape keeps the text as written
+        value = _EXCEL_ESCAPE.sub("_x005F_", value)
+    if preserve:
         return f'<t xml:space="preserve">{value}</t>'
     return f"<t>{value}</t>"
 
@@ -129,6 +155,8 @@ class Sheet:
         finite is an empty cell."""
         row = len(self._rows) + 1
         count = len(values)
+        if row > MAX_ROWS or count > MAX_COLUMNS:
+            raise ValueError(f"a sheet holds {MAX_ROWS} rows of {MAX_COLUMNS} cells (row {row}, {count} cells)")
         letters = self._letters if len(self._letters) >= count else self._widen(count)
         attrs = self._attrs(styles, count)
         texts = self._texts
@@ -143,7 +171,7 @@ class Sheet:
                     body = self._text_body(value)  # type: ignore[arg-type]
                 if body:
                     cells.append(f'<c r="{letters[i]}{row}"{body}</c>')
-            elif kind is int:
+            elif kind is int and -_EXACT <= value <= _EXACT:  # type: ignore[operator]
                 cells.append(f'<c r="{letters[i]}{row}"{attrs[i]}><v>{value}</v></c>')
             elif kind is float:
                 if value - value == 0:  # type: ignore[operator]  # finite (nan and inf give nan)
@@ -155,8 +183,8 @@ class Sheet:
         self._rows.append(f'<row r="{row}">{"".join(cells)}</row>')
 
     def _other(self, value: object, attr: str) -> str:
-        """The cell body of a :class:`Styled`, a bool, a number of another type or any other value
-        (as its text); '' for nothing."""
+        """The cell body of a :class:`Styled`, a bool, an int past what a spreadsheet's number holds
+        exactly, a number of another type; '' for nothing."""
         number: float
         if isinstance(value, Styled):
             number, attr = value.value, f' s="{int(value.style)}"'
@@ -165,15 +193,20 @@ class Sheet:
         elif isinstance(value, int | float):
             number = value
         else:
-            return self._text_body(str(value))
+            raise TypeError(f"a report cell holds a text or a number, not {type(value).__name__}")
+        if isinstance(number, int):
+            if -_EXACT <= number <= _EXACT:
+                return f"{attr}><v>{int(number)}</v>"
+            number = float(number)  # a spreadsheet's numbers are doubles
         if not isfinite(number):
             return ""
-        shown = repr(float(number)) if isinstance(number, float) else str(int(number))
-        return f"{attr}><v>{shown}</v>"
+        return f"{attr}><v>{float(number)!r}</v>"
 
     def heading(self, labels: Sequence[str | None]) -> None:
         """A row of bold texts."""
         number = len(self._rows) + 1
+        if number > MAX_ROWS or len(labels) > MAX_COLUMNS:
+            raise ValueError(f"a sheet holds {MAX_ROWS} rows of {MAX_COLUMNS} cells")
         letters = self._widen(len(labels))
         texts = [None if label is None else _text(label) for label in labels]
         cells = "".join(
@@ -193,6 +226,11 @@ class Sheet:
         return "".join([head, *self._rows, "</sheetData></worksheet>"]).encode("utf-8")
 
 
+def _sheet_name(name: str, units: int) -> str:
+    """``name`` without the spaces and apostrophes Excel refuses at its ends, in ``units``."""
+    return _cut(name.strip().strip("'"), units).strip().strip("'")
+
+
 class Workbook:
     """Sheets in order, one date format for the whole book (the reader's language's)."""
 
@@ -202,13 +240,13 @@ class Workbook:
 
     def sheet(self, title: str, widths: Sequence[float] = ()) -> Sheet:
         """A new sheet at the end; its name made valid and unique (Excel's rules)."""
-        name = _SHEET_NAME_BAD.sub(" ", _XML_BAD.sub("", title)).strip().strip("'")[:SHEET_NAME_LIMIT] or "Sheet"
-        taken = {s.name.casefold() for s in self.sheets}
+        name = _sheet_name(_SHEET_NAME_BAD.sub(" ", _XML_BAD.sub("", title)), SHEET_NAME_LIMIT) or "Sheet"
+        taken = {s.name.casefold() for s in self.sheets} | _RESERVED_SHEET_NAMES
         base, n = name, 1
         while name.casefold() in taken:
             n += 1
             suffix = f" ({n})"
-            name = base[: SHEET_NAME_LIMIT - len(suffix)] + suffix
+            name = (_sheet_name(base, SHEET_NAME_LIMIT - len(suffix)) or "Sheet") + suffix
         sheet = Sheet(name, widths)
         self.sheets.append(sheet)
         return sheet
@@ -234,11 +272,11 @@ class Workbook:
             "</styleSheet>"
         )
 
-    def _content_types(self) -> str:
-        sheets = "".join(
+    def _content_types(self, sheets: list[Sheet]) -> str:
+        overrides = "".join(
             f'<Override PartName="/xl/worksheets/sheet{i}.xml"'
             ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            for i in range(1, len(self.sheets) + 1)
+            for i in range(1, len(sheets) + 1)
         )
         return (
             f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -248,25 +286,25 @@ class Workbook:
             ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/styles.xml"'
             ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            f"{sheets}</Types>"
+            f"{overrides}</Types>"
         )
 
-    def _workbook(self) -> str:
-        sheets = "".join(
-            f'<sheet name="{_attr(s.name)}" sheetId="{i}" r:id="rId{i}"/>' for i, s in enumerate(self.sheets, 1)
+    def _workbook(self, sheets: list[Sheet]) -> str:
+        listed = "".join(
+            f'<sheet name="{_attr(s.name)}" sheetId="{i}" r:id="rId{i}"/>' for i, s in enumerate(sheets, 1)
         )
         return (
             f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}">'
-            f"<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets></workbook>"
+            f"<bookViews><workbookView/></bookViews><sheets>{listed}</sheets></workbook>"
         )
 
-    def _workbook_rels(self) -> str:
+    def _workbook_rels(self, sheets: list[Sheet]) -> str:
         kinds = f"{_REL}/"
         rels = "".join(
             f'<Relationship Id="rId{i}" Type="{kinds}worksheet" Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, len(self.sheets) + 1)
+            for i in range(1, len(sheets) + 1)
         )
-        styles = len(self.sheets) + 1
+        styles = len(sheets) + 1
         return (
             f'{_HEAD}<Relationships xmlns="{_PKG_REL}">{rels}'
             f'<Relationship Id="rId{styles}" Type="{kinds}styles" Target="styles.xml"/></Relationships>'
@@ -275,19 +313,18 @@ class Workbook:
     def to_bytes(self, compresslevel: int = 1) -> bytes:
         """The .xlsx file. Deflate level 1: the sheets are repetitive XML, ~10% bigger than level 6
         in a third of the time."""
-        if not self.sheets:
-            self.sheet("Sheet")  # a workbook must have a sheet
+        sheets = self.sheets or [Sheet("Sheet")]  # a workbook must have a sheet
         root_rels = (
             f'{_HEAD}<Relationships xmlns="{_PKG_REL}">'
             f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
         )
         buf = BytesIO()
         with ZipFile(buf, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel) as archive:
-            archive.writestr("[Content_Types].xml", self._content_types())
+            archive.writestr("[Content_Types].xml", self._content_types(sheets))
             archive.writestr("_rels/.rels", root_rels)
-            archive.writestr("xl/workbook.xml", self._workbook())
-            archive.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels())
+            archive.writestr("xl/workbook.xml", self._workbook(sheets))
+            archive.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels(sheets))
             archive.writestr("xl/styles.xml", self._styles())
-            for i, sheet in enumerate(self.sheets, 1):
+            for i, sheet in enumerate(sheets, 1):
                 archive.writestr(f"xl/worksheets/sheet{i}.xml", sheet.xml())
         return buf.getvalue()
