@@ -15,7 +15,7 @@ from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.pacing import Limits, Pacer
 from bot.services.container import Services
-from handlers.context import AppContext, BotData, UnitApp
+from handlers.context import AppContext, BotData, UnitApp, UnitBot
 from handlers.intake import Intake
 from handlers.json_request import JsonRequest
 from handlers.observability import ObservedRequest
@@ -59,29 +59,30 @@ def build_application(
         def __init__(self) -> None:
             super().__init__(services)
 
-    builder = (
-        ApplicationBuilder()
-        .token(settings.token.get_secret_value())
-        .base_url(settings.api_base_url)
-        # files (a document staff send, e.g. the /import registry) come from the same server's file
-        # route: https://api.telegram.org/bot -> https://api.telegram.org/file/bot, and likewise for a
-        # self-hosted Bot API server or the tests' fake
-        .base_file_url(file_url(settings.api_base_url))
-        .context_types(ContextTypes(context=AppContext, bot_data=_BotData))
-        .updater(None)  # updates come through the durable intake (handlers.intake, handlers.runtime)
-    )
     if request is None:
         request = JsonRequest(connection_pool_size=16)
         updates_request = updates_request or JsonRequest(read_timeout=40)
     flood_control = services.metrics.flood_control.inc  # 429 answers, counted at the transport
-    builder = builder.request(ObservedRequest(request, flood_control)).get_updates_request(
-        ObservedRequest(updates_request or request, flood_control)
-    )
     # Telegram's limits (30 msg/s overall, 20/min per group, ~1/s per private chat), one budget for
     # the outbox and the handlers' direct answers; a 429 is never slept on bot-wide (the outbox retries)
     pacer = Pacer(Limits() if rate_limiter else None)
-    if rate_limiter:
-        builder = builder.rate_limiter(PacingLimiter(pacer))  # type: ignore[arg-type]
+    bot = UnitBot(
+        settings.token.get_secret_value(),
+        base_url=settings.api_base_url,
+        # files (a document staff send, e.g. the /import registry) come from the same server's file
+        # route: https://api.telegram.org/bot -> https://api.telegram.org/file/bot, and likewise for a
+        # self-hosted Bot API server or the tests' fake
+        base_file_url=file_url(settings.api_base_url),
+        request=ObservedRequest(request, flood_control),
+        get_updates_request=ObservedRequest(updates_request or request, flood_control),
+        rate_limiter=PacingLimiter(pacer) if rate_limiter else None,  # type: ignore[arg-type]
+    )
+    builder = (
+        ApplicationBuilder()
+        .bot(bot)
+        .context_types(ContextTypes(context=AppContext, bot_data=_BotData))
+        .updater(None)  # updates come through the durable intake (handlers.intake, handlers.runtime)
+    )
     app: UnitApp = builder.build()  # type: ignore[assignment]
     app.bot_data.outbox_sender = OutboxSender(app, pacer)
     app.bot_data.intake = Intake(app, services.intake)

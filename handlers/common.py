@@ -176,26 +176,28 @@ DIRECT_ATTEMPTS = 3  # a direct answer that meets a 5xx or a dropped connection 
 DIRECT_RETRY_SECONDS = 0.5
 
 
-async def send_reply(update: Update, context: AppContext, reply: Reply, t: Translator | None = None) -> Message:
-    """Answer the acting user in the chat they wrote in (long texts are split; buttons on the last part)."""
+async def send_reply(update: Update, context: AppContext, reply: Reply, t: Translator | None = None) -> int:
+    """Answer the acting user in the chat they wrote in (long texts are split; buttons on the last
+    part); the id of the last message sent."""
     t = t or await translator(update, context)
     return await send_text(update, context, t(reply.template, **reply.params), keyboard(t, reply.buttons))
 
 
 async def send_text(
     update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
-) -> Message:
-    """Send an already translated text to the chat of the update (in its forum topic, if any)."""
+) -> int:
+    """Send an already translated text to the chat of the update (in its forum topic, if any); the
+    id of the last message sent."""
     chat = update.effective_chat
     assert chat is not None
-    sent: Message | None = None
+    sent: int | None = None
     thread = update.effective_message.message_thread_id if update.effective_message else None
     parts = split_text(text)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         for attempt in range(1, DIRECT_ATTEMPTS + 1):
             try:
-                sent = await context.bot.send_message(
+                sent = await context.bot.send_text_message(
                     chat.id, part, reply_markup=markup if last else None, message_thread_id=thread
                 )
                 break
@@ -210,7 +212,7 @@ async def send_text(
     return sent
 
 
-async def say(update: Update, context: AppContext, template: str, /, **params: Any) -> Message:
+async def say(update: Update, context: AppContext, template: str, /, **params: Any) -> int:
     return await send_reply(update, context, Reply(template, params))
 
 

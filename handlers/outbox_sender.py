@@ -157,8 +157,7 @@ class OutboxSender:
                     await bot.send_photo(item.chat_id, png, caption=text, **paced)
                 else:
                     markup = keyboard_from_json(t, item.buttons) if i == len(parts) - 1 else None
-                    message = await bot.send_message(item.chat_id, text, reply_markup=markup, **paced)
-                    message_id = message.message_id
+                    message_id = await bot.send_text_message(item.chat_id, text, reply_markup=markup, **paced)
                 if i < len(parts) - 1:
                     await delivery.part_sent(item, i + 1)
             await delivery.sent(item, message_id)

@@ -17,10 +17,33 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from tests.support import api_schema
 from tests.support.updates import BOT_ID, bot_user, chat_member, photo_sizes
+
+_T = TypeVar("_T")
+
+
+def _copy(value: _T) -> _T:
+    """A deep copy of the JSON-like values the fake keeps (dicts, lists, scalars): what
+    ``copy.deepcopy`` gives, some ten times cheaper (no memo; the values have no cycles or shared
+    parts). Anything else falls back to ``copy.deepcopy``."""
+    return cast(_T, _copied(value))
+
+
+def _copied(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    if kind is tuple:
+        return tuple(_copied(v) for v in value)
+    return copy.deepcopy(value)
+
 
 JSONDict = dict[str, Any]
 
@@ -380,7 +403,7 @@ class FakeTelegram:
         if "update_id" not in update:
             raise ValueError("update needs an update_id (use tests.support.updates factories)")
         with self._updates_cond:
-            self._updates.append(copy.deepcopy(update))
+            self._updates.append(_copy(update))
             self._updates.sort(key=lambda u: u["update_id"])
             self._updates_cond.notify_all()
 
@@ -399,7 +422,7 @@ class FakeTelegram:
             if offset is not None and offset < 0:
                 pending = pending[offset:]
             n = limit if limit and 0 < limit <= 100 else 100
-            return copy.deepcopy(pending[:n])
+            return _copy(pending[:n])
 
     def has_updates(self, offset: int | None = None) -> bool:
         with self.lock:
@@ -507,16 +530,14 @@ class FakeTelegram:
         if isinstance(reply, dict) and "message_id" in reply:
             original = self.messages.get((key, reply["message_id"]))
             msg["reply_to_message"] = (
-                copy.deepcopy(original)
-                if original
-                else {"message_id": reply["message_id"], "date": msg["date"], "chat": chat}
+                _copy(original) if original else {"message_id": reply["message_id"], "date": msg["date"], "chat": chat}
             )
         msg.update({k: v for k, v in content.items() if v is not None})
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
-            msg["reply_markup"] = copy.deepcopy(markup)
+            msg["reply_markup"] = _copy(markup)
         self.messages[(key, mid)] = msg
-        return copy.deepcopy(msg)
+        return _copy(msg)
 
     def _upload_size(self, files: dict[str, Upload], name: str, default: int) -> int:
         return files[name].size if name in files else default
@@ -582,7 +603,7 @@ class FakeTelegram:
         key = (chat["id"], params.get("message_id"))
         old = self.messages.get(key)
         msg: JSONDict = (
-            copy.deepcopy(old)
+            _copy(old)
             if old
             else {
                 "message_id": params.get("message_id"),
@@ -599,7 +620,7 @@ class FakeTelegram:
                 msg[k] = v
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
-            msg["reply_markup"] = copy.deepcopy(markup)
+            msg["reply_markup"] = _copy(markup)
         elif not keep_markup:
             msg.pop("reply_markup", None)
         after = {k: msg.get(k) for k in before}
@@ -611,12 +632,12 @@ class FakeTelegram:
             )
         msg["edit_date"] = int(time.time())
         self.messages[key] = msg
-        return copy.deepcopy(msg)
+        return _copy(msg)
 
     # ------------------------------------------------------------------ membership
 
     def _as_member(self, entry: JSONDict) -> JSONDict:
-        return copy.deepcopy(entry) if "status" in entry else chat_member(entry, "administrator")
+        return _copy(entry) if "status" in entry else chat_member(entry, "administrator")
 
     def administrators(self, chat_id: Any) -> list[JSONDict]:
         cid = normalize_chat_id(chat_id)
@@ -678,7 +699,7 @@ class FakeTelegram:
         if method == "stopPoll":
             key = (self.chat_for(p.get("chat_id"))["id"], p.get("message_id"))
             stored = self.messages.get(key, {}).get("poll")
-            poll = copy.deepcopy(stored) if stored else self._poll({})
+            poll = _copy(stored) if stored else self._poll({})
             poll["is_closed"] = True
             return poll
         if method == "sendMediaGroup":
@@ -695,7 +716,7 @@ class FakeTelegram:
             return out
         if method == "forwardMessage":
             src = self.messages.get((self.chat_for(p.get("from_chat_id"))["id"], p.get("message_id")), {})
-            content = {k: copy.deepcopy(src[k]) for k in _MESSAGE_CONTENT_KEYS if k in src}
+            content = {k: _copy(src[k]) for k in _MESSAGE_CONTENT_KEYS if k in src}
             origin = {
                 "type": "chat",
                 "sender_chat": self.chat_for(p.get("from_chat_id")),
@@ -704,7 +725,7 @@ class FakeTelegram:
             return self._new_message(p, forward_origin=origin, **content)
         if method == "copyMessage":
             src = self.messages.get((self.chat_for(p.get("from_chat_id"))["id"], p.get("message_id")), {})
-            content = {k: copy.deepcopy(src[k]) for k in _MESSAGE_CONTENT_KEYS if k in src}
+            content = {k: _copy(src[k]) for k in _MESSAGE_CONTENT_KEYS if k in src}
             if p.get("caption") is not None:
                 content["caption"] = p["caption"]
             return {"message_id": self._new_message(p, **content)["message_id"]}
