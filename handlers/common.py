@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, NetworkError, TimedOut
 
@@ -21,7 +21,7 @@ from bot.errors import InvalidInput
 from bot.fonts import find_font
 from bot.i18n import Translator, normalize
 from bot.models import Button, Content, Reply, UserInfo
-from handlers.context import AppContext
+from handlers.context import AnyMarkup, AppContext, JsonMarkup
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +144,29 @@ def keyboard(t: Translator, rows: Sequence[Sequence[Button]]) -> InlineKeyboardM
     )
 
 
-def keyboard_from_json(t: Translator, rows: list[list[dict[str, Any]]]) -> InlineKeyboardMarkup | None:
-    return keyboard(
-        t, [[Button(b["l"], data=b.get("d"), url=b.get("u"), params=b.get("p", {})) for b in row] for row in rows]
-    )
+def keyboard_json(t: Translator, rows: Sequence[Sequence[Button]]) -> JsonMarkup | None:
+    """:func:`keyboard` as the Bot API's JSON, for a message being sent: a list of 30 appeals is 30
+    buttons, and PTB's objects for them (built, then turned back into JSON) cost more than the
+    rest of the answer."""
+    if not rows:
+        return None
+    return {
+        "inline_keyboard": [
+            [
+                {"text": t(b.label, **b.params), "callback_data": b.data}
+                if b.data is not None
+                else {"text": t(b.label, **b.params), "url": b.url}
+                for b in row
+            ]
+            for row in rows
+            if row
+        ]
+    }
+
+
+def stored_buttons(rows: list[list[dict[str, Any]]]) -> list[list[Button]]:
+    """The buttons an outbox row keeps (``{"l": label, "d": data, "u": url, "p": params}``)."""
+    return [[Button(b["l"], data=b.get("d"), url=b.get("u"), params=b.get("p", {})) for b in row] for row in rows]
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -180,12 +199,10 @@ async def send_reply(update: Update, context: AppContext, reply: Reply, t: Trans
     """Answer the acting user in the chat they wrote in (long texts are split; buttons on the last
     part); the id of the last message sent."""
     t = t or await translator(update, context)
-    return await send_text(update, context, t(reply.template, **reply.params), keyboard(t, reply.buttons))
+    return await send_text(update, context, t(reply.template, **reply.params), keyboard_json(t, reply.buttons))
 
 
-async def send_text(
-    update: Update, context: AppContext, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
-) -> int:
+async def send_text(update: Update, context: AppContext, text: str, markup: AnyMarkup | None = None) -> int:
     """Send an already translated text to the chat of the update (in its forum topic, if any); the
     id of the last message sent."""
     chat = update.effective_chat

@@ -32,6 +32,12 @@ class BotData:
         return self.outbox_sender
 
 
+#: A reply markup as the Bot API's JSON (``{"inline_keyboard": [[{"text": ..., "callback_data": ...}]]}``).
+JsonMarkup = dict[str, Any]
+#: What a text message can carry: PTB's markup objects or their JSON.
+AnyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | JsonMarkup
+
+
 class UnitBot(ExtBot[None]):
     """PTB's ``ExtBot`` (rate limiter, timeouts, error mapping: all as PTB does them), plus a text
     send that keeps only the message id of Telegram's answer. ``send_message`` turns the answer into
@@ -43,7 +49,7 @@ class UnitBot(ExtBot[None]):
         chat_id: int,
         text: str,
         *,
-        reply_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
+        reply_markup: AnyMarkup | None = None,
         message_thread_id: int | None = None,
         rate_limit_args: Any = None,
     ) -> int:

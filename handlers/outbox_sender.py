@@ -22,7 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.i18n import normalize
 from bot.pacing import Pacer
 from bot.services.stats.monthly import is_report
-from handlers.common import chart_pages, draw_chart, keyboard_from_json, split_text
+from handlers.common import chart_pages, draw_chart, keyboard_json, split_text, stored_buttons
 from handlers.pacing import OUTBOX, retry_after_seconds
 from handlers.stats import send_report_item
 from storage.outbox import OutboxItem
@@ -156,7 +156,7 @@ class OutboxSender:
                 if png is not None:
                     await bot.send_photo(item.chat_id, png, caption=text, **paced)
                 else:
-                    markup = keyboard_from_json(t, item.buttons) if i == len(parts) - 1 else None
+                    markup = keyboard_json(t, stored_buttons(item.buttons)) if i == len(parts) - 1 else None
                     message_id = await bot.send_text_message(item.chat_id, text, reply_markup=markup, **paced)
                 if i < len(parts) - 1:
                     await delivery.part_sent(item, i + 1)
