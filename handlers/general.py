@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import ReplyKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.errors import Conflict
 from bot.i18n import LANGUAGES
 from bot.models import Button, Reply
 from handlers.common import actor, is_group, is_private, say, send_reply, send_text, translator, user_info
-from handlers.context import AppContext
+from handlers.context import AppContext, JsonMarkup
 from handlers.dashboard import set_menu_button
 from handlers.deep_links import start_payload
 from handlers.keyboards import reply_keyboard
@@ -58,7 +58,7 @@ async def start_screen(update: Update, context: AppContext, *, with_help: bool =
         await set_menu_button(context.bot, t, me.id, url)
 
 
-async def update_reply_keyboard(update: Update, context: AppContext, text: str, markup: ReplyKeyboardMarkup) -> None:
+async def update_reply_keyboard(update: Update, context: AppContext, text: str, markup: JsonMarkup) -> None:
     await send_text(update, context, text, markup)  # a 5xx is sent again there
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup
-
 from bot.i18n import LANGUAGES, Catalogs, Translator
 from bot.services.queries import Roles
+from handlers.context import JsonMarkup
 
 # button key -> what it does (handlers.appeals.keyboard_pressed runs it)
 ACTIONS = {
@@ -40,13 +39,15 @@ def layout(roles: Roles) -> list[list[str]]:
     return rows
 
 
-def reply_keyboard(t: Translator, roles: Roles) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(t(key)) for key in row] for row in layout(roles)],
-        resize_keyboard=True,
-        is_persistent=True,
-        input_field_placeholder=t("kb.placeholder")[:64],
-    )
+def reply_keyboard(t: Translator, roles: Roles) -> JsonMarkup:
+    """The role's persistent keyboard, as the Bot API's JSON (a ``ReplyKeyboardMarkup``; sent with
+    every start screen, so no PTB objects are built only to be turned back into JSON)."""
+    return {
+        "keyboard": [[{"text": t(key)} for key in row] for row in layout(roles)],
+        "resize_keyboard": True,
+        "is_persistent": True,
+        "input_field_placeholder": t("kb.placeholder")[:64],
+    }
 
 
 def _plain(text: str) -> str:
