@@ -19,6 +19,19 @@ async def _database(path: Path, **options: int) -> SqliteDatabase:
     return db
 
 
+def _count_worker_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements sent to aiosqlite's worker thread from now on."""
+    trips: list[str] = []
+    real = aiosqlite.Connection.execute
+
+    def counted(self: aiosqlite.Connection, sql: str, *args: object) -> object:
+        trips.append(sql)
+        return real(self, sql, *args)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute", counted)
+    return trips
+
+
 async def test_transactions_begin_without_a_trip_to_the_worker_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -26,14 +39,7 @@ async def test_transactions_begin_without_a_trip_to_the_worker_thread(
     try:
         async with db.write() as tx:
             await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-        trips: list[str] = []
-        real = aiosqlite.Connection.execute
-
-        def counted(self: aiosqlite.Connection, sql: str, *args: object) -> object:
-            trips.append(sql)
-            return real(self, sql, *args)
-
-        monkeypatch.setattr(aiosqlite.Connection, "execute", counted)
+        trips = _count_worker_trips(monkeypatch)
         for _ in range(3):
             async with db.write() as tx:
                 await tx.execute("INSERT INTO t (v) VALUES ('x')")
@@ -56,14 +62,7 @@ async def test_a_write_waits_for_another_process_lock_without_holding_up_the_loo
     try:
         async with first.write() as tx:
             await tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-        trips: list[str] = []
-        real = aiosqlite.Connection.execute
-
-        def counted(self: aiosqlite.Connection, sql: str, *args: object) -> object:
-            trips.append(sql)
-            return real(self, sql, *args)
-
-        monkeypatch.setattr(aiosqlite.Connection, "execute", counted)
+        trips = _count_worker_trips(monkeypatch)
         ticks = 0
         holding = asyncio.Event()
         release = asyncio.Event()

@@ -353,23 +353,11 @@ class StatsService(ServiceBase):
                 for unit in place.units:
                     if unit.head_user_id is not None:
                         key = (HeadRole.UNIT, unit.head_user_id)
-                        group = groups.get(key)
-                        if group is None:
-                            group = groups[key] = ([], Tally())
-                        group[0].append(unit.name)
-                        own = by_unit.get(unit.id, quiet)
-                        group[1].cohort.extend(own.cohort)
-                        group[1].open_rows.extend(own.open_rows)
+                        _add_place(groups, key, unit.name, by_unit.get(unit.id, quiet))
                 for building in place.buildings:
                     if building.head_user_id is not None:
                         key = (HeadRole.BUILDING, building.head_user_id)
-                        group = groups.get(key)
-                        if group is None:
-                            group = groups[key] = ([], Tally())
-                        group[0].append(building.title)
-                        own = by_building.get(building.id, quiet)
-                        group[1].cohort.extend(own.cohort)
-                        group[1].open_rows.extend(own.open_rows)
+                        _add_place(groups, key, building.title, by_building.get(building.id, quiet))
                 people = sorted({uid for _, uid in groups})
                 points = await repo.points(place.community.id, period.months(), people)
                 names = await repo.people(people)
@@ -393,3 +381,15 @@ class StatsService(ServiceBase):
                     )
         rows.sort(key=lambda h: (h.role != HeadRole.BUILDING, h.name.casefold(), h.user_id))
         return rows
+
+
+def _add_place(
+    groups: dict[tuple[HeadRole, int], tuple[list[str], Tally]], key: tuple[HeadRole, int], label: str, own: Tally
+) -> None:
+    """A head's place (a unit or a building) and its rows, into the head's group."""
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = ([], Tally())
+    group[0].append(label)
+    group[1].cohort.extend(own.cohort)
+    group[1].open_rows.extend(own.open_rows)
