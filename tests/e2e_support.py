@@ -88,6 +88,7 @@ class BotProcess:
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: TextIO | None = None
+        self._listening_before = 0
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("UNITBOT_")}
@@ -118,6 +119,7 @@ class BotProcess:
 
     def start(self, *, wait_ready: bool = True) -> BotProcess:
         since = len(self.server.calls)
+        self._listening_before = self._listening_lines()
         self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot"],
@@ -140,7 +142,10 @@ class BotProcess:
         while True:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.logs()}")
-            if self.webhook_mode:
+            # whoever answers on the port must be this process: it logged that it listens there
+            if self._listening_lines() <= self._listening_before:
+                pass
+            elif self.webhook_mode:
                 if self.server.telegram.webhook.get("url") and self._ready():
                     return
             elif any(c.method == "getUpdates" for c in self.server.calls[since:]) and self._answers("/healthz"):
@@ -185,6 +190,10 @@ class BotProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def _listening_lines(self) -> int:
+        said = re.escape(f"HTTP server listening on {self.http_listen}") + r"(?!\d)"  # text or JSON logs
+        return len(re.findall(said, self.logs()))
 
     def logs(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
@@ -408,6 +417,9 @@ class E2E:
 
     def spawn(self, name: str, **extra_env: str) -> BotProcess:
         proc = BotProcess(self.server, self.tmp, self.database, self.clock, name, extra_env)
+        taken = {other.http_listen for other in self.procs}
+        while "UNITBOT_HTTP_LISTEN" not in extra_env and proc.http_listen in taken:  # not yet bound
+            proc.http_listen = f"127.0.0.1:{free_port()}"
         self.procs.append(proc)
         self.chat.procs.append(proc)
         return proc

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.web.server import free_port
+from bot.web.server import free_ports
 from tests.e2e_support import E2E, wait_until
 from tests.harness import local
 from tests.support import updates
@@ -76,7 +76,7 @@ def reminders_sent(e2e: E2E) -> Counter[int]:
 def test_two_instances_share_a_thousand_due_reminders_and_one_survives_a_kill(e2e: E2E) -> None:
     chat = e2e.chat
     database = str(e2e.database)
-    public, port_a, port_b = free_port(), free_port(), free_port()
+    public, port_a, port_b = free_ports(3)
     secret = secrets.token_hex(32)
     a = e2e.spawn("twin-a", **webhook_env(public, port_a, secret)).start()
     b = e2e.spawn("twin-b", **webhook_env(public, port_b, secret)).start()

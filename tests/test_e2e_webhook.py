@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.web.server import free_port
+from bot.web.server import free_port, free_ports
 from tests.e2e_support import E2E, REPO_ROOT, SWEEP_INTERVAL, TOKEN, BotProcess, holds, wait_until
 from tests.support import updates
 from tests.support.engines import run_sql
@@ -219,7 +219,7 @@ def file_as(e2e: E2E, resident: dict[str, Any], text: str) -> int:
 @pytest.mark.e2e
 def test_two_webhook_instances_share_one_database_without_duplicates(e2e: E2E) -> None:
     chat, p = e2e.chat, e2e.chat.p
-    public, port_a, port_b = free_port(), free_port(), free_port()
+    public, port_a, port_b = free_ports(3)
     secret = secrets.token_hex(32)
     twins = [
         e2e.spawn("hook-1", **webhook_env(public, port_a, secret)).start(),
