@@ -11,6 +11,7 @@ processes are kept apart by SQLite's own locking.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -105,30 +106,64 @@ class SqliteDatabase(Database):
             raw.execute(begin)
             return True
         raw.execute("PRAGMA busy_timeout = 0")
+        began = False
         try:
             raw.execute(begin)
-            return True
+            began = True
         except sqlite3.OperationalError as exc:
             if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
-            return False
         finally:
-            raw.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            try:
+                raw.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            except BaseException:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                raise
+        return began
+
+    @staticmethod
+    async def _begin_in_worker(conn: aiosqlite.Connection, begin: str) -> None:
+        """``begin`` in the worker thread, which waits out another process's lock (busy_timeout).
+
+        A cancelled caller (an update past the stop's grace, a drain's timeout) must not let go of
+        the connection while the worker still runs the BEGIN: the next transaction would block the
+        loop's thread on the connection until it ends, and a BEGIN that succeeds afterwards would
+        leave a write transaction nobody owns (every later BEGIN failing, the other process locked
+        out). So the BEGIN is waited for to its end, undone, and only then the cancel goes on."""
+        raw = conn._conn
+        waiting = asyncio.ensure_future(conn.execute(begin))
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            while not waiting.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(waiting)
+            if not waiting.cancelled() and waiting.exception() is None and raw.in_transaction:
+                raw.execute("ROLLBACK")
+            raise
 
     @asynccontextmanager
     async def _transaction(self, begin: str, *, writing: bool) -> AsyncIterator[Tx]:
         conn = self._connection()
         async with self._lock:
             raw = conn._conn  # the sqlite3 connection aiosqlite opened for us
+            if raw.in_transaction:  # never expected: whatever left it open is gone (we hold the lock)
+                log.error("a SQLite transaction was left open; rolled back")
+                raw.execute("ROLLBACK")
             if not self._begin_at_once(raw, begin):
-                await conn.execute(begin)  # waits (busy_timeout) on another process: in the worker thread
+                await self._begin_in_worker(conn, begin)
             try:
                 yield SqliteTx(raw, writing=writing)
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
-            else:
+            try:
                 raw.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:  # a commit that failed (disk full, I/O) leaves it open
+                    raw.execute("ROLLBACK")
+                raise
 
     def write(self) -> AbstractAsyncContextManager[Tx]:
         return self._transaction("BEGIN IMMEDIATE", writing=True)
