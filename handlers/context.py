@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
+from telegram._utils.defaultvalue import DEFAULT_NONE  # what send_message passes for these
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services.container import Services
@@ -53,18 +55,30 @@ class UnitBot(ExtBot[None]):
         message_thread_id: int | None = None,
         rate_limit_args: Any = None,
     ) -> int:
-        """``sendMessage`` through PTB's own request path (``Bot._post``: defaults, the rate
-        limiter with ``rate_limit_args``, errors as exceptions); the sent message's id."""
+        """``sendMessage`` through PTB's own request path (``Bot._post``: the rate limiter with
+        ``rate_limit_args``, errors as exceptions; ``Defaults`` for what ``send_message`` takes from
+        them; an inline keyboard through the callback-data cache when that is on); the sent
+        message's id. An answer without one (Telegram answers a sent message with the message) is
+        an error, never an id made up: the outbox would link a reply to it."""
+        if isinstance(reply_markup, InlineKeyboardMarkup):
+            reply_markup = self._replace_keyboard(reply_markup)
         data: dict[str, Any] = {
             "chat_id": chat_id,
             "text": text,
             "reply_markup": reply_markup,
             "message_thread_id": message_thread_id,
+            "parse_mode": DEFAULT_NONE,
+            "disable_notification": DEFAULT_NONE,
+            "protect_content": DEFAULT_NONE,
+            "link_preview_options": DEFAULT_NONE,
         }
         result = await self._post(
             "sendMessage", data, api_kwargs=self._merge_api_rl_kwargs(None, rate_limit_args) or None
         )
-        return int(result["message_id"]) if isinstance(result, dict) else 0
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if type(message_id) is not int:
+            raise TelegramError(f"sendMessage answered without a message id: {type(result).__name__}")
+        return message_id
 
 
 class AppContext(CallbackContext[UnitBot, dict[Any, Any], dict[Any, Any], BotData]):
