@@ -1,6 +1,7 @@
 """The report writer's shortcuts say what the slow ways say: the wall clock without a ``datetime``
-per moment (date serials and the timeline's short moments, across daylight-saving changes), and the
-collector held off only while a report is made."""
+per moment (date serials and the timeline's short moments, across daylight-saving changes), the
+appeals sheet written column by column (what ``Sheet.append`` writes), and the collector held off
+only while a report is made."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.datetime import to_excel
 
-from bot.services.stats.report import MAX_PAUSE_SECONDS, _Clock, _Collector, gc_paused, short_moment
+from bot.i18n import Catalogs
+from bot.models import Category, Level
+from bot.services.stats import Period, Scope
+from bot.services.stats.appeals_sheet import _Clock, generic_appeals_sheet, short_moment, write_appeals_sheet
+from bot.services.stats.figures import Figures
+from bot.services.stats.report import MAX_PAUSE_SECONDS, ReportData, _Collector, gc_paused
+from bot.services.stats.tally import Tally
+from bot.services.stats.xlsx import Sheet
+from storage.stats import ReportRow
 
 # 2026 in zones with and without daylight saving (New York and Berlin change in March and
 # October/November, Lord Howe by half an hour), and one with a quarter-hour offset
@@ -102,3 +111,74 @@ def test_overlapping_holds_never_keep_the_collector_off_past_the_cap() -> None:
         assert gc.isenabled()
     finally:
         gc.enable()
+
+
+# --- the appeals sheet's fast writer writes what Sheet.append writes ------------------------------
+_CATALOGS = Catalogs()
+_EMPTY = Tally().figures(0)
+_MOMENT = st.one_of(st.none(), YEAR_2026)
+_NAME = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@st.composite
+def _report_rows(draw: st.DrawFn) -> ReportRow:
+    created = draw(YEAR_2026)
+    return ReportRow(
+        appeal_id=draw(st.integers(1, 10**9)),
+        building_id=draw(st.integers(1, 4)),
+        unit_id=draw(st.one_of(st.none(), st.integers(1, 6))),
+        category=draw(st.sampled_from([c.value for c in Category])),
+        level=draw(st.sampled_from([level.value for level in Level] + [9])),
+        status=draw(st.sampled_from(["new", "in_progress", "waiting", "resolved", "closed", "odd"])),
+        created_at=created,
+        first_reply_at=draw(_MOMENT),
+        first_reply_due_at=draw(YEAR_2026),
+        first_reply_s=draw(st.one_of(st.none(), st.integers(0, 10**7))),
+        resolved_at=draw(_MOMENT),
+        resolve_s=draw(st.one_of(st.none(), st.integers(0, 10**7))),
+        resolved_on_time=draw(st.sampled_from([None, 0, 1])),
+        resolve_due_at=draw(_MOMENT),
+        closed_at=draw(st.one_of(st.none(), st.just(0), YEAR_2026)),
+        rating=draw(st.one_of(st.none(), st.integers(1, 5))),
+        reopens=draw(st.integers(0, 3)),
+        escalations=draw(st.integers(0, 3)),
+        auto_closed=draw(st.sampled_from([0, 1])),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["zh", "en", "ru"]),
+    st.sampled_from(ZONES),
+    st.lists(_report_rows(), max_size=25),
+    st.dictionaries(st.integers(1, 4), _NAME, max_size=4),
+    st.dictionaries(st.integers(1, 6), _NAME, max_size=6),
+    st.lists(st.tuples(YEAR_2026, st.sampled_from(["filed", "reply", "resolved", "rated", "odd"])), max_size=5),
+    YEAR_2026,
+)
+def test_the_fast_appeals_sheet_is_what_append_writes(
+    lang: str,
+    zone: str,
+    rows: list[ReportRow],
+    building_names: dict[int, str],
+    unit_names: dict[int, str],
+    history: list[tuple[int, str]],
+    now: int,
+) -> None:
+    period = Period.of_month(2026, 11)
+    data = ReportData(
+        title="T",
+        timezone=zone,
+        figures=Figures(Scope.community(1), period, datetime.fromtimestamp(now, UTC), _EMPTY),
+        buildings=[],
+        trend=[],
+        appeals=rows,
+        timelines={row.appeal_id: history[: row.reopens + 2] for row in rows[::2]},
+        building_names=building_names,
+        unit_names=unit_names,
+    )
+    t = _CATALOGS.translator(lang)
+    fast, generic = Sheet("fast"), Sheet("generic")
+    write_appeals_sheet(fast, data, t)
+    generic_appeals_sheet(generic, data, t)
+    assert fast.xml() == generic.xml()

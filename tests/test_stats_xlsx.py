@@ -171,7 +171,7 @@ def test_an_empty_workbook_still_has_a_sheet() -> None:
     book = Workbook("d mmm yyyy")
     (ws,) = _read(book)
     assert ws.title == "Sheet" and ws.max_row == 1 and ws["A1"].value is None
-    assert book.sheets == []  # writing it out changed nothing
+    assert [s.name for s in book.sheets] == ["Sheet"]  # writing it out finished it with its one sheet
 
 
 def test_column_widths_are_written() -> None:
@@ -248,3 +248,57 @@ def _xml_char(ch: str) -> bool:
     if code in (0x9, 0xA, 0xD):
         return True
     return 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+
+
+def test_a_sheet_finished_first_keeps_its_tab_and_takes_no_more_rows() -> None:
+    """The report writes its appeals sheet (the last tab but one) first and compresses it while the
+    others are written: the tabs stay in the order they were made, each with its own rows."""
+    book = Workbook("d mmm yyyy")
+    first, second, third = book.sheet("One"), book.sheet("Two"), book.sheet("Three")
+    third.append(["three", 3])
+    book.finish(third)
+    book.finish(third)  # twice is once
+    with pytest.raises(ValueError, match="finished"):
+        third.append(["late"])
+    with pytest.raises(ValueError, match="finished"):
+        third.heading(["late"])
+    first.append(["one", 1])
+    second.append(["two", 2])
+    sheets = _read(book)
+    assert [ws.title for ws in sheets] == ["One", "Two", "Three"]
+    assert [[c.value for c in ws[1]] for ws in sheets] == [["one", 1], ["two", 2], ["three", 3]]
+    assert book.to_bytes() == book.to_bytes()  # the same file when asked again
+    names = zipfile.ZipFile(io.BytesIO(book.to_bytes())).namelist()
+    assert sorted(n for n in names if n.startswith("xl/worksheets/")) == [
+        "xl/worksheets/sheet1.xml",
+        "xl/worksheets/sheet2.xml",
+        "xl/worksheets/sheet3.xml",
+    ]
+
+
+def test_a_workbook_given_up_half_way_lets_its_thread_go() -> None:
+    book = Workbook("d mmm yyyy")
+    sheet = book.sheet("One")
+    sheet.append(["x"])
+    book.finish(sheet)
+    book.close()
+    assert book._writer is None
+
+
+def test_the_package_parts_come_first_in_the_file_and_no_sheet_is_made_after_a_finish() -> None:
+    book = Workbook("d mmm yyyy")
+    one, two = book.sheet("One"), book.sheet("Two")
+    two.append(["b"])
+    book.finish(two)
+    with pytest.raises(ValueError, match="before one is finished"):
+        book.sheet("Three")
+    one.append(["a"])
+    names = zipfile.ZipFile(io.BytesIO(book.to_bytes())).namelist()
+    assert names[:5] == [
+        "[Content_Types].xml",
+        "_rels/.rels",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "xl/styles.xml",
+    ]
+    assert names[5:] == ["xl/worksheets/sheet2.xml", "xl/worksheets/sheet1.xml"]

@@ -138,12 +138,18 @@ class Durations:
     @classmethod
     def of_seconds(cls, values: Sequence[float]) -> Durations:
         if not values:
-            return cls()
+            return _NO_DURATIONS
+        if len(values) == 1:  # most of a report's heads
+            hours = values[0] / 3600
+            return cls(1, hours, hours)
         ordered = sorted(values)
         n = len(ordered)
         middle = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2  # statistics.median
         p90 = ordered[max(0, math.ceil(0.9 * n) - 1)]
         return cls(n, middle / 3600, p90 / 3600)
+
+
+_NO_DURATIONS = Durations()
 
 
 @dataclass(frozen=True)

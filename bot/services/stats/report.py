@@ -15,22 +15,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
-from bot.models import Level
+from bot.services.stats.appeals_sheet import APPEAL_WIDTHS, AppealRows, appeal_columns, write_appeals_sheet
 from bot.services.stats.care import CareWishFigures
 from bot.services.stats.figures import BuildingRow, Figures, GroupFigures, HeadRole, Rate, TrendPoint
-from bot.services.stats.xlsx import Style, Styled, Workbook
+from bot.services.stats.xlsx import Sheet, Style, Styled, Workbook
 from storage.stats import ReportRow
 
 #: Telegram's limit for a file a bot sends (sendDocument): 50 MB.
 TELEGRAM_FILE_LIMIT = 50 * 1024 * 1024
 _DATE_FORMATS = {"zh": 'yyyy"年"m"月"d"日" hh:mm', "ru": "dd.mm.yyyy hh:mm", "en": "d mmm yyyy hh:mm"}
-_EPOCH_DAYS = 25569  # 1970-01-01 as a spreadsheet day (1899-12-30 is day 0)
-_ORDINAL_1970 = date(1970, 1, 1).toordinal()
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -99,59 +94,6 @@ def gc_paused(collector: _Collector = _COLLECTOR) -> Iterator[None]:
         yield
     finally:
         collector.leave()
-
-
-def _day_label(day: date, lang: str) -> str:
-    if lang == "zh":
-        return f"{day.month}月{day.day}日"
-    if lang == "ru":
-        return f"{day.day:02d}.{day.month:02d}"
-    return f"{day.day} {_EN_MONTHS[day.month - 1]}"
-
-
-def short_moment(ts: int, tz: ZoneInfo, lang: str) -> str:
-    """A history moment inside a timeline cell: '11月3日 10:00', '03.11 10:00', '3 Nov 10:00'."""
-    local = datetime.fromtimestamp(ts, UTC).astimezone(tz)
-    return f"{_day_label(local.date(), lang)} {local.hour:02d}:{local.minute:02d}"
-
-
-#: "HH:MM" of each minute of a day, made once.
-_HOURS_MINUTES = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))
-
-
-class _Clock:
-    """Epoch seconds on the community's wall clock without a ``datetime`` per moment: the zone's
-    UTC offset is looked up once per quarter hour (every zone's transitions fall on one), a day's
-    label once per day."""
-
-    def __init__(self, tz: ZoneInfo, lang: str) -> None:
-        self.tz = tz
-        self.lang = lang
-        self._offsets: dict[int, int] = {}
-        self._days: dict[int, str] = {}
-
-    def local(self, ts: int) -> int:
-        """Seconds since 1970-01-01 00:00 local time."""
-        key = ts // 900
-        offset = self._offsets.get(key)
-        if offset is None:
-            delta = datetime.fromtimestamp(ts, UTC).astimezone(self.tz).utcoffset()
-            offset = self._offsets[key] = 0 if delta is None else int(delta.total_seconds())
-        return ts + offset
-
-    def serial(self, ts: int) -> float:
-        """The spreadsheet date serial of the local moment, as openpyxl's ``to_excel`` makes it of
-        the naive local ``datetime`` (whole days since 1899-12-30 plus the day's fraction)."""
-        days, seconds = divmod(self.local(ts), 86400)
-        return days + _EPOCH_DAYS + seconds / 86400
-
-    def short(self, ts: int) -> str:
-        """:func:`short_moment` of ``ts``."""
-        days, seconds = divmod(self.local(ts), 86400)
-        label = self._days.get(days)
-        if label is None:
-            label = self._days[days] = _day_label(date.fromordinal(_ORDINAL_1970 + days), self.lang)
-        return f"{label} {_HOURS_MINUTES[seconds // 60]}"
 
 
 def _pct(rate: Rate) -> float | None:
@@ -249,116 +191,11 @@ def _head_cells(g: GroupFigures) -> list[object]:
     ]
 
 
-def appeal_columns(t: Translator) -> list[str]:
-    return [
-        t("stats.col.appeal"),
-        t("stats.col.building"),
-        t("stats.col.unit"),
-        t("stats.col.category"),
-        t("stats.col.level"),
-        t("stats.col.status"),
-        t("stats.col.filed_at"),
-        t("stats.col.first_reply_at"),
-        t("stats.col.first_reply_hours"),
-        t("stats.col.replied_on_time"),
-        t("stats.col.resolved_at"),
-        t("stats.col.resolution_hours"),
-        t("stats.col.resolved_on_time"),
-        t("stats.col.closed_at"),
-        t("stats.col.rating"),
-        t("stats.col.reopened"),
-        t("stats.col.escalations"),
-        t("stats.col.auto_closed"),
-        t("stats.col.timeline"),
-    ]
-
-
-class _Texts(dict[str, str]):
-    """``prefix.key`` texts in the reader's language, each looked up once (history kinds reuse the
-    timeline's own ``event.*`` texts)."""
-
-    def __init__(self, t: Translator, prefix: str) -> None:
-        super().__init__()
-        self.t = t
-        self.prefix = prefix
-
-    def __missing__(self, key: str) -> str:
-        self[key] = self.t(f"{self.prefix}.{key}")
-        return self[key]
-
-
-def event_names(t: Translator) -> dict[str, str]:
-    return _Texts(t, "event")
-
-
-class _Rows:
-    """What the appeals sheet and the CSV say of each appeal, in the reader's language."""
-
-    def __init__(self, t: Translator, data: ReportData) -> None:
-        self.data = data
-        self.clock = _Clock(ZoneInfo(data.timezone), t.lang)
-        self.now = int(data.figures.computed_at.timestamp())
-        self.events = event_names(t)
-        self.categories = _Texts(t, "category")
-        self.statuses = _Texts(t, "status")
-        self.levels = {level.value: t(f"level.{level.name.lower()}") for level in Level}
-        self.yes, self.no = t("stats.yes"), t("stats.no")
-
-    def timeline(self, appeal_id: int) -> str:
-        short, names = self.clock.short, self.events
-        return " → ".join([f"{short(at)} {names[kind]}" for at, kind in self.data.timelines.get(appeal_id, ())])
-
-    def yes_no(self, value: bool | None) -> str | None:
-        return None if value is None else self.yes if value else self.no
-
-    def values(self, row: ReportRow, moment: Callable[[int, int | None], object]) -> list[object]:
-        """One appeal's cells; ``moment(i, ts)`` makes the ``i``-th moment's cell (filed, first reply,
-        resolved, closed); a blank is None."""
-        data = self.data
-        # as the rates count them (docs/stats.md): late once the deadline passed without it; blank while pending
-        replied: bool | None = None
-        if row.first_reply_at is not None:
-            replied = row.first_reply_at <= row.first_reply_due_at
-        elif row.first_reply_due_at <= self.now:
-            replied = False
-        resolved: bool | None = None
-        if row.resolved_on_time is not None:
-            resolved = bool(row.resolved_on_time)
-        elif row.resolve_due_at is not None and row.resolve_due_at <= self.now:
-            resolved = False
-        return [
-            row.appeal_id,
-            data.building_names.get(row.building_id, str(row.building_id)),
-            None if row.unit_id is None else data.unit_names.get(row.unit_id, str(row.unit_id)),
-            self.categories[row.category],
-            self.levels.get(row.level) or str(row.level),
-            self.statuses[row.status],
-            moment(0, row.created_at),
-            moment(1, row.first_reply_at),
-            None if row.first_reply_s is None else round(row.first_reply_s / 3600, 1),
-            self.yes_no(replied),
-            moment(2, row.resolved_at),
-            None if row.resolve_s is None else round(row.resolve_s / 3600, 1),
-            self.yes_no(resolved),
-            moment(3, row.closed_at),
-            row.rating,
-            row.reopens,
-            row.escalations,
-            self.yes_no(bool(row.auto_closed)) if row.closed_at else None,
-            self.timeline(row.appeal_id),
-        ]
-
-
 def xlsx_bytes(data: ReportData, t: Translator) -> bytes:
     with gc_paused():
         return _xlsx(data, t)
 
 
-#: Where the appeals sheet has its moments (filed, first reply, resolved, closed): date cells.
-_D = Style.DATE
-_APPEAL_STYLES = (None, None, None, None, None, None, _D, _D, None, None, _D, None, None, _D)
-#: Column widths (characters) of the big sheets: names and the timeline wide enough to read.
-_APPEAL_WIDTHS = (8, 18, 10, 12, 12, 12, 17, 17, 9, 9, 17, 9, 9, 17, 7, 7, 7, 7, 90)
 _HEAD_WIDTHS = (18, 12, 24, 8)
 #: The heads sheet's three rates (after name, role, places, points, filed, open, overdue): percent cells.
 _P = Style.PERCENT
@@ -367,9 +204,29 @@ _HEAD_STYLES = (None, None, None, None, None, None, None, _P, _P, _P)
 
 def _xlsx(data: ReportData, t: Translator) -> bytes:
     book = Workbook(_DATE_FORMATS.get(t.lang, _DATE_FORMATS["en"]))
+    try:
+        # the tabs in this order; the appeals sheet (most of the file) is written first and
+        # compressed while the others are written (Workbook.finish)
+        summary = book.sheet(t("stats.sheet.summary"), widths=(40, 16, 12, 12, 12))
+        buildings = book.sheet(t("stats.sheet.buildings"), widths=(18,))
+        heads = book.sheet(t("stats.sheet.heads"), widths=_HEAD_WIDTHS)
+        appeals = book.sheet(t("stats.sheet.appeals"), widths=APPEAL_WIDTHS)
+        care = care_sheet(book, data, t)
+        write_appeals_sheet(appeals, data, t)
+        book.finish(appeals)
+        _heads_sheet(heads, data, t)
+        _buildings_sheet(buildings, data, t)
+        _summary_sheet(summary, data, t)
+        if care is not None:
+            fill_care_sheet(care, data, t)
+        return book.to_bytes()
+    finally:
+        book.close()
+
+
+def _summary_sheet(summary: Sheet, data: ReportData, t: Translator) -> None:
     figures = data.figures
     total = figures.total
-    summary = book.sheet(t("stats.sheet.summary"), widths=(40, 16, 12, 12, 12))
     summary.heading([t("stats.report_title", title=data.title, month=figures.period.month or "")])
     summary.append([t("stats.col.period"), figures.period.month or f"{figures.period.start} – {figures.period.end}"])
     for label, value in zip(_figure_headings(t), _figure_cells(total), strict=True):
@@ -401,32 +258,21 @@ def _xlsx(data: ReportData, t: Translator) -> bytes:
     summary.append([])
     summary.append([t("stats.definitions_note")])
 
-    buildings = book.sheet(t("stats.sheet.buildings"), widths=(18,))
+
+def _buildings_sheet(buildings: Sheet, data: ReportData, t: Translator) -> None:
     buildings.heading([t("stats.col.building"), *_figure_headings(t)])
     for b in data.buildings:
         buildings.append([b.name, *_figure_cells(b.figures)])
 
-    heads = book.sheet(t("stats.sheet.heads"), widths=_HEAD_WIDTHS)
+
+def _heads_sheet(heads: Sheet, data: ReportData, t: Translator) -> None:
     heads.heading(
         [t("stats.col.head"), t("stats.col.role"), t("stats.col.places"), t("stats.col.points"), *_head_headings(t)]
     )
     roles = {role: t(f"level.{role.value}") for role in HeadRole}
-    for h in figures.heads:
+    for h in data.figures.heads:
         if h.figures.filed.total or h.figures.open_now.total or h.points:  # a quiet head is no row
             heads.append([h.name, roles[h.role], ", ".join(h.places), h.points, *_head_cells(h.figures)], _HEAD_STYLES)
-
-    appeals = book.sheet(t("stats.sheet.appeals"), widths=_APPEAL_WIDTHS)
-    appeals.heading(appeal_columns(t))
-    rows = _Rows(t, data)
-    serial = rows.clock.serial
-
-    def moment(_: int, ts: int | None) -> float | None:
-        return None if ts is None else serial(ts)
-
-    for row in data.appeals:
-        appeals.append(rows.values(row, moment), _APPEAL_STYLES)
-    care_sheet(book, data, t)
-    return book.to_bytes()
 
 
 def csv_bytes(data: ReportData, t: Translator) -> bytes:
@@ -435,7 +281,7 @@ def csv_bytes(data: ReportData, t: Translator) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(appeal_columns(t))
-    rows = _Rows(t, data)
+    rows = AppealRows(t, data)
     short = rows.clock.short
 
     def moment(_: int, ts: int | None) -> str | None:
@@ -495,13 +341,20 @@ _CARE_BUILDING_KEYS = (
 )
 
 
-def care_sheet(book: Workbook, data: ReportData, t: Translator) -> None:
-    """The "care and wishes" sheet: the scope's figures, then a row per building. Only when the scope
-    uses the care list or wishes; counts only, never a household's label or note."""
+def care_sheet(book: Workbook, data: ReportData, t: Translator) -> Sheet | None:
+    """The "care and wishes" tab, only when the scope uses the care list or wishes (filled by
+    :func:`fill_care_sheet`)."""
     care = data.care
     if care is None or not care.in_use:
-        return
-    sheet = book.sheet(t("stats.sheet.care"), widths=(40, 12, 12, 12, 12))
+        return None
+    return book.sheet(t("stats.sheet.care"), widths=(40, 12, 12, 12, 12))
+
+
+def fill_care_sheet(sheet: Sheet, data: ReportData, t: Translator) -> None:
+    """The scope's care and wish figures, then a row per building; counts only, never a household's
+    label or note."""
+    care = data.care
+    assert care is not None  # care_sheet made the tab for it
     sheet.heading([t("stats.care.report_title", title=data.title, month=care.period.month or "")])
     sheet.append([t("stats.col.period"), care.period.month or f"{care.period.start} – {care.period.end}"])
     for key, value in _care_rows(care):

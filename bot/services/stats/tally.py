@@ -4,8 +4,9 @@ One pass over the rows (a report adds them up once per head: thousands of small 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.models import Category, Level
 from bot.services.stats.figures import Breakdown, Durations, GroupFigures, Rate
@@ -29,6 +30,26 @@ def _breakdown(pairs: Iterable[tuple[str, int]]) -> Breakdown:
         by_level[lv] = by_level.get(lv, 0) + 1
         total += 1
     return Breakdown(total, by_category, by_level)
+
+
+@lru_cache(maxsize=256)
+def _one(category: str, level: int) -> Breakdown:
+    """The split of a single appeal: shared (a report's heads are mostly groups of one or two)."""
+    return _breakdown(((category, level),))
+
+
+def _split(rows: Sequence[CohortRow] | Sequence[OpenRow]) -> Breakdown:
+    if not rows:
+        return _NOTHING
+    if len(rows) == 1:
+        return _one(rows[0].category, rows[0].level)
+    return _breakdown([(r.category, r.level) for r in rows])
+
+
+@lru_cache(maxsize=4096)
+def _rate(hits: int, base: int) -> Rate:
+    """Rates are small pairs that repeat across thousands of groups: one object each (frozen)."""
+    return Rate(hits, base)
 
 
 @dataclass
@@ -71,13 +92,13 @@ class Tally:
             escalations += r.escalations
         open_rows = self.open_rows
         return GroupFigures(
-            filed=_breakdown((r.category, r.level) for r in self.cohort),
+            filed=_split(self.cohort) if self.cohort else _NOTHING,
             # most groups of a report (a head's units) have nothing open: one empty split for them
-            open_now=_breakdown((r.category, r.level) for r in open_rows) if open_rows else _NOTHING,
-            overdue_now=_breakdown((r.category, r.level) for r in open_rows if r.overdue) if open_rows else _NOTHING,
-            response=Rate(response_hits, response_base),
-            resolution=Rate(resolution_hits, resolution_base),
-            satisfaction=Rate(satisfied, rated),
+            open_now=_split(open_rows) if open_rows else _NOTHING,
+            overdue_now=_split([r for r in open_rows if r.overdue]) if open_rows else _NOTHING,
+            response=_rate(response_hits, response_base),
+            resolution=_rate(resolution_hits, resolution_base),
+            satisfaction=_rate(satisfied, rated),
             rated=rated,
             unrated=unrated,
             auto_closed=auto_closed,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from io import BytesIO
@@ -76,7 +77,7 @@ def _cut(value: str, units: int) -> str:
     return data.decode("utf-16-le", "ignore")
 
 
-def _text(value: str) -> str | None:
+def text_element(value: str) -> str | None:
     """The ``<t>`` element of a text, or None when nothing is left of it (an empty cell)."""
     if _XML_BAD.search(value):
         value = _XML_BAD.sub("", value)
@@ -119,6 +120,7 @@ class Sheet:
         self.name = name
         self.widths = list(widths)
         self._rows: list[str] = []
+        self._closed = False
         self._letters: list[str] = []
         self._texts: dict[str, str] = {}  # short text -> its cell body after the reference ('' for none)
         self._styles_of: Sequence[Style | None] | None = None
@@ -142,7 +144,7 @@ class Sheet:
     def _text_body(self, value: str) -> str:
         body = self._texts.get(value)
         if body is None:
-            text = _text(value)
+            text = text_element(value)
             body = "" if text is None else f' t="inlineStr"><is>{text}</is>'
             if len(value) <= _CACHED_TEXT:
                 self._texts[value] = body
@@ -153,6 +155,8 @@ class Sheet:
         number, a :class:`Styled` a number in its style; ``styles[i]``, when given, styles the
         ``i``-th cell's number (pass the same sequence for every row). A number that is not
         finite is an empty cell."""
+        if self._closed:
+            raise ValueError(f"sheet {self.name!r} is finished")
         row = len(self._rows) + 1
         count = len(values)
         if row > MAX_ROWS or count > MAX_COLUMNS:
@@ -204,17 +208,44 @@ class Sheet:
 
     def heading(self, labels: Sequence[str | None]) -> None:
         """A row of bold texts."""
+        if self._closed:
+            raise ValueError(f"sheet {self.name!r} is finished")
         number = len(self._rows) + 1
         if number > MAX_ROWS or len(labels) > MAX_COLUMNS:
             raise ValueError(f"a sheet holds {MAX_ROWS} rows of {MAX_COLUMNS} cells")
         letters = self._widen(len(labels))
-        texts = [None if label is None else _text(label) for label in labels]
+        texts = [None if label is None else text_element(label) for label in labels]
         cells = "".join(
             f'<c r="{letters[i]}{number}" s="{int(Style.BOLD)}" t="inlineStr"><is>{text}</is></c>'
             for i, text in enumerate(texts)
             if text is not None
         )
         self._rows.append(f'<row r="{number}">{cells}</row>')
+
+    # --- for a sheet's own fast writer (stats.appeals_sheet): cells written as append writes them
+    def text_body(self, value: str) -> str:
+        """What :meth:`append` writes of a text after the cell's reference (``<c r="B7"`` + body +
+        ``</c>``); '' when the text makes an empty cell."""
+        body = self._texts.get(value)
+        return self._text_body(value) if body is None else body
+
+    @property
+    def next_row(self) -> int:
+        """The number of the row the next append writes."""
+        return len(self._rows) + 1
+
+    def append_cells(self, cells: str) -> None:
+        """A row (:attr:`next_row`) of cells written already by a sheet's fast writer."""
+        if self._closed:
+            raise ValueError(f"sheet {self.name!r} is finished")
+        row = len(self._rows) + 1
+        if row > MAX_ROWS:
+            raise ValueError(f"a sheet holds {MAX_ROWS} rows")
+        self._rows.append(f'<row r="{row}">{cells}</row>')
+
+    def close(self) -> None:
+        """No more rows (the workbook compresses the sheet now)."""
+        self._closed = True
 
     @property
     def row_count(self) -> int:
@@ -232,14 +263,51 @@ def _sheet_name(name: str, units: int) -> str:
 
 
 class Workbook:
-    """Sheets in order, one date format for the whole book (the reader's language's)."""
+    """Sheets in order, one date format for the whole book (the reader's language's).
 
-    def __init__(self, date_format: str) -> None:
+    A sheet is compressed once it is finished (:meth:`finish`), in a thread of its own while the
+    next sheet is written: deflate lets go of the interpreter's lock, so the big appeals sheet's
+    ~0.1 s of compression costs no wall time when it is written before the others. A sheet's place
+    among the tabs is where :meth:`sheet` made it; the order of the files inside the archive does
+    not matter to a reader (they are found through the zip's directory)."""
+
+    def __init__(self, date_format: str, compresslevel: int = 1) -> None:
         self.date_format = date_format
+        self.compresslevel = compresslevel
         self.sheets: list[Sheet] = []
+        self._buffer = BytesIO()
+        # deflate level 1: the sheets are repetitive XML, ~10% bigger than level 6 in a third of the time
+        self._archive = ZipFile(self._buffer, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel)
+        self._writer: ThreadPoolExecutor | None = None
+        self._written: list[Future[None]] = []
+        self._finished: set[int] = set()  # id() of the sheets handed to the writer
+        self._bytes: bytes | None = None
+
+    def finish(self, sheet: Sheet) -> None:
+        """``sheet`` is complete: its file is compressed meanwhile (no row can be added after)."""
+        if id(sheet) in self._finished:
+            return
+        index = next(i for i, s in enumerate(self.sheets, 1) if s is sheet)
+        sheet.close()
+        self._finished.add(id(sheet))
+        data = sheet.xml()
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx")
+            # the package's parts first, as spreadsheet programs write them (so the tabs are fixed now)
+            self._written.append(self._writer.submit(self._write_package))
+        self._written.append(self._writer.submit(self._archive.writestr, f"xl/worksheets/sheet{index}.xml", data))
+
+    def close(self) -> None:
+        """Lets the compressing thread go (to_bytes does; a build that failed half-way calls it)."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True, cancel_futures=True)
+            self._writer = None
 
     def sheet(self, title: str, widths: Sequence[float] = ()) -> Sheet:
-        """A new sheet at the end; its name made valid and unique (Excel's rules)."""
+        """A new sheet at the end; its name made valid and unique (Excel's rules). Every sheet is
+        made before the first one is finished."""
+        if self._finished:
+            raise ValueError("every sheet is made before one is finished")
         name = _sheet_name(_SHEET_NAME_BAD.sub(" ", _XML_BAD.sub("", title)), SHEET_NAME_LIMIT) or "Sheet"
         taken = {s.name.casefold() for s in self.sheets} | _RESERVED_SHEET_NAMES
         base, n = name, 1
@@ -310,21 +378,33 @@ class Workbook:
             f'<Relationship Id="rId{styles}" Type="{kinds}styles" Target="styles.xml"/></Relationships>'
         )
 
-    def to_bytes(self, compresslevel: int = 1) -> bytes:
-        """The .xlsx file. Deflate level 1: the sheets are repetitive XML, ~10% bigger than level 6
-        in a third of the time."""
-        sheets = self.sheets or [Sheet("Sheet")]  # a workbook must have a sheet
+    def _write_package(self) -> None:
+        """The parts that list the sheets: content types, relationships, the workbook, its styles."""
+        sheets = self.sheets
         root_rels = (
             f'{_HEAD}<Relationships xmlns="{_PKG_REL}">'
             f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
         )
-        buf = BytesIO()
-        with ZipFile(buf, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel) as archive:
-            archive.writestr("[Content_Types].xml", self._content_types(sheets))
-            archive.writestr("_rels/.rels", root_rels)
-            archive.writestr("xl/workbook.xml", self._workbook(sheets))
-            archive.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels(sheets))
-            archive.writestr("xl/styles.xml", self._styles())
-            for i, sheet in enumerate(sheets, 1):
-                archive.writestr(f"xl/worksheets/sheet{i}.xml", sheet.xml())
-        return buf.getvalue()
+        archive = self._archive
+        archive.writestr("[Content_Types].xml", self._content_types(sheets))
+        archive.writestr("_rels/.rels", root_rels)
+        archive.writestr("xl/workbook.xml", self._workbook(sheets))
+        archive.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels(sheets))
+        archive.writestr("xl/styles.xml", self._styles())
+
+    def to_bytes(self) -> bytes:
+        """The .xlsx file; every sheet is finished by it (the same bytes when asked again)."""
+        if self._bytes is not None:
+            return self._bytes
+        if not self.sheets:
+            self.sheet("Sheet")  # a workbook must have a sheet
+        for sheet in self.sheets:
+            self.finish(sheet)
+        try:
+            for written in self._written:
+                written.result()  # an error in the thread goes on here
+        finally:
+            self.close()
+        self._archive.close()
+        self._bytes = self._buffer.getvalue()
+        return self._bytes
