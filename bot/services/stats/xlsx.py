@@ -9,7 +9,7 @@ report; XlsxWriter and PyExcelerate 1.7-2.4 s. The report needs none of what mak
 part 1, the parts Excel, LibreOffice and openpyxl read: content types, relationships, workbook,
 styles, worksheets); the tests read every report back with openpyxl.
 
-Pure and leaf: no I/O but the bytes it returns."""
+Leaf: no I/O but the bytes it returns; one worker thread per workbook deflates its finished sheets."""
 
 from __future__ import annotations
 
