@@ -195,16 +195,16 @@ DIRECT_ATTEMPTS = 3  # a direct answer that meets a 5xx or a dropped connection 
 DIRECT_RETRY_SECONDS = 0.5
 
 
-async def send_reply(update: Update, context: AppContext, reply: Reply, t: Translator | None = None) -> int:
+async def send_reply(update: Update, context: AppContext, reply: Reply, t: Translator | None = None) -> int | None:
     """Answer the acting user in the chat they wrote in (long texts are split; buttons on the last
-    part); the id of the last message sent."""
+    part); the id of the last message sent (None if Telegram's answer had none)."""
     t = t or await translator(update, context)
     return await send_text(update, context, t(reply.template, **reply.params), keyboard_json(t, reply.buttons))
 
 
-async def send_text(update: Update, context: AppContext, text: str, markup: AnyMarkup | None = None) -> int:
+async def send_text(update: Update, context: AppContext, text: str, markup: AnyMarkup | None = None) -> int | None:
     """Send an already translated text to the chat of the update (in its forum topic, if any); the
-    id of the last message sent."""
+    id of the last message sent (None if Telegram's answer had none)."""
     chat = update.effective_chat
     assert chat is not None
     sent: int | None = None
@@ -225,11 +225,10 @@ async def send_text(update: Update, context: AppContext, text: str, markup: AnyM
                 if attempt == DIRECT_ATTEMPTS:
                     raise
                 await asyncio.sleep(DIRECT_RETRY_SECONDS * attempt)
-    assert sent is not None
     return sent
 
 
-async def say(update: Update, context: AppContext, template: str, /, **params: Any) -> int:
+async def say(update: Update, context: AppContext, template: str, /, **params: Any) -> int | None:
     return await send_reply(update, context, Reply(template, params))
 
 

@@ -5,14 +5,16 @@ handlers never import ``bot.app``."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from telegram._utils.defaultvalue import DEFAULT_NONE  # what send_message passes for these
-from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services.container import Services
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from handlers.intake import Intake
@@ -54,12 +56,13 @@ class UnitBot(ExtBot[None]):
         reply_markup: AnyMarkup | None = None,
         message_thread_id: int | None = None,
         rate_limit_args: Any = None,
-    ) -> int:
+    ) -> int | None:
         """``sendMessage`` through PTB's own request path (``Bot._post``: the rate limiter with
         ``rate_limit_args``, errors as exceptions; ``Defaults`` for what ``send_message`` takes from
         them; an inline keyboard through the callback-data cache when that is on); the sent
-        message's id. An answer without one (Telegram answers a sent message with the message) is
-        an error, never an id made up: the outbox would link a reply to it."""
+        message's id. Telegram answers a sent message with the message; an answer without an id
+        still means it was sent (sending again would double it): None, never an id made up (the
+        outbox would link a reply to it)."""
         if isinstance(reply_markup, InlineKeyboardMarkup):
             reply_markup = self._replace_keyboard(reply_markup)
         data: dict[str, Any] = {
@@ -77,7 +80,8 @@ class UnitBot(ExtBot[None]):
         )
         message_id = result.get("message_id") if isinstance(result, dict) else None
         if type(message_id) is not int:
-            raise TelegramError(f"sendMessage answered without a message id: {type(result).__name__}")
+            log.error("sendMessage to %s answered without a message id (%s)", chat_id, type(result).__name__)
+            return None
         return message_id
 
 

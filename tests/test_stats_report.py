@@ -117,6 +117,8 @@ def test_overlapping_holds_never_keep_the_collector_off_past_the_cap() -> None:
 _CATALOGS = Catalogs()
 _EMPTY = Tally().figures(0)
 _MOMENT = st.one_of(st.none(), YEAR_2026)
+#: mostly ordinary ids and counts; now and then past what a spreadsheet's double holds, or a bool
+_COUNT = st.one_of(st.integers(1, 10**9), st.integers(-(2**63), 2**63), st.booleans())
 _NAME = st.text(st.characters(codec="utf-8"), max_size=12)
 
 
@@ -124,7 +126,7 @@ _NAME = st.text(st.characters(codec="utf-8"), max_size=12)
 def _report_rows(draw: st.DrawFn) -> ReportRow:
     created = draw(YEAR_2026)
     return ReportRow(
-        appeal_id=draw(st.integers(1, 10**9)),
+        appeal_id=draw(_COUNT),
         building_id=draw(st.integers(1, 4)),
         unit_id=draw(st.one_of(st.none(), st.integers(1, 6))),
         category=draw(st.sampled_from([c.value for c in Category])),
@@ -139,9 +141,9 @@ def _report_rows(draw: st.DrawFn) -> ReportRow:
         resolved_on_time=draw(st.sampled_from([None, 0, 1])),
         resolve_due_at=draw(_MOMENT),
         closed_at=draw(st.one_of(st.none(), st.just(0), YEAR_2026)),
-        rating=draw(st.one_of(st.none(), st.integers(1, 5))),
-        reopens=draw(st.integers(0, 3)),
-        escalations=draw(st.integers(0, 3)),
+        rating=draw(st.one_of(st.none(), st.integers(1, 5), _COUNT)),
+        reopens=draw(st.one_of(st.integers(0, 3), _COUNT)),
+        escalations=draw(st.one_of(st.integers(0, 3), _COUNT)),
         auto_closed=draw(st.sampled_from([0, 1])),
     )
 
@@ -173,7 +175,7 @@ def test_the_fast_appeals_sheet_is_what_append_writes(
         buildings=[],
         trend=[],
         appeals=rows,
-        timelines={row.appeal_id: history[: row.reopens + 2] for row in rows[::2]},
+        timelines={row.appeal_id: history[: 2 + row.reopens % 4] for row in rows[::2]},
         building_names=building_names,
         unit_names=unit_names,
     )

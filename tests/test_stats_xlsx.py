@@ -19,6 +19,7 @@ from bot.services.stats.xlsx import (
     CELL_TEXT_LIMIT,
     MAX_COLUMNS,
     SHEET_NAME_LIMIT,
+    Sheet,
     Style,
     Styled,
     Workbook,
@@ -302,3 +303,33 @@ def test_the_package_parts_come_first_in_the_file_and_no_sheet_is_made_after_a_f
         "xl/styles.xml",
     ]
     assert names[5:] == ["xl/worksheets/sheet2.xml", "xl/worksheets/sheet1.xml"]
+
+
+def test_a_workbook_closed_before_it_was_written_refuses_to_be_written() -> None:
+    book = Workbook("d mmm yyyy")
+    one, two = book.sheet("One"), book.sheet("Two")
+    book.finish(one)
+    book.close()
+    with pytest.raises(ValueError, match="closed before it was written"):
+        book.finish(two)
+    with pytest.raises(ValueError, match="closed before it was written"):
+        book.to_bytes()
+
+
+def test_a_sheet_whose_file_could_not_be_made_is_made_again_on_a_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    book = Workbook("d mmm yyyy")
+    good, bad = book.sheet("Good"), book.sheet("Bad")
+    good.append(["g"])
+    bad.append(["b"])
+    real = Sheet.xml
+    failures = [MemoryError("no room")]
+
+    def flaky(sheet: Sheet) -> bytes:
+        if sheet is bad and failures:
+            raise failures.pop()
+        return real(sheet)
+
+    monkeypatch.setattr(Sheet, "xml", flaky)
+    with pytest.raises(MemoryError):
+        book.to_bytes()
+    assert [[c.value for c in ws[1]] for ws in _read(book)] == [["g"], ["b"]]  # both tabs, each with its row

@@ -5,11 +5,11 @@ never makes one up."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.error import TelegramError
 from telegram.ext import BaseRateLimiter, Defaults
 from telegram.request import BaseRequest, RequestData
 
@@ -119,7 +119,39 @@ async def test_an_inline_keyboard_goes_through_the_callback_data_cache_hook(monk
 
 
 @pytest.mark.parametrize("answer", [True, {"ok": 1}, {"message_id": "7"}, [SENT]])
-async def test_an_answer_without_a_message_id_is_an_error_not_an_id(answer: object) -> None:
-    bot = _bot(Answering(answer))
-    with pytest.raises(TelegramError, match="without a message id"):
-        await bot.send_text_message(1, "hi")
+async def test_an_answer_without_a_message_id_is_no_id_and_no_error(answer: object) -> None:
+    """Telegram took the message (HTTP 200, ok): raising would make the outbox send it again."""
+    request = Answering(answer)
+    bot = _bot(request)
+    assert await bot.send_text_message(1, "hi") is None
+    assert len(request.calls) == 1
+
+
+async def test_the_outbox_counts_a_message_answered_without_an_id_as_sent_once() -> None:
+    """No retry of what Telegram took: one request, the item recorded sent (with no message id)."""
+    from bot.i18n import Catalogs
+    from handlers.outbox_sender import OutboxSender
+    from storage.outbox import OutboxItem
+
+    recorded: list[tuple[str, object]] = []
+
+    class Delivery:
+        async def sent(self, item: OutboxItem, message_id: int | None) -> None:
+            recorded.append(("sent", message_id))
+
+        async def part_sent(self, item: OutboxItem, parts: int) -> None:
+            recorded.append(("part_sent", parts))
+
+        async def retry(self, item: OutboxItem, after: object, error: str) -> None:
+            recorded.append(("retry", error))
+
+    request = Answering({"date": 0, "chat": {"id": 1, "type": "private"}, "text": "hi"})
+    services = SimpleNamespace(
+        outbox=Delivery(), catalogs=Catalogs(), settings=SimpleNamespace(language="en", card_font=None)
+    )
+    app = SimpleNamespace(bot=_bot(request), bot_data=SimpleNamespace(services=services))
+    sender = OutboxSender(cast(Any, app))
+    item = OutboxItem(1, 42, None, None, None, "stats.yes", {}, [], None, None, attempts=0)
+    assert await sender._send(item) == 1
+    assert [method for method, _ in request.calls] == ["sendMessage"]
+    assert recorded == [("sent", None)]

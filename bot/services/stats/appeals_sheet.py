@@ -17,11 +17,17 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 from bot.models import Level
-from bot.services.stats.xlsx import Sheet, Style, text_element
+from bot.services.stats.xlsx import EXACT_INT, Sheet, Style, text_element
 from storage.stats import ReportRow
 
 if TYPE_CHECKING:
     from bot.services.stats.report import ReportData
+
+
+def exact(value: object) -> bool:
+    """A plain int a spreadsheet's number (a double) holds exactly: written as it is."""
+    return type(value) is int and -EXACT_INT <= value <= EXACT_INT
+
 
 _EPOCH_DAYS = 25569  # 1970-01-01 as a spreadsheet day (1899-12-30 is day 0)
 _ORDINAL_1970 = date(1970, 1, 1).toordinal()
@@ -215,6 +221,14 @@ def write_appeals_sheet(appeals: Sheet, data: ReportData, t: Translator) -> None
     yes, no = body(rows.yes), body(rows.no)
     date = int(Style.DATE)
     n = appeals.next_row - 1
+
+    def odd(column: str, row: int, value: object) -> str:
+        """A number cell as Sheet.append writes what is not a plain exact int ('' for none)."""
+        if value is None:
+            return ""
+        cell = appeals.number_body(value)
+        return f'<c r="{column}{row}"{cell}</c>' if cell else ""
+
     for row in data.appeals:
         n += 1
         building = buildings.get(row.building_id)
@@ -245,7 +259,7 @@ def write_appeals_sheet(appeals: Sheet, data: ReportData, t: Translator) -> None
             resolved = yes if row.resolved_on_time else no
         elif row.resolve_due_at is not None and row.resolve_due_at <= now:
             resolved = no
-        cells = [f'<c r="A{n}"><v>{row.appeal_id}</v></c>']
+        cells = [f'<c r="A{n}"><v>{row.appeal_id}</v></c>' if exact(row.appeal_id) else odd("A", n, row.appeal_id)]
         if building:
             cells.append(f'<c r="B{n}"{building}</c>')
         if unit:
@@ -272,8 +286,11 @@ def write_appeals_sheet(appeals: Sheet, data: ReportData, t: Translator) -> None
         if row.closed_at is not None:
             cells.append(f'<c r="N{n}" s="{date}"><v>{serial(row.closed_at)!r}</v></c>')
         if row.rating is not None:
-            cells.append(f'<c r="O{n}"><v>{row.rating}</v></c>')
-        cells.append(f'<c r="P{n}"><v>{row.reopens}</v></c><c r="Q{n}"><v>{row.escalations}</v></c>')
+            cells.append(f'<c r="O{n}"><v>{row.rating}</v></c>' if exact(row.rating) else odd("O", n, row.rating))
+        if exact(row.reopens) and exact(row.escalations):
+            cells.append(f'<c r="P{n}"><v>{row.reopens}</v></c><c r="Q{n}"><v>{row.escalations}</v></c>')
+        else:
+            cells.append(odd("P", n, row.reopens) + odd("Q", n, row.escalations))
         if row.closed_at:
             auto = yes if row.auto_closed else no
             if auto:

@@ -41,7 +41,7 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 #: Integers a spreadsheet's numbers (doubles) hold exactly; larger ones are written as doubles.
-_EXACT = 2**53
+_EXACT = EXACT_INT = 2**53
 #: Texts up to this length are escaped once per sheet (longer ones, a timeline, are mostly unique).
 _CACHED_TEXT = 80
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -229,6 +229,11 @@ class Sheet:
         body = self._texts.get(value)
         return self._text_body(value) if body is None else body
 
+    def number_body(self, value: object) -> str:
+        """What :meth:`append` writes of a number that is not a plain int a spreadsheet holds
+        exactly (a bool, an int past 2^53, a float): '' for an empty cell."""
+        return self._other(value, "")
+
     @property
     def next_row(self) -> int:
         """The number of the row the next append writes."""
@@ -282,15 +287,18 @@ class Workbook:
         self._written: list[Future[None]] = []
         self._finished: set[int] = set()  # id() of the sheets handed to the writer
         self._bytes: bytes | None = None
+        self._given_up = False
 
     def finish(self, sheet: Sheet) -> None:
         """``sheet`` is complete: its file is compressed meanwhile (no row can be added after)."""
         if id(sheet) in self._finished:
             return
+        if self._given_up:
+            raise ValueError("the workbook was closed before it was written")
         index = next(i for i, s in enumerate(self.sheets, 1) if s is sheet)
         sheet.close()
+        data = sheet.xml()  # before it counts as finished: if this fails, a retry makes it again
         self._finished.add(id(sheet))
-        data = sheet.xml()
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx")
             # the package's parts first, as spreadsheet programs write them (so the tabs are fixed now)
@@ -298,7 +306,10 @@ class Workbook:
         self._written.append(self._writer.submit(self._archive.writestr, f"xl/worksheets/sheet{index}.xml", data))
 
     def close(self) -> None:
-        """Lets the compressing thread go (to_bytes does; a build that failed half-way calls it)."""
+        """Lets the compressing thread go (to_bytes does; a build that failed half-way calls it).
+        Without the file written, the workbook is given up: nothing more can be written to it."""
+        if self._bytes is None:
+            self._given_up = True
         if self._writer is not None:
             self._writer.shutdown(wait=True, cancel_futures=True)
             self._writer = None
@@ -396,6 +407,8 @@ class Workbook:
         """The .xlsx file; every sheet is finished by it (the same bytes when asked again)."""
         if self._bytes is not None:
             return self._bytes
+        if self._given_up:
+            raise ValueError("the workbook was closed before it was written")
         if not self.sheets:
             self.sheet("Sheet")  # a workbook must have a sheet
         for sheet in self.sheets:
@@ -403,8 +416,8 @@ class Workbook:
         try:
             for written in self._written:
                 written.result()  # an error in the thread goes on here
+            self._archive.close()
+            self._bytes = self._buffer.getvalue()
         finally:
             self.close()
-        self._archive.close()
-        self._bytes = self._buffer.getvalue()
         return self._bytes
