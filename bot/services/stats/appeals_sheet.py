@@ -5,8 +5,8 @@ reader's language.
 :func:`write_appeals_sheet` writes the sheet's cells itself: it is most of a district's report
 (16,000 rows of 19 cells), and :meth:`Sheet.append` spends its time finding out, cell by cell,
 what each value is, which is known here column by column (~30% of the sheet's time). It writes
-exactly what ``Sheet.append`` writes of :meth:`AppealRows.values` (tests/test_stats_report.py
-compares the two on a whole report)."""
+exactly what ``Sheet.append`` writes of :meth:`AppealRows.values` (a hypothesis test in
+tests/test_stats_report.py compares the two)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,6 @@ from storage.stats import ReportRow
 
 if TYPE_CHECKING:
     from bot.services.stats.report import ReportData
-
-
-def exact(value: object) -> bool:
-    """A plain int a spreadsheet's number (a double) holds exactly: written as it is."""
-    return type(value) is int and -EXACT_INT <= value <= EXACT_INT
 
 
 _EPOCH_DAYS = 25569  # 1970-01-01 as a spreadsheet day (1899-12-30 is day 0)
@@ -194,60 +189,38 @@ APPEAL_STYLES = (None, None, None, None, None, None, _D, _D, None, None, _D, Non
 APPEAL_WIDTHS = (8, 18, 10, 12, 12, 12, 17, 17, 9, 9, 17, 9, 9, 17, 7, 7, 7, 7, 90)
 
 
-def generic_appeals_sheet(appeals: Sheet, data: ReportData, t: Translator) -> None:
-    appeals.heading(appeal_columns(t))
-    rows = AppealRows(t, data)
-    serial = rows.clock.serial
-
-    def moment(_: int, ts: int | None) -> float | None:
-        return None if ts is None else serial(ts)
-
-    for row in data.appeals:
-        appeals.append(rows.values(row, moment), APPEAL_STYLES)
-
-
 def write_appeals_sheet(appeals: Sheet, data: ReportData, t: Translator) -> None:
-    """The appeals sheet: its heading, then a row per appeal of ``data`` (what
-    :func:`generic_appeals_sheet` writes, column by column without asking each value its type)."""
+    """The appeals sheet: its heading, then a row per appeal of ``data``: what ``Sheet.append``
+    writes of :meth:`AppealRows.values` (with :data:`APPEAL_STYLES`), column by column without
+    asking each value its type."""
     appeals.heading(appeal_columns(t))
     rows = AppealRows(t, data)
     serial, timeline, now = rows.clock.serial, rows.timeline, rows.now
-    body = appeals.text_body  # a text's cell after its reference: '' for an empty cell
-    buildings: dict[int, str] = {}
-    units: dict[int, str] = {}
-    categories: dict[str, str] = {}
-    statuses: dict[str, str] = {}
-    levels: dict[int, str] = {}
+    body = appeals.text_body  # a text's cell after its reference, each text escaped once; '' for none
     yes, no = body(rows.yes), body(rows.no)
     date = int(Style.DATE)
-    n = appeals.next_row - 1
 
-    def odd(column: str, row: int, value: object) -> str:
-        """A number cell as Sheet.append writes what is not a plain exact int ('' for none)."""
+    def text(column: str, n: int, value: str) -> str:
+        cell = body(value)
+        return f'<c r="{column}{n}"{cell}</c>' if cell else ""
+
+    def number(column: str, n: int, value: object) -> str:
         if value is None:
             return ""
-        cell = appeals.number_body(value)
-        return f'<c r="{column}{row}"{cell}</c>' if cell else ""
+        if type(value) is int and -EXACT_INT <= value <= EXACT_INT:
+            return f'<c r="{column}{n}"><v>{value}</v></c>'
+        cell = appeals.number_body(value)  # a bool, an int past 2^53: as Sheet.append writes them
+        return f'<c r="{column}{n}"{cell}</c>' if cell else ""
 
+    def moment(column: str, n: int, ts: int | None) -> str:
+        return "" if ts is None else f'<c r="{column}{n}" s="{date}"><v>{serial(ts)!r}</v></c>'
+
+    def hours(column: str, n: int, seconds: int | None) -> str:
+        return "" if seconds is None else f'<c r="{column}{n}"><v>{round(seconds / 3600, 1)!r}</v></c>'
+
+    n = appeals.next_row - 1
     for row in data.appeals:
         n += 1
-        building = buildings.get(row.building_id)
-        if building is None:
-            building = buildings[row.building_id] = body(data.building_names.get(row.building_id, str(row.building_id)))
-        unit = ""
-        if row.unit_id is not None:
-            unit = units.get(row.unit_id)  # type: ignore[assignment]
-            if unit is None:
-                unit = units[row.unit_id] = body(data.unit_names.get(row.unit_id, str(row.unit_id)))
-        category = categories.get(row.category)
-        if category is None:
-            category = categories[row.category] = body(rows.categories[row.category])
-        level = levels.get(row.level)
-        if level is None:
-            level = levels[row.level] = body(rows.levels.get(row.level) or str(row.level))
-        status = statuses.get(row.status)
-        if status is None:
-            status = statuses[row.status] = body(rows.statuses[row.status])
         # replied / resolved on time as AppealRows.values says them
         replied = ""
         if row.first_reply_at is not None:
@@ -259,43 +232,31 @@ def write_appeals_sheet(appeals: Sheet, data: ReportData, t: Translator) -> None
             resolved = yes if row.resolved_on_time else no
         elif row.resolve_due_at is not None and row.resolve_due_at <= now:
             resolved = no
-        cells = [f'<c r="A{n}"><v>{row.appeal_id}</v></c>' if exact(row.appeal_id) else odd("A", n, row.appeal_id)]
-        if building:
-            cells.append(f'<c r="B{n}"{building}</c>')
-        if unit:
-            cells.append(f'<c r="C{n}"{unit}</c>')
-        if category:
-            cells.append(f'<c r="D{n}"{category}</c>')
-        if level:
-            cells.append(f'<c r="E{n}"{level}</c>')
-        if status:
-            cells.append(f'<c r="F{n}"{status}</c>')
-        cells.append(f'<c r="G{n}" s="{date}"><v>{serial(row.created_at)!r}</v></c>')
-        if row.first_reply_at is not None:
-            cells.append(f'<c r="H{n}" s="{date}"><v>{serial(row.first_reply_at)!r}</v></c>')
-        if row.first_reply_s is not None:
-            cells.append(f'<c r="I{n}"><v>{round(row.first_reply_s / 3600, 1)!r}</v></c>')
-        if replied:
-            cells.append(f'<c r="J{n}"{replied}</c>')
-        if row.resolved_at is not None:
-            cells.append(f'<c r="K{n}" s="{date}"><v>{serial(row.resolved_at)!r}</v></c>')
-        if row.resolve_s is not None:
-            cells.append(f'<c r="L{n}"><v>{round(row.resolve_s / 3600, 1)!r}</v></c>')
-        if resolved:
-            cells.append(f'<c r="M{n}"{resolved}</c>')
-        if row.closed_at is not None:
-            cells.append(f'<c r="N{n}" s="{date}"><v>{serial(row.closed_at)!r}</v></c>')
-        if row.rating is not None:
-            cells.append(f'<c r="O{n}"><v>{row.rating}</v></c>' if exact(row.rating) else odd("O", n, row.rating))
-        if exact(row.reopens) and exact(row.escalations):
-            cells.append(f'<c r="P{n}"><v>{row.reopens}</v></c><c r="Q{n}"><v>{row.escalations}</v></c>')
-        else:
-            cells.append(odd("P", n, row.reopens) + odd("Q", n, row.escalations))
-        if row.closed_at:
-            auto = yes if row.auto_closed else no
-            if auto:
-                cells.append(f'<c r="R{n}"{auto}</c>')
-        text = text_element(timeline(row.appeal_id))
-        if text is not None:
-            cells.append(f'<c r="S{n}" t="inlineStr"><is>{text}</is></c>')
-        appeals.append_cells("".join(cells))
+        auto = (yes if row.auto_closed else no) if row.closed_at else ""
+        unit = "" if row.unit_id is None else text("C", n, data.unit_names.get(row.unit_id, str(row.unit_id)))
+        timeline_text = text_element(timeline(row.appeal_id))
+        appeals.append_cells(
+            "".join(
+                (
+                    number("A", n, row.appeal_id),
+                    text("B", n, data.building_names.get(row.building_id, str(row.building_id))),
+                    unit,
+                    text("D", n, rows.categories[row.category]),
+                    text("E", n, rows.levels.get(row.level) or str(row.level)),
+                    text("F", n, rows.statuses[row.status]),
+                    moment("G", n, row.created_at),
+                    moment("H", n, row.first_reply_at),
+                    hours("I", n, row.first_reply_s),
+                    f'<c r="J{n}"{replied}</c>' if replied else "",
+                    moment("K", n, row.resolved_at),
+                    hours("L", n, row.resolve_s),
+                    f'<c r="M{n}"{resolved}</c>' if resolved else "",
+                    moment("N", n, row.closed_at),
+                    number("O", n, row.rating),
+                    number("P", n, row.reopens),
+                    number("Q", n, row.escalations),
+                    f'<c r="R{n}"{auto}</c>' if auto else "",
+                    "" if timeline_text is None else f'<c r="S{n}" t="inlineStr"><is>{timeline_text}</is></c>',
+                )
+            )
+        )

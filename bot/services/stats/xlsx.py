@@ -41,7 +41,7 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 #: Integers a spreadsheet's numbers (doubles) hold exactly; larger ones are written as doubles.
-_EXACT = EXACT_INT = 2**53
+EXACT_INT = 2**53
 #: Texts up to this length are escaped once per sheet (longer ones, a timeline, are mostly unique).
 _CACHED_TEXT = 80
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -141,15 +141,6 @@ class Sheet:
             self._styles_of = styles
         return self._style_attrs
 
-    def _text_body(self, value: str) -> str:
-        body = self._texts.get(value)
-        if body is None:
-            text = text_element(value)
-            body = "" if text is None else f' t="inlineStr"><is>{text}</is>'
-            if len(value) <= _CACHED_TEXT:
-                self._texts[value] = body
-        return body
-
     def append(self, values: Sequence[object], styles: Sequence[Style | None] = ()) -> None:
         """A row: None (or an empty text) is an empty cell, a str a text, an int or float a
         number, a :class:`Styled` a number in its style; ``styles[i]``, when given, styles the
@@ -172,10 +163,10 @@ class Sheet:
             if kind is str:
                 body = texts.get(value)  # type: ignore[call-overload]
                 if body is None:
-                    body = self._text_body(value)  # type: ignore[arg-type]
+                    body = self.text_body(value)  # type: ignore[arg-type]
                 if body:
                     cells.append(f'<c r="{letters[i]}{row}"{body}</c>')
-            elif kind is int and -_EXACT <= value <= _EXACT:  # type: ignore[operator]
+            elif kind is int and -EXACT_INT <= value <= EXACT_INT:  # type: ignore[operator]
                 cells.append(f'<c r="{letters[i]}{row}"{attrs[i]}><v>{value}</v></c>')
             elif kind is float:
                 if value - value == 0:  # type: ignore[operator]  # finite (nan and inf give nan)
@@ -199,7 +190,7 @@ class Sheet:
         else:
             raise TypeError(f"a report cell holds a text or a number, not {type(value).__name__}")
         if isinstance(number, int):
-            if -_EXACT <= number <= _EXACT:
+            if -EXACT_INT <= number <= EXACT_INT:
                 return f"{attr}><v>{int(number)}</v>"
             number = float(number)  # a spreadsheet's numbers are doubles
         if not isfinite(number):
@@ -225,9 +216,14 @@ class Sheet:
     # --- for a sheet's own fast writer (stats.appeals_sheet): cells written as append writes them
     def text_body(self, value: str) -> str:
         """What :meth:`append` writes of a text after the cell's reference (``<c r="B7"`` + body +
-        ``</c>``); '' when the text makes an empty cell."""
+        ``</c>``); '' when the text makes an empty cell. A short text is escaped once per sheet."""
         body = self._texts.get(value)
-        return self._text_body(value) if body is None else body
+        if body is None:
+            text = text_element(value)
+            body = "" if text is None else f' t="inlineStr"><is>{text}</is>'
+            if len(value) <= _CACHED_TEXT:
+                self._texts[value] = body
+        return body
 
     def number_body(self, value: object) -> str:
         """What :meth:`append` writes of a number that is not a plain int a spreadsheet holds
@@ -278,7 +274,6 @@ class Workbook:
 
     def __init__(self, date_format: str, compresslevel: int = 1) -> None:
         self.date_format = date_format
-        self.compresslevel = compresslevel
         self.sheets: list[Sheet] = []
         self._buffer = BytesIO()
         # deflate level 1: the sheets are repetitive XML, ~10% bigger than level 6 in a third of the time
